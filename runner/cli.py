@@ -1,0 +1,85 @@
+"""The `milestones` command line.
+
+Every ``MilestonesError`` becomes a message on stderr and its exit code; a user never
+sees a traceback for a user error. Sub-apps (``devnet``) register themselves here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from runner.config import Config, load_config
+from runner.errors import MilestonesError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Milestone-gated token distribution on Cardano.")
+
+
+class State:
+    """Options given before the command (``--data-dir``, ``--config``, ``--network``)."""
+
+    config_path: Optional[Path] = None
+    overrides: dict[str, Any] = {}
+    output: str = "text"
+
+    def config(self) -> Config:
+        return load_config(self.config_path, overrides=self.overrides)
+
+
+state = State()
+
+
+@app.callback()
+def _root(
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data directory (default offchain/data)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Config file (default offchain/config.yaml)."),
+    network: Optional[str] = typer.Option(None, "--network", help="devnet, preview, preprod, testnet or mainnet."),
+    output: str = typer.Option("text", "--output", help="text or json."),
+) -> None:
+    state.config_path = config
+    state.overrides = {"data_directory": data_dir, "network": network}
+    state.output = output
+
+
+def emit(value: Any) -> None:
+    """Print one JSON document (the quick-start's outputs are JSON)."""
+    typer.echo(json.dumps(value, indent=2, sort_keys=False))
+
+
+def _register_subapps() -> None:
+    try:
+        from runner.chain.devnet.cli import devnet_app
+    except ImportError:  # the devnet CLI is optional while it is being built
+        return
+    app.add_typer(devnet_app, name="devnet")
+
+
+_register_subapps()
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    try:
+        app(args=argv, standalone_mode=False)
+    except MilestonesError as exc:
+        if state.output == "json":
+            typer.echo(json.dumps({"status": "error", "error": exc.to_dict()}), err=True)
+        else:
+            typer.echo(f"error[{exc.code}]: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise

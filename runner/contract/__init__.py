@@ -1,0 +1,1 @@
+"""Blueprint loading, datum/redeemer types and transaction builders (pure: no network)."""

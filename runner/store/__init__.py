@@ -1,0 +1,1 @@
+"""The data directory: atomic writes and the layout under it."""
