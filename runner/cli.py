@@ -14,7 +14,7 @@ from typing import Any, Optional
 import typer
 
 from runner.config import Config, load_config
-from runner.errors import MilestonesError
+from runner.errors import MilestonesError, UserInputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Milestone-gated token distribution on Cardano.")
@@ -44,6 +44,10 @@ def _root(
     state.config_path = config
     state.overrides = {"data_directory": data_dir, "network": network}
     state.output = output
+    if output not in ("text", "json"):
+        raise UserInputError(f"unknown output format '{output}'", location="--output",
+                             hint="use --output text or --output json")
+    state.config()  # a bad config file fails before any command runs
 
 
 def emit(value: Any) -> None:
