@@ -16,7 +16,7 @@ import typer
 from runner.config import Config, load_config
 from runner.errors import MilestonesError, UserInputError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Milestone-gated token distribution on Cardano.")
 
 
@@ -67,23 +67,12 @@ _register_subapps()
 
 
 def main(argv: Optional[list[str]] = None) -> None:
+    """Run the CLI; click handles usage errors (exit 2), we handle the project's errors."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="milestones")
     except MilestonesError as exc:
         if state.output == "json":
             typer.echo(json.dumps({"status": "error", "error": exc.to_dict()}), err=True)
         else:
             typer.echo(f"error[{exc.code}]: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
