@@ -1,0 +1,342 @@
+"""Phase 2 of the devnet ledger: run each redeemer's Plutus script on its ScriptContext.
+
+Why a module of its own: the ledger (``ledger.py``) decides *whether* a transaction is
+valid; this module answers the one question it cannot answer by bookkeeping — do the
+scripts accept, and at what cost. It finds each redeemer's script (witness set or
+reference script of an input / reference input), its datum (inline, or a witness datum
+matching the output's hash), builds the exact Plutus V3 context
+(:mod:`script_context`) and runs ``uplc`` under the cost model of the protocol
+parameters.
+
+Structural problems the real ledger rejects in phase 1 (an unknown input, a redeemer that
+points at nothing or at a key-locked item, a missing script or datum, a missing cost
+model, undecodable script bytes) raise :class:`~runner.errors.LedgerRejection` with the
+Ogmios code a node would give. A script that errors, exhausts its budget or (V3) returns
+anything but ``()`` is a failed :class:`RedeemerEvaluation`, not an exception: the caller
+decides between ``ScriptFailure`` (submit) and reporting (evaluate).
+
+Plutus V1/V2 scripts are reported as failed evaluations with an "unsupported" error; the
+project's validators are V3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pycardano import (
+    ExecutionUnits,
+    PlutusV1Script,
+    PlutusV2Script,
+    PlutusV3Script,
+    ScriptHash,
+    Transaction,
+    TransactionInput,
+    TransactionOutput,
+)
+from pycardano.plutus import RedeemerMap, datum_hash, plutus_script_hash
+from uplc.ast import BuiltinUnit, PlutusData
+from uplc.cost_model import Budget
+
+from runner.chain.devnet import uplc_speed
+from runner.chain.devnet.script_context import (
+    ContextError,
+    SlotClock,
+    TxView,
+    bstr,
+    constr,
+    integer,
+    just,
+    nothing,
+    reward_account_credential,
+    script_context,
+    to_data,
+    tx_cert,
+    tx_out_ref,
+    voter_data,
+    voter_key,
+)
+from runner.errors import LedgerRejection
+
+__all__ = ["RedeemerEvaluation", "TAG_NAMES", "evaluate_scripts"]
+
+uplc_speed.install()
+
+TAG_NAMES = ("spend", "mint", "publish", "withdraw", "vote", "propose")
+"""Redeemer tag number → Ogmios purpose name (spend=0, mint=1, cert=2, reward=3, ...)."""
+
+_LANGUAGES = {PlutusV1Script: "PlutusV1", PlutusV2Script: "PlutusV2", PlutusV3Script: "PlutusV3"}
+_LANGUAGE_ALIASES = {
+    "PlutusV1": ("PlutusV1", "plutus:v1", "plutusV1", "V1", "0"),
+    "PlutusV2": ("PlutusV2", "plutus:v2", "plutusV2", "V2", "1"),
+    "PlutusV3": ("PlutusV3", "plutus:v3", "plutusV3", "V3", "2"),
+}
+
+
+@dataclass(frozen=True)
+class RedeemerEvaluation:
+    """The outcome of one redeemer's script: consumed units, trace logs, failure reason."""
+
+    tag: str
+    index: int
+    ok: bool
+    memory: int
+    cpu: int
+    logs: tuple[str, ...]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class _Redeemer:
+    tag: int
+    index: int
+    data: PlutusData
+    ex_units: ExecutionUnits | None
+
+    @property
+    def pointer(self) -> str:
+        return f"{TAG_NAMES[self.tag]}#{self.index}"
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a redeemer points at: its ScriptPurpose, ScriptInfo and the script's hash."""
+
+    purpose: PlutusData
+    info: PlutusData
+    script_hash: bytes
+
+
+def evaluate_scripts(
+    tx: Transaction,
+    resolved: Mapping[TransactionInput, TransactionOutput],
+    slot_config: SlotClock,
+    cost_models: Mapping[Any, Any],
+    *,
+    budgets: Literal["declared", "max"],
+    max_ex_units: ExecutionUnits,
+) -> list[RedeemerEvaluation]:
+    """Evaluate every redeemer of ``tx``, in (tag, index) order.
+
+    ``budgets="declared"`` runs each script under its redeemer's ``ex_units`` (exceeding them
+    fails the script, as on a node); ``"max"`` under the transaction maximum, to measure.
+    """
+    redeemers = sorted(_redeemers(tx), key=lambda r: (r.tag, r.index))
+    if not redeemers:
+        return []
+    try:
+        view = TxView.of(tx, resolved)
+    except ContextError as exc:
+        raise _context_rejection(exc) from exc
+    datums = _witness_datums(tx)
+    scripts = _scripts(tx, view)
+    targets = [_target(r, view, datums) for r in redeemers]
+    try:
+        tx_info = view.tx_info(
+            slot_config,
+            [(t.purpose, r.data) for r, t in zip(redeemers, targets)],
+            sorted(datums.items()),
+        )
+    except ContextError as exc:
+        raise _context_rejection(exc) from exc
+    missing = sorted({t.script_hash.hex() for t in targets if t.script_hash not in scripts})
+    if missing:
+        raise LedgerRejection(
+            f"no script for hash(es) {', '.join(missing)} in the witness set or in the "
+            "reference scripts of the inputs and reference inputs",
+            ogmios_code=3102,
+            data={"missingScripts": missing},
+            hint="attach the script or add a reference input that carries it",
+        )
+    results = []
+    for r, t in zip(redeemers, targets):
+        language, script = scripts[t.script_hash]
+        limit = _limit(r, budgets, max_ex_units)
+        results.append(_run(r, language, script, tx_info, t, limit, cost_models))
+    return results
+
+
+# --- inputs of the evaluation ----------------------------------------------------------
+
+
+def _redeemers(tx: Transaction) -> list[_Redeemer]:
+    """Both witness-set forms: the legacy list and the Conway map."""
+    raw = tx.transaction_witness_set.redeemer
+    if not raw:
+        return []
+    if isinstance(raw, RedeemerMap) or isinstance(raw, dict):
+        return [
+            _Redeemer(int(k.tag.value), int(k.index), to_data(v.data), v.ex_units) for k, v in raw.items()
+        ]
+    return [_Redeemer(int(r.tag.value), int(r.index), to_data(r.data), r.ex_units) for r in raw]
+
+
+def _witness_datums(tx: Transaction) -> dict[bytes, PlutusData]:
+    return {datum_hash(d).payload: to_data(d) for d in tx.transaction_witness_set.plutus_data or []}
+
+
+def _scripts(tx: Transaction, view: TxView) -> dict[bytes, tuple[str, bytes]]:
+    """Script hash → (language, bytes) from the witness set and the spent/referenced outputs."""
+    found: dict[bytes, tuple[str, bytes]] = {}
+    ws = tx.transaction_witness_set
+    candidates: list[Any] = [
+        *(ws.plutus_v1_script or []),
+        *(ws.plutus_v2_script or []),
+        *(ws.plutus_v3_script or []),
+        *(out.script for _, out in (*view.inputs, *view.reference_inputs) if out.script is not None),
+    ]
+    for script in candidates:
+        language = _LANGUAGES.get(type(script))
+        if language is not None:
+            found[plutus_script_hash(script).payload] = (language, bytes(script))
+    return found
+
+
+def _target(r: _Redeemer, view: TxView, datums: Mapping[bytes, PlutusData]) -> _Target:
+    """Resolve a redeemer pointer as the ledger does; a dangling one is extraneous (3110)."""
+    try:
+        if r.tag == 0:
+            ref, out = view.inputs[r.index]
+            payment = out.address.payment_part
+            if isinstance(payment, ScriptHash):
+                purpose = constr(1, tx_out_ref(ref))
+                return _Target(purpose, constr(1, tx_out_ref(ref), _spent_datum(out, datums)), payment.payload)
+        elif r.tag == 1:
+            policy = view.policies[r.index]
+            purpose = constr(0, bstr(policy.payload))
+            return _Target(purpose, purpose, policy.payload)
+        elif r.tag == 2:
+            cert = view.certificates[r.index]
+            cred = _cert_credential(cert)
+            if isinstance(cred, ScriptHash):
+                purpose = constr(3, integer(r.index), tx_cert(cert))
+                return _Target(purpose, purpose, cred.payload)
+        elif r.tag == 3:
+            account, _ = view.withdrawals[r.index]
+            if account[0] & 0x10:
+                purpose = constr(2, reward_account_credential(account))
+                return _Target(purpose, purpose, bytes(account[1:]))
+        elif r.tag == 4:
+            voters = sorted(view.tx.transaction_body.voting_procedures or {}, key=voter_key)
+            voter = voters[r.index]
+            if isinstance(voter.credential, ScriptHash):
+                purpose = constr(4, voter_data(voter))
+                return _Target(purpose, purpose, voter.credential.payload)
+    except IndexError:
+        pass
+    except ContextError as exc:
+        raise _context_rejection(exc) from exc
+    raise LedgerRejection(
+        f"redeemer {r.pointer} points at no script-locked item of the transaction",
+        ogmios_code=3110,
+        data={"extraneousRedeemers": [{"purpose": TAG_NAMES[r.tag], "index": r.index}]},
+        hint="redeemer indices follow the ledger's order: inputs by (tx id, index), policies and "
+        "reward accounts sorted (script credentials first)",
+    )
+
+
+def _spent_datum(out: TransactionOutput, datums: Mapping[bytes, PlutusData]) -> PlutusData:
+    if out.datum is not None:
+        return just(to_data(out.datum))
+    if out.datum_hash is not None:
+        found = datums.get(out.datum_hash.payload)
+        if found is None:
+            raise LedgerRejection(
+                f"the datum with hash {out.datum_hash.payload.hex()} of a spent script output "
+                "is not in the witness set",
+                ogmios_code=3111,
+                data={"missingDatums": [out.datum_hash.payload.hex()]},
+                hint="add the datum to the transaction's witness set",
+            )
+        return just(found)
+    return nothing()
+
+
+def _cert_credential(cert: Any) -> Any:
+    for field in ("stake_credential", "drep_credential", "committee_cold_credential"):
+        holder = getattr(cert, field, None)
+        if holder is not None:
+            return holder.credential
+    return None
+
+
+def _context_rejection(exc: ContextError) -> LedgerRejection:
+    text = str(exc)
+    if text.startswith("unknown output references"):
+        return LedgerRejection(text, ogmios_code=3117, data={"unknownOutputReferences": []},
+                               hint="the inputs must exist in the ledger's UTxO set")
+    return LedgerRejection(text, ogmios_code=3010, hint="the devnet cannot show this transaction to a script")
+
+
+def _limit(r: _Redeemer, budgets: str, max_ex_units: ExecutionUnits) -> Budget:
+    if budgets == "max":
+        return Budget(cpu=max_ex_units.steps, memory=max_ex_units.mem)
+    units = r.ex_units or ExecutionUnits(0, 0)
+    return Budget(cpu=units.steps, memory=units.mem)
+
+
+# --- running a script ----------------------------------------------------------------
+
+
+def _raw_cost_model(cost_models: Mapping[Any, Any], language: str) -> list[int]:
+    for key in _LANGUAGE_ALIASES[language]:
+        for candidate in (key, key.lower()):
+            if candidate in cost_models:
+                return list(cost_models[candidate])
+    if language == "PlutusV3" and 2 in cost_models:
+        return list(cost_models[2])
+    raise LedgerRejection(
+        f"the protocol parameters have no cost model for {language}",
+        ogmios_code=3115,
+        data={"missingCostModels": [f"plutus:v{language[-1]}"]},
+        hint="give the devnet's protocol parameters a cost model for every Plutus language used",
+    )
+
+
+def _run(
+    r: _Redeemer,
+    language: str,
+    script: bytes,
+    tx_info: PlutusData,
+    target: _Target,
+    limit: Budget,
+    cost_models: Mapping[Any, Any],
+) -> RedeemerEvaluation:
+    name, index = TAG_NAMES[r.tag], r.index
+    if language != "PlutusV3":
+        return RedeemerEvaluation(
+            name, index, False, 0, 0, (),
+            f"unsupported: the devnet evaluates Plutus V3 scripts only; {r.pointer} runs a {language} script",
+        )
+    models = uplc_speed.cost_models_for(language, _raw_cost_model(cost_models, language))
+    try:
+        program = uplc_speed.load_program(script)
+    except uplc_speed.MalformedScript as exc:
+        raise LedgerRejection(
+            f"script {target.script_hash.hex()} for {r.pointer}: {exc}",
+            ogmios_code=3116,
+            data={"malformedScripts": [target.script_hash.hex()]},
+        ) from exc
+    context = script_context(tx_info, r.data, target.info)
+    result = uplc_speed.evaluate(program, [context], limit, models)
+    used_cpu, used_mem = result.cost.cpu, result.cost.memory
+    logs = tuple(str(line) for line in result.logs)
+    error = _failure(result.result, used_cpu, used_mem, limit)
+    return RedeemerEvaluation(name, index, error is None, used_mem, used_cpu, logs, error)
+
+
+def _failure(value: Any, cpu: int, mem: int, limit: Budget) -> str | None:
+    if cpu > limit.cpu or mem > limit.memory:
+        return (
+            f"budget exhausted: the script needs more than memory {limit.memory} / cpu {limit.cpu} "
+            f"(spent memory {mem} / cpu {cpu} before stopping)"
+        )
+    if isinstance(value, Exception):
+        cause = value.__cause__
+        detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+        return f"script failed: {value}{detail}"[:2000]
+    if not isinstance(value, BuiltinUnit):
+        shown = value.dumps() if hasattr(value, "dumps") else repr(value)
+        return f"script returned {shown[:200]} instead of unit (Plutus V3 requires ())"
+    return None

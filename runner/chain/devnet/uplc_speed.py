@@ -1,0 +1,214 @@
+"""Making ``uplc`` 1.3.3 fast enough for a devnet, without changing a single budget unit.
+
+Why: ``uplc``'s CEK machine charges every builtin call by the memory size (``ex_mem``) of
+its arguments, and computes that size by walking the whole value each time. A validator
+calls ``unConstrData``/``headList``/... on the script context hundreds of times, so each
+call re-walks the entire context: a 128-input transaction took seconds per script.
+Plutus data is immutable (frozen dataclasses holding ``frozenlist``/``frozendict``), so the
+size of a value never changes and can be computed once and stored on the value.
+
+Three things live here:
+
+* :func:`install` / :func:`uninstall` — memoise ``PlutusData.ex_mem`` (and the sizes of
+  builtin lists and pairs of data) on the instance. The arithmetic is the library's own
+  (``4 + sum of children``), so budgets are identical; ``tests/test_phase2_speed.py``
+  checks that on several scripts with the patch on and off.
+* :func:`load_program` — decode a script (CBOR-wrapped flat) once per script, cached by
+  its bytes, and make its variable names unique once (``uplc``'s machine otherwise
+  re-runs that AST pass over the whole script on every evaluation).
+* :func:`cost_models_for` — turn the ledger's raw, ordered cost-model list into ``uplc``'s
+  CEK and builtin cost models.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import uplc
+import frozendict
+from uplc.ast import AST, Apply, BuiltinList, BuiltinPair, Compute, Done, NoFrame, PlutusData, Program, Return
+from uplc.cost_model import (
+    Budget,
+    BuiltinCostModel,
+    CekMachineCostModel,
+    CekOp,
+    default_builtin_cost_model_base,
+    default_cek_machine_cost_model_base,
+    updated_builtin_cost_model_from_network_config,
+    updated_cek_machine_cost_model_from_network_config,
+)
+from uplc.machine import ComputationResult, Machine, budget_cost_of_op_on_model
+from uplc.tools import unflatten
+from uplc.transformer.unique_variables import UniqueVariableTransformer
+
+__all__ = [
+    "CostModels",
+    "cost_models_for",
+    "evaluate",
+    "install",
+    "installed",
+    "load_program",
+    "uninstall",
+]
+
+RECURSION_LIMIT = 100_000
+_MEMO = "_milestones_ex_mem"
+_ORIGINAL: dict[type, Callable[[Any], int]] = {}
+
+
+def _memoised(original: Callable[[Any], int]) -> Callable[[Any], int]:
+    def ex_mem(self: Any) -> int:
+        try:
+            return self.__dict__[_MEMO]  # type: ignore[no-any-return]
+        except KeyError:
+            size = original(self)
+            self.__dict__[_MEMO] = size  # frozen dataclass: bypass __setattr__, not a field
+            return size
+
+    ex_mem.__wrapped__ = original  # type: ignore[attr-defined]
+    return ex_mem
+
+
+def install() -> None:
+    """Memoise ``ex_mem`` on immutable data values (idempotent)."""
+    for cls in (PlutusData, BuiltinList, BuiltinPair):
+        if cls not in _ORIGINAL:
+            _ORIGINAL[cls] = cls.ex_mem
+            cls.ex_mem = _memoised(cls.ex_mem)  # type: ignore[method-assign]
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+
+
+def uninstall() -> None:
+    """Restore ``uplc``'s own ``ex_mem`` (for the equivalence test and the benchmark)."""
+    for cls, original in _ORIGINAL.items():
+        cls.ex_mem = original  # type: ignore[method-assign]
+    _ORIGINAL.clear()
+
+
+def installed() -> bool:
+    return bool(_ORIGINAL)
+
+
+# --- scripts -------------------------------------------------------------------------
+
+
+class MalformedScript(ValueError):
+    """The script bytes are not a CBOR-wrapped flat UPLC program."""
+
+
+@functools.lru_cache(maxsize=256)
+def load_program(script: bytes) -> Program:
+    """Decode once and rename variables once; cached by the script's bytes.
+
+    The ``Program`` is never mutated by evaluation (the machine builds new frames and
+    environments), so sharing it between evaluations is safe.
+    """
+    try:
+        program = unflatten(bytes(script))
+        return UniqueVariableTransformer().visit(program)  # type: ignore[no-any-return]
+    except Exception as exc:  # the flat decoder raises bare errors of many kinds
+        raise MalformedScript(f"cannot decode script: {type(exc).__name__}: {exc}") from exc
+
+
+class _PreparedMachine(Machine):  # type: ignore[misc]
+    """``uplc``'s machine minus its per-run ``UniqueVariableTransformer`` pass.
+
+    Safe because :func:`load_program` already made the names unique and the applied
+    arguments are constants, which bind no variables. The loop is ``Machine.eval``'s own.
+    """
+
+    def eval(self, program: Program) -> ComputationResult:
+        self.remaining_budget = copy.copy(self.budget)
+        self.logs = []
+        stack: list[Any] = [Compute(NoFrame(), frozendict.frozendict(), program.term)]
+        self.spend_budget(budget_cost_of_op_on_model(self.cek_machine_cost_model, CekOp.Startup, 0))
+        res: Any
+        try:
+            while stack:
+                step = stack.pop()
+                if isinstance(step, Compute):
+                    stack.append(self.compute(step.term, step.ctx, step.env))
+                elif isinstance(step, Return):
+                    stack.append(self.return_compute(step.context, step.value))
+                elif isinstance(step, Done):
+                    stack.append(step.term)
+                    break
+            self.spend_unbudgeted_steps()
+            res = stack.pop()
+        except Exception as exc:  # the script's failure is the result, as in uplc
+            res = exc
+        return ComputationResult(res, self.logs, self.budget - self.remaining_budget)
+
+
+def evaluate(
+    program: Program, args: Sequence[AST], budget: Budget, models: CostModels, *, prepared: bool = True
+) -> ComputationResult:
+    """Apply ``args`` to ``program`` and run it under ``budget``."""
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+    term = program.term
+    for arg in args:
+        term = Apply(term, arg)
+    machine_cls = _PreparedMachine if prepared else Machine
+    machine = machine_cls(budget, models.cek, models.builtin)
+    return machine.eval(Program(program.version, term))
+
+
+# --- cost models ---------------------------------------------------------------------
+
+_NAMES_FILE = Path(uplc.__file__).parent / "cost_model_files" / "2024-07-30" / "cost-model-merged.json"
+# uplc spells one V1 parameter differently from what its own loader looks up.
+_RENAMES = {"cekApplyCost-exBudgetMem": "cekApplyCost-exBudgetMemory"}
+
+
+@functools.lru_cache(maxsize=1)
+def parameter_names() -> dict[str, tuple[str, ...]]:
+    """uplc's parameter names per language, in the ledger's order.
+
+    ``uplc`` ships the mainnet cost models keyed by its own parameter names, listed in the
+    ledger's order (checked against the raw mainnet lists in ``tests/test_phase2.py``).
+    """
+    with open(_NAMES_FILE) as f:
+        table = json.load(f)
+    return {lang: tuple(_RENAMES.get(n, n) for n in params) for lang, params in table.items()}
+
+
+@dataclass(frozen=True)
+class CostModels:
+    cek: CekMachineCostModel
+    builtin: BuiltinCostModel
+
+
+@functools.lru_cache(maxsize=16)
+def _cost_models(language: str, raw: tuple[int, ...]) -> CostModels:
+    names = parameter_names()[language]
+    # Fewer values than names: the ledger pads with its defaults; uplc's defaults stand in.
+    config = dict(zip(names, raw))
+    defaults = dict(zip(names, _default_values(language)))
+    config = {**defaults, **config}
+    return CostModels(
+        cek=updated_cek_machine_cost_model_from_network_config(
+            copy.deepcopy(default_cek_machine_cost_model_base()), config
+        ),
+        builtin=updated_builtin_cost_model_from_network_config(default_builtin_cost_model_base(), config),
+    )
+
+
+def _default_values(language: str) -> tuple[int, ...]:
+    with open(_NAMES_FILE) as f:
+        return tuple(json.load(f)[language].values())
+
+
+def cost_models_for(language: str, raw: Sequence[int]) -> CostModels:
+    """``language`` is ``PlutusV1``/``PlutusV2``/``PlutusV3``; ``raw`` the ledger's ordered list."""
+    if language not in parameter_names():
+        raise KeyError(f"no cost-model parameter names for {language}")
+    return _cost_models(language, tuple(int(v) for v in raw))
