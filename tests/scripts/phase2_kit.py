@@ -1,0 +1,154 @@
+"""Shared material of the phase-2 tests and benchmark: compiled test validators and
+transactions that exercise them.
+
+Validators are compiled with OpShin's Python ``build`` once per source text and OpShin
+version, and cached on disk (compiling takes seconds; evaluating takes milliseconds).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import opshin
+from pycardano import (
+    Address,
+    ExecutionUnits,
+    Network,
+    PlutusData,
+    PlutusV3Script,
+    Redeemer,
+    RedeemerTag,
+    Transaction,
+    TransactionBody,
+    TransactionId,
+    TransactionInput,
+    TransactionOutput,
+    TransactionWitnessSet,
+    VerificationKeyHash,
+    datum_hash,
+    plutus_script_hash,
+)
+from pycardano.plutus import RedeemerKey, RedeemerMap, RedeemerValue
+
+from runner.chain.devnet.clock import SlotConfig
+from runner.chain.devnet.params import LedgerParams
+
+SCRIPTS = Path(__file__).resolve().parent
+PARAMS = LedgerParams.mainnet()
+COST_MODELS = PARAMS.cost_models
+MAX_UNITS = ExecutionUnits(PARAMS.max_tx_ex_mem, PARAMS.max_tx_ex_steps)
+CLOCK = SlotConfig(system_start_ms=1_700_000_000_000)
+OWNER = VerificationKeyHash(bytes.fromhex("11" * 28))
+STRANGER = VerificationKeyHash(bytes.fromhex("22" * 28))
+WALLET = Address(VerificationKeyHash(bytes.fromhex("33" * 28)), network=Network.TESTNET)
+
+
+@dataclass
+class Lock(PlutusData):
+    """The datum of ``lock_validator.py``."""
+
+    CONSTR_ID = 0
+    secret: int
+    owner: bytes
+    not_before: int
+
+
+def compile_script(name: str, cache_dir: Path) -> PlutusV3Script:
+    """``tests/scripts/<name>.py`` compiled by OpShin, cached by source hash on disk."""
+    source = (SCRIPTS / f"{name}.py").read_text()
+    key = hashlib.sha256(f"{opshin.__version__}\n{source}".encode()).hexdigest()[:24]
+    cached = cache_dir / f"{name}-{key}.plutus"
+    if cached.exists():
+        return PlutusV3Script(cached.read_bytes())
+    script = _build(str(SCRIPTS / f"{name}.py"))
+    cached.write_bytes(bytes(script))
+    return script
+
+
+@functools.lru_cache(maxsize=None)
+def _build(path: str) -> PlutusV3Script:
+    from opshin.builder import build
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+    logging.getLogger("opshin").setLevel(logging.ERROR)  # integrity notes of test validators
+    return build(path)
+
+
+def txin(n: int, index: int = 0) -> TransactionInput:
+    return TransactionInput(TransactionId(bytes([n]) * 32), index)
+
+
+def script_address(script: PlutusV3Script) -> Address:
+    return Address(plutus_script_hash(script), network=Network.TESTNET)
+
+
+def redeemers(entries: list[tuple[RedeemerTag, int, object, ExecutionUnits]], form: str) -> object:
+    """The same redeemers in the legacy list form or the Conway map form."""
+    if form == "map":
+        return RedeemerMap({RedeemerKey(tag, i): RedeemerValue(data, units) for tag, i, data, units in entries})
+    out = []
+    for tag, i, data, units in entries:
+        r = Redeemer(data, units)
+        r.tag, r.index = tag, i
+        out.append(r)
+    return out
+
+
+@dataclass
+class Spend:
+    """One spend of ``lock_validator`` with every knob the tests turn."""
+
+    script: PlutusV3Script
+    secret: int = 42
+    datum_secret: int = 42
+    signer: VerificationKeyHash | None = OWNER
+    validity_start: int | None = 1_000
+    not_before_slot: int = 1_000
+    datum_mode: str = "inline"  # or "hash"
+    form: str = "list"
+    units: ExecutionUnits = field(default_factory=lambda: ExecutionUnits(MAX_UNITS.mem, MAX_UNITS.steps))
+    by_reference: bool = False
+    fillers: int = 0  # extra key-locked inputs around the script input
+    script_input: int = 7  # its tx id byte: sorts among the fillers
+
+    def build(self) -> tuple[Transaction, dict[TransactionInput, TransactionOutput]]:
+        lock = Lock(self.datum_secret, OWNER.payload, CLOCK.slot_to_posix_ms(self.not_before_slot))
+        addr = script_address(self.script)
+        spent = txin(self.script_input)
+        locked = (
+            TransactionOutput(addr, 5_000_000, datum=lock)
+            if self.datum_mode == "inline"
+            else TransactionOutput(addr, 5_000_000, datum_hash=datum_hash(lock))
+        )
+        resolved = {spent: locked}
+        inputs = [spent]
+        for n in range(self.fillers):
+            ref = txin(100 + n) if n % 2 else txin(1, n)
+            resolved[ref] = TransactionOutput(WALLET, 2_000_000)
+            inputs.append(ref)
+        refs = []
+        if self.by_reference:
+            holder = txin(200)
+            resolved[holder] = TransactionOutput(WALLET, 20_000_000, script=self.script)
+            refs.append(holder)
+        body = TransactionBody(
+            inputs=inputs,
+            outputs=[TransactionOutput(WALLET, 4_000_000)],
+            fee=1_000_000,
+            validity_start=self.validity_start,
+            ttl=50_000,
+            required_signers=[self.signer] if self.signer else None,
+            reference_inputs=refs or None,
+        )
+        index = sorted(inputs, key=lambda r: (r.transaction_id.payload, r.index)).index(spent)
+        witness = TransactionWitnessSet(
+            plutus_v3_script=None if self.by_reference else [self.script],
+            plutus_data=[lock] if self.datum_mode == "hash" else None,
+            redeemer=redeemers([(RedeemerTag.SPEND, index, self.secret, self.units)], self.form),
+        )
+        return Transaction(body, witness), resolved
