@@ -1,0 +1,386 @@
+"""The embedded devnet ledger: UTxO set, blocks, mempool, clock, rollback, persistence.
+
+A validating Conway ledger in one process, so rehearsals and tests run the real rules
+without a node. Blocks are formed on each submission (default, ``block_mode="submit"``)
+or on :meth:`Ledger.tick`. A block takes one slot: when the clock has not moved past the
+tip, the block goes in the next slot and the clock follows. Validation happens at the
+slot of the block the transaction will land in.
+
+``utxo`` includes mempool transactions (they are applied when accepted, as a node's
+mempool state is); in the default mode the mempool is always empty between calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import ChainMap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Literal, Mapping
+
+from pycardano import (
+    Address,
+    ExecutionUnits,
+    Network,
+    Transaction,
+    TransactionId,
+    TransactionInput,
+    TransactionOutput,
+)
+
+from runner.chain.devnet import ledger_rules as rules
+from runner.chain.devnet.clock import SlotConfig
+from runner.chain.devnet.genesis import FAUCET, Wallet, derive_wallet, genesis_outputs
+from runner.chain.devnet.ledger_index import ChainIndex
+from runner.chain.devnet.ledger_types import AppliedTx, Block, ParsedTx, StakeAccount, Tip, Undo, block_hash
+from runner.chain.devnet.ledger_validate import Validation, run_phase2, validate_phase1
+from runner.chain.devnet.params import LedgerParams
+from runner.errors import UserInputError
+
+BlockMode = Literal["submit", "tick"]
+
+
+@dataclass(frozen=True)
+class GenesisSpec:
+    """Everything needed to rebuild the genesis state (for ``reset``)."""
+
+    seed: str
+    wallets: tuple[str, ...]
+    initial_lovelace: int
+    utxos_per_wallet: int
+    faucet_lovelace: int
+    start_slot: int
+    extra_utxo: tuple[tuple[TransactionInput, TransactionOutput], ...] = ()
+
+
+class Ledger:
+    """See docs/INTERFACES.md for the public API; everything else is private."""
+
+    def __init__(self, params: LedgerParams, slot_config: SlotConfig, genesis: GenesisSpec,
+                 *, network: Network = Network.TESTNET, block_mode: BlockMode = "submit",
+                 data_dir: str | Path | None = None) -> None:
+        self.params = params
+        self.slot_config = slot_config
+        self.network = network
+        self.block_mode: BlockMode = block_mode
+        self.genesis = genesis
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self._wallets = {name: derive_wallet(genesis.seed, name, network) for name in self._wallet_names()}
+        self._init_state()
+
+    # --- construction -------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, seed: str = "devnet", params: LedgerParams | None = None,
+               slot_config: SlotConfig | None = None, wallets: Iterable[str] = ("alice", "bob"),
+               initial_lovelace: int = 100_000_000_000, *, utxos_per_wallet: int = 5,
+               faucet_lovelace: int = 10_000_000_000_000, start_slot: int = 0,
+               block_mode: BlockMode = "submit", data_dir: str | Path | None = None,
+               extra_utxo: Iterable[tuple[TransactionInput, TransactionOutput]] = ()) -> Ledger:
+        spec = GenesisSpec(seed, tuple(wallets), initial_lovelace, utxos_per_wallet,
+                           faucet_lovelace, start_slot, tuple(extra_utxo))
+        ledger = cls(params or LedgerParams.mainnet(), slot_config or SlotConfig(0), spec,
+                     block_mode=block_mode, data_dir=data_dir)
+        ledger._autosave()
+        return ledger
+
+    @classmethod
+    def from_utxo_file(cls, path: str | Path, slot: int, **kwargs: Any) -> Ledger:
+        """Start from an Ogmios-shaped UTxO list (``queryLedgerState/utxo`` result) at ``slot``."""
+        from runner.chain.devnet.ledger_store import read_utxo_file
+
+        return cls.create(start_slot=slot, extra_utxo=read_utxo_file(path), **kwargs)
+
+    @classmethod
+    def load(cls, data_dir: str | Path) -> Ledger:
+        from runner.chain.devnet.ledger_store import load_ledger
+
+        return load_ledger(cls, Path(data_dir))
+
+    def save(self, data_dir: str | Path | None = None) -> None:
+        from runner.chain.devnet.ledger_store import save_ledger
+
+        target = Path(data_dir) if data_dir is not None else self.data_dir
+        if target is None:
+            raise UserInputError("no data directory to save the devnet to",
+                                 hint="pass a directory: ledger.save(path)")
+        save_ledger(self, target)
+
+    def reset(self) -> None:
+        """Back to the genesis state (same seed, same wallets, same UTxOs)."""
+        self._init_state()
+        self._autosave()
+
+    def _wallet_names(self) -> list[str]:
+        names = list(self.genesis.wallets)
+        return names + [FAUCET] if FAUCET not in names else names
+
+    def _init_state(self) -> None:
+        spec = self.genesis
+        wallets = [self._wallets[n] for n in self._wallet_names()]
+        self._utxo: dict[TransactionInput, TransactionOutput] = dict(
+            genesis_outputs(spec.seed, wallets, initial_lovelace=spec.initial_lovelace,
+                            utxos_per_wallet=spec.utxos_per_wallet, faucet_lovelace=spec.faucet_lovelace)
+        )
+        self._utxo.update(dict(spec.extra_utxo))
+        self._stake: dict[str, StakeAccount] = {}
+        genesis_hash = hashlib.blake2b(f"genesis-block:{spec.seed}".encode(), digest_size=32).hexdigest()
+        self._blocks: list[Block] = [Block(spec.start_slot, genesis_hash, 0, [])]
+        self._mempool: list[AppliedTx] = []
+        self._current_slot = spec.start_slot
+        self._confirmed: dict[str, int] = {}
+        self.index = ChainIndex()
+        for out in self._utxo.values():
+            self.index.add_output(out)
+
+    # --- queries ------------------------------------------------------------------------
+
+    @property
+    def tip(self) -> Tip:
+        return self._blocks[-1].tip
+
+    @property
+    def current_slot(self) -> int:
+        return self._current_slot
+
+    @property
+    def epoch(self) -> int:
+        return self.slot_config.epoch_of_slot(self._current_slot)
+
+    @property
+    def utxo(self) -> Mapping[TransactionInput, TransactionOutput]:
+        return self._utxo
+
+    @property
+    def stake_accounts(self) -> Mapping[str, StakeAccount]:
+        return self._stake
+
+    @property
+    def blocks(self) -> list[Block]:
+        return list(self._blocks)
+
+    @property
+    def mempool(self) -> list[str]:
+        return [t.tx_id for t in self._mempool]
+
+    def utxos_at(self, address: Address | str) -> list[tuple[TransactionInput, TransactionOutput]]:
+        target = str(address)
+        return [(i, o) for i, o in self._utxo.items() if str(o.address) == target]
+
+    def resolve(self, refs: Iterable[TransactionInput]) -> list[tuple[TransactionInput, TransactionOutput]]:
+        return [(r, self._utxo[r]) for r in refs if r in self._utxo]
+
+    def has_transaction(self, tx_id: str) -> bool:
+        """True once the transaction is in a block (not while it waits in the mempool)."""
+        return tx_id in self._confirmed
+
+    def in_mempool(self, tx_id: str) -> bool:
+        return any(t.tx_id == tx_id for t in self._mempool)
+
+    def datum_by_hash(self, datum_hash: str) -> bytes | None:
+        return self.index.datums.get(datum_hash)
+
+    def script_by_hash(self, script_hash: str) -> tuple[str, bytes] | None:
+        return self.index.scripts.get(script_hash)
+
+    def wallet(self, name: str) -> Wallet:
+        try:
+            return self._wallets[name]
+        except KeyError:
+            raise UserInputError(f"no devnet wallet named {name!r}",
+                                 hint=f"known wallets: {', '.join(sorted(self._wallets))}") from None
+
+    @property
+    def wallets(self) -> Mapping[str, Wallet]:
+        return dict(self._wallets)
+
+    # --- transactions -------------------------------------------------------------------
+
+    def _context(self, utxo: Mapping[TransactionInput, TransactionOutput] | None = None,
+                 *, check_signatures: bool = True) -> rules.RuleContext:
+        return rules.RuleContext(self.params, self.network, self._validation_slot(),
+                                 utxo if utxo is not None else self._utxo, self._stake,
+                                 check_signatures=check_signatures)
+
+    def _validation_slot(self) -> int:
+        if self.block_mode == "submit":
+            return max(self._current_slot, self.tip.slot + 1)
+        return self._current_slot
+
+    def submit(self, tx: bytes | str | Transaction) -> str:
+        """Validate (phase 1 and 2) and apply; returns the tx id. Raises LedgerRejection."""
+        ptx = ParsedTx.parse(_tx_bytes(tx))
+        self._mempool.append(self._validate_and_apply(ptx))
+        if self.block_mode == "submit":
+            self._form_block()
+        self._autosave()
+        return ptx.tx_id_hex
+
+    def _validate_and_apply(self, ptx: ParsedTx) -> AppliedTx:
+        ctx = self._context()
+        validation = validate_phase1(ctx, ptx)
+        run_phase2(ctx, validation, self.slot_config)
+        return self._apply(validation)
+
+    def evaluate(self, tx: bytes | str | Transaction,
+                 additional_utxo: Mapping[TransactionInput, TransactionOutput] | None = None) -> list[Any]:
+        """Run the scripts under the maximum budget; ignores declared budgets, fee and signatures.
+
+        pycardano evaluates drafts (zero budgets, fake witnesses, provisional fee), so only
+        what the scripts need is checked: inputs exist, scripts and redeemers line up.
+        """
+        from runner.chain.devnet.phase2 import evaluate_scripts  # lazy: optional sibling module
+        from runner.chain.devnet.ledger_certs import process_certificates
+        from runner.chain.devnet.ledger_witness import needed_scripts
+
+        ptx = ParsedTx.parse(_tx_bytes(tx))
+        utxo = ChainMap(dict(additional_utxo or {}), self._utxo)
+        ctx = self._context(utxo, check_signatures=False)
+        rules.resolve_inputs(ctx, ptx)
+        needed_scripts(ctx, ptx, process_certificates(ctx, ptx))
+        return list(evaluate_scripts(
+            ptx.tx, ctx.resolved, self.slot_config, dict(self.params.cost_models), budgets="max",
+            max_ex_units=ExecutionUnits(self.params.max_tx_ex_mem, self.params.max_tx_ex_steps),
+        ))
+
+    def _apply(self, validation: Validation) -> AppliedTx:
+        ptx = validation.ptx
+        body = ptx.tx.transaction_body
+        undo = Undo()
+        tx_id = TransactionId(ptx.tx_id)
+        valid = ptx.is_valid and validation.scripts_ok
+        if valid:
+            spent = list(body.inputs)
+            produced = [(TransactionInput(tx_id, i), o) for i, o in enumerate(body.outputs)]
+            for key, account in validation.certs.changes.items():
+                undo.stake_before[key] = self._stake.get(key)
+                if account is None:
+                    self._stake.pop(key, None)
+                else:
+                    self._stake[key] = account
+        else:
+            spent = list(body.collateral or [])
+            produced = []
+            if body.collateral_return is not None:
+                produced = [(TransactionInput(tx_id, len(body.outputs)), body.collateral_return)]
+        for ref in spent:
+            undo.consumed.append((ref, self._utxo.pop(ref)))
+        for ref, out in produced:
+            self._utxo[ref] = out
+            undo.produced.append(ref)
+            self.index.add_output(out)
+        self.index.add_witnesses(ptx)
+        return AppliedTx(ptx.tx_id_hex, ptx.spans.raw, undo, valid)
+
+    def _undo(self, applied: AppliedTx) -> None:
+        undo = applied.undo
+        for ref in undo.produced:
+            self._utxo.pop(ref, None)
+        for ref, out in undo.consumed:
+            self._utxo[ref] = out
+        for key, before in undo.stake_before.items():
+            if before is None:
+                self._stake.pop(key, None)
+            else:
+                self._stake[key] = before
+
+    # --- blocks and time ----------------------------------------------------------------
+
+    def _form_block(self) -> Block | None:
+        if not self._mempool:
+            return None
+        prev = self._blocks[-1]
+        slot = max(self._current_slot, prev.slot + 1)
+        ids = [t.tx_id for t in self._mempool]
+        block = Block(slot, block_hash(prev.block_hash, slot, prev.height + 1, ids), prev.height + 1,
+                      list(self._mempool))
+        self._blocks.append(block)
+        for tx_id in ids:
+            self._confirmed[tx_id] = block.height
+        self._mempool = []
+        self._current_slot = slot
+        return block
+
+    def tick(self) -> Tip:
+        """Form a block from the mempool now (an empty block if the mempool is empty)."""
+        if not self._mempool:
+            prev = self._blocks[-1]
+            slot = max(self._current_slot, prev.slot + 1)
+            self._blocks.append(Block(slot, block_hash(prev.block_hash, slot, prev.height + 1, []),
+                                      prev.height + 1, []))
+            self._current_slot = slot
+        else:
+            self._form_block()
+        self._autosave()
+        return self.tip
+
+    def advance_slots(self, n: int) -> int:
+        if n < 0:
+            raise UserInputError(f"cannot move the devnet clock back ({n} slots)",
+                                 hint="use rollback to undo blocks; time only moves forward")
+        self._current_slot += n
+        self._autosave()
+        return self._current_slot
+
+    def advance_to_posix_ms(self, posix_ms: int) -> int:
+        """Move the clock to the slot containing ``posix_ms``; never backwards."""
+        target = self.slot_config.posix_ms_to_slot(posix_ms)
+        return self.advance_slots(max(0, target - self._current_slot))
+
+    def rollback(self, n_blocks: int, to_mempool: bool = False) -> list[str]:
+        """Drop the last ``n_blocks`` blocks; their transactions return to the mempool
+        (re-validated now; those no longer valid vanish) or vanish. Returns the ids kept."""
+        if n_blocks <= 0:
+            return []
+        if n_blocks >= len(self._blocks):
+            raise UserInputError(f"cannot roll back {n_blocks} blocks: the chain has {len(self._blocks) - 1}",
+                                 hint="the genesis block cannot be rolled back; use reset()")
+        pending = self._mempool
+        for applied in reversed(pending):
+            self._undo(applied)
+        dropped = self._blocks[-n_blocks:]
+        del self._blocks[-n_blocks:]
+        for block in reversed(dropped):
+            for applied in reversed(block.txs):
+                self._undo(applied)
+                self._confirmed.pop(applied.tx_id, None)
+        self._mempool = []
+        candidates = ([t for b in dropped for t in b.txs] if to_mempool else []) + pending
+        kept = []
+        for applied in candidates:
+            try:
+                self._mempool.append(self._validate_and_apply(ParsedTx.parse(applied.cbor)))
+                kept.append(applied.tx_id)
+            except rules.LedgerRejection:
+                continue
+        self._autosave()
+        return kept
+
+    # --- faucet ---------------------------------------------------------------------------
+
+    def fund(self, address: Address | str, lovelace: int,
+             assets: Mapping[str | bytes, int] | None = None) -> TransactionInput:
+        """Pay ``lovelace`` (and mint test tokens ``assets``) to ``address`` with a real,
+        signed faucet transaction. Returns the funded output."""
+        from runner.chain.devnet.ledger_faucet import faucet_payment
+
+        tx = faucet_payment(self, Address.from_primitive(str(address)), lovelace, assets or {})
+        tx_id = self.submit(tx)
+        return TransactionInput(TransactionId(bytes.fromhex(tx_id)), 0)
+
+    def _autosave(self) -> None:
+        if self.data_dir is not None:
+            self.save(self.data_dir)
+
+
+def _tx_bytes(tx: bytes | str | Transaction) -> bytes:
+    if isinstance(tx, Transaction):
+        return tx.to_cbor()
+    if isinstance(tx, str):
+        try:
+            return bytes.fromhex(tx)
+        except ValueError as exc:
+            from runner.chain.devnet.ledger_cbor import deserialisation_error
+
+            raise deserialisation_error("not hexadecimal") from exc
+    return bytes(tx)

@@ -1,0 +1,152 @@
+"""Stake certificates and withdrawals (Conway CERTS rules, the parts a devnet needs).
+
+What matters for the project is the "withdraw-zero" pattern: a script stake credential
+is registered once (legacy ``StakeRegistration``, no witness needed, or Conway's
+``StakeRegistrationConway`` with an explicit deposit, which needs one), and later
+transactions withdraw 0 from it so that its script runs once per transaction.
+Withdrawals are checked against the state *before* the transaction's certificates, as
+in Conway. Rewards never accrue here, so every balance is 0. The devnet has no stake
+pools and no DReps: delegations to them are refused with the ledger's own codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycardano import (
+    DRepKind,
+    ScriptHash,
+    StakeAndVoteDelegation,
+    StakeDelegation,
+    StakeDeregistration,
+    StakeDeregistrationConway,
+    StakeRegistration,
+    StakeRegistrationAndDelegation,
+    StakeRegistrationAndDelegationAndVoteDelegation,
+    StakeRegistrationAndVoteDelegation,
+    StakeRegistrationConway,
+    VerificationKeyHash,
+    VoteDelegation,
+)
+from pycardano.crypto.bech32 import encode as bech32_encode
+
+from runner.chain.devnet import ledger_json as js
+from runner.chain.devnet.ledger_rules import RuleContext, reject
+from runner.chain.devnet.ledger_types import (
+    ParsedTx,
+    StakeAccount,
+    credential_key,
+    reward_account_credential,
+    reward_address_text,
+)
+
+Credential = VerificationKeyHash | ScriptHash
+
+#: Certificates whose credential must witness the transaction (all but legacy registration).
+_WITNESSED = (
+    StakeDeregistration, StakeDelegation, StakeRegistrationConway, StakeDeregistrationConway,
+    VoteDelegation, StakeAndVoteDelegation, StakeRegistrationAndDelegation,
+    StakeRegistrationAndVoteDelegation, StakeRegistrationAndDelegationAndVoteDelegation,
+)
+_REGISTERING = (
+    StakeRegistration, StakeRegistrationConway, StakeRegistrationAndDelegation,
+    StakeRegistrationAndVoteDelegation, StakeRegistrationAndDelegationAndVoteDelegation,
+)
+_WITH_POOL = (StakeDelegation, StakeAndVoteDelegation, StakeRegistrationAndDelegation,
+              StakeRegistrationAndDelegationAndVoteDelegation)
+_WITH_DREP = (VoteDelegation, StakeAndVoteDelegation, StakeRegistrationAndVoteDelegation,
+              StakeRegistrationAndDelegationAndVoteDelegation)
+
+
+@dataclass
+class CertEffects:
+    deposits: int = 0
+    refunds: int = 0
+    changes: dict[str, StakeAccount | None] = field(default_factory=dict)
+    #: (certificate index, credential) for every certificate that needs a witness
+    witnesses: list[tuple[int, Credential]] = field(default_factory=list)
+
+
+def _origin(credential: Credential) -> str:
+    return "script" if isinstance(credential, ScriptHash) else "verificationKey"
+
+
+def check_withdrawals(ctx: RuleContext, ptx: ParsedTx) -> None:
+    withdrawals = ptx.tx.transaction_body.withdraws or {}
+    incomplete: dict[str, Any] = {}
+    marginalized: list[str] = []
+    for account, amount in withdrawals.items():
+        key, _ = reward_account_credential(bytes(account))
+        registered = ctx.stake.get(key)
+        if registered is None or int(amount) != 0:
+            incomplete[reward_address_text(bytes(account))] = js.ada(int(amount))
+        elif key.startswith("key:") and registered.drep is None and ctx.params.protocol_major >= 10:
+            marginalized.append(key[4:])
+    if incomplete:
+        reject(3141, "withdrawal(s) from unregistered reward accounts or not equal to the balance (0 on the devnet)",
+               {"incompleteWithdrawals": incomplete},
+               "register the stake credential in an earlier transaction and withdraw exactly 0")
+    if marginalized:
+        reject(3150, "withdrawals from key credentials need a DRep delegation (Conway, protocol 10)",
+               {"marginalizedCredentials": marginalized},
+               "delegate the stake key's votes (e.g. to always-abstain) first")
+
+
+def process_certificates(ctx: RuleContext, ptx: ParsedTx) -> CertEffects:
+    effects = CertEffects()
+    state: dict[str, StakeAccount | None] = {}
+
+    def current(key: str) -> StakeAccount | None:
+        return state[key] if key in state else ctx.stake.get(key)
+
+    for index, cert in enumerate(ptx.tx.transaction_body.certificates or []):
+        if not isinstance(cert, _WITNESSED + _REGISTERING):
+            reject(3997, f"certificate #{index} ({type(cert).__name__}) is not supported by the devnet",
+                   {"error": f"unsupported certificate {type(cert).__name__}"},
+                   "the devnet supports stake registration, deregistration and vote delegation only")
+        credential = cert.stake_credential.credential
+        key = credential_key(credential)
+        if isinstance(cert, _WITNESSED):
+            effects.witnesses.append((index, credential))
+        if isinstance(cert, _REGISTERING):
+            if current(key) is not None:
+                reject(3145, f"certificate #{index}: stake credential already registered",
+                       {"knownCredential": credential.payload.hex(), "from": _origin(credential)})
+            deposit = getattr(cert, "coin", ctx.params.key_deposit)
+            if deposit != ctx.params.key_deposit:
+                reject(3151, f"certificate #{index}: deposit {deposit} differs from keyDeposit {ctx.params.key_deposit}",
+                       {"providedDeposit": js.ada(deposit), "expectedDeposit": js.ada(ctx.params.key_deposit)})
+            state[key] = StakeAccount(deposit)
+            effects.deposits += deposit
+        account = current(key)
+        if account is None:
+            reject(3146, f"certificate #{index}: stake credential is not registered",
+                   {"unknownCredential": credential.payload.hex(), "from": _origin(credential)},
+                   "register it first (it may be in the same transaction, before this certificate)")
+        if isinstance(cert, _WITH_POOL):
+            pool = bech32_encode("pool", bytes(cert.pool_keyhash.payload))
+            reject(3140, f"certificate #{index}: the devnet has no stake pool {pool}", {"unknownStakePool": pool})
+        if isinstance(cert, _WITH_DREP):
+            state[key] = StakeAccount(account.deposit, _drep_delegation(index, cert.drep), account.pool)
+        if isinstance(cert, (StakeDeregistration, StakeDeregistrationConway)):
+            refund = getattr(cert, "coin", account.deposit)
+            if refund != account.deposit:
+                reject(3151, f"certificate #{index}: refund {refund} differs from the deposit {account.deposit}",
+                       {"providedDeposit": js.ada(refund), "expectedDeposit": js.ada(account.deposit)})
+            state[key] = None
+            effects.refunds += account.deposit
+    effects.changes = state
+    return effects
+
+
+def _drep_delegation(index: int, drep: Any) -> str:
+    if drep.kind == DRepKind.ALWAYS_ABSTAIN:
+        return "abstain"
+    if drep.kind == DRepKind.ALWAYS_NO_CONFIDENCE:
+        return "noConfidence"
+    origin = "script" if drep.kind == DRepKind.SCRIPT_HASH else "verificationKey"
+    reject(3153, f"certificate #{index}: the devnet has no registered DRep",
+           {"unknownDelegateRepresentative": {"type": "registered", "from": origin,
+                                              "id": drep.credential.payload.hex()}},
+           "delegate to always-abstain or always-no-confidence on the devnet")

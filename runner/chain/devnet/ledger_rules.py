@@ -1,0 +1,264 @@
+"""Conway UTXO rules: inputs, validity interval, network, outputs, fee, value, collateral.
+
+Each check raises :class:`LedgerRejection` with the Ogmios v6.14 submitTransaction code
+and ``data`` shape, so a client sees the same error from the devnet as from a node.
+Witness rules live in ``ledger_witness``, certificates in ``ledger_certs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, NoReturn
+
+import cbor2
+from pycardano import (
+    Address,
+    MultiAsset,
+    Network,
+    ScriptHash,
+    TransactionInput,
+    TransactionOutput,
+    Value,
+)
+
+from runner.chain.devnet import ledger_json as js
+from runner.chain.devnet.ledger_fees import min_fee, min_utxo
+from runner.chain.devnet.ledger_types import ParsedTx, StakeAccount, reward_address_text
+from runner.chain.devnet.params import MAX_REF_SCRIPTS_SIZE_PER_TX, LedgerParams
+from runner.errors import LedgerRejection
+
+NETWORK_NAMES = {Network.TESTNET: "testnet", Network.MAINNET: "mainnet"}
+
+
+def reject(code: int, message: str, data: Any = None, hint: str | None = None) -> NoReturn:
+    raise LedgerRejection(message, ogmios_code=code, data=data, hint=hint, location="devnet ledger")
+
+
+@dataclass
+class RuleContext:
+    """What the rules read: parameters, network, clock, UTxO set and stake accounts."""
+
+    params: LedgerParams
+    network: Network
+    current_slot: int
+    utxo: Mapping[TransactionInput, TransactionOutput]
+    stake: Mapping[str, StakeAccount]
+    check_signatures: bool = True
+    resolved: dict[TransactionInput, TransactionOutput] = field(default_factory=dict)
+
+
+def check_size(ctx: RuleContext, ptx: ParsedTx) -> None:
+    size = len(ptx.spans.raw)
+    if size > ctx.params.max_tx_size:
+        reject(3119, f"transaction is {size} bytes, the maximum is {ctx.params.max_tx_size}",
+               {"measuredTransactionSize": {"bytes": size},
+                "maximumTransactionSize": {"bytes": ctx.params.max_tx_size}},
+               "split it into several transactions or use reference scripts")
+
+
+def resolve_inputs(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """Inputs non-empty, disjoint from reference inputs, and all unspent (3121/3164/3117)."""
+    body = ptx.tx.transaction_body
+    inputs = list(body.inputs or [])
+    if not inputs:
+        reject(3121, "transaction has no inputs", {}, "every transaction spends at least one input")
+    refs = list(body.reference_inputs or [])
+    conflicting = set(inputs) & set(refs)
+    if conflicting:
+        reject(3164, "the same output is both spent and referenced",
+               {"conflictingReferences": js.output_references(conflicting)},
+               "drop it from the reference inputs: a spent input's script is visible anyway")
+    wanted = inputs + refs + list(body.collateral or [])
+    unknown = {r for r in wanted if r not in ctx.utxo}
+    if unknown:
+        reject(3117, f"{len(unknown)} input(s) unknown or already spent",
+               {"unknownOutputReferences": js.output_references(unknown)},
+               "query the UTxO set again: another transaction may have spent them")
+    ctx.resolved = {r: ctx.utxo[r] for r in wanted}
+
+
+def check_validity_interval(ctx: RuleContext, ptx: ParsedTx) -> None:
+    body = ptx.tx.transaction_body
+    lower, upper = body.validity_start, body.ttl
+    if (lower is not None and ctx.current_slot < lower) or (upper is not None and ctx.current_slot >= upper):
+        interval: dict[str, int] = {}
+        if lower is not None:
+            interval["invalidBefore"] = lower
+        if upper is not None:
+            interval["invalidAfter"] = upper
+        reject(3118, f"slot {ctx.current_slot} is outside the validity interval [{lower}, {upper})",
+               {"validityInterval": interval, "currentSlot": ctx.current_slot},
+               "rebuild with a validity interval that contains the current slot")
+
+
+def _outputs(ptx: ParsedTx) -> list[TransactionOutput]:
+    body = ptx.tx.transaction_body
+    outs = list(body.outputs or [])
+    if body.collateral_return is not None:
+        outs.append(body.collateral_return)
+    return outs
+
+
+def check_network(ctx: RuleContext, ptx: ParsedTx) -> None:
+    expected = NETWORK_NAMES[ctx.network]
+    wrong = [str(o.address) for o in _outputs(ptx) if o.address.network != ctx.network]
+    if wrong:
+        reject(3124, f"output address(es) for another network than {expected}",
+               {"expectedNetwork": expected, "discriminatedType": "address", "invalidEntities": wrong},
+               f"use {expected} addresses (addr_test1...)")
+    withdrawals = ptx.tx.transaction_body.withdraws or {}
+    bad = [reward_address_text(bytes(k)) for k in withdrawals if (bytes(k)[0] & 0x0F) != ctx.network.value]
+    if bad:
+        reject(3124, "withdrawal from a reward account of another network",
+               {"expectedNetwork": expected, "discriminatedType": "rewardAccount", "invalidEntities": bad})
+    body_network = ptx.tx.transaction_body.network_id
+    if body_network is not None and body_network != ctx.network:
+        reject(3124, "transaction body declares another network",
+               {"expectedNetwork": expected, "discriminatedType": "transaction"})
+
+
+def _value_size(amount: Value) -> int:
+    prim = amount.to_primitive() if amount.multi_asset else amount.coin
+    return len(cbor2.dumps(prim, default=lambda enc, v: enc.encode(v.to_primitive())))
+
+
+def check_outputs(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """Max value size (3120), then min-UTxO (3125), over outputs and collateral return."""
+    outs = _outputs(ptx)
+    too_large = [o for o in outs if _value_size(o.amount) > ctx.params.max_val_size]
+    if too_large:
+        reject(3120, f"{len(too_large)} output value(s) exceed {ctx.params.max_val_size} bytes",
+               {"excessivelyLargeOutputs": [js.output(o) for o in too_large]},
+               "spread the assets over several outputs")
+    poor = []
+    for out in outs:
+        needed = min_utxo(ctx.params, out)
+        if out.amount.coin < needed:
+            poor.append({"output": js.output(out), "minimumRequiredValue": js.ada(needed)})
+    if poor:
+        reject(3125, f"{len(poor)} output(s) below the minimum ADA (coinsPerUTxOByte x (160 + size))",
+               {"insufficientlyFundedOutputs": poor},
+               "add ADA to each listed output, at least minimumRequiredValue")
+
+
+def _script_size(script: Any) -> int:
+    return len(bytes(script)) if isinstance(script, bytes) else len(script.to_cbor())
+
+
+def check_reference_scripts(ctx: RuleContext, ptx: ParsedTx) -> int:
+    body = ptx.tx.transaction_body
+    total = sum(
+        _script_size(ctx.resolved[r].script)
+        for r in list(body.inputs or []) + list(body.reference_inputs or [])
+        if ctx.resolved[r].script is not None
+    )
+    if total > MAX_REF_SCRIPTS_SIZE_PER_TX:
+        reject(3166, f"reference scripts total {total} bytes, the maximum is {MAX_REF_SCRIPTS_SIZE_PER_TX}",
+               {"measuredReferenceScriptsSize": {"bytes": total},
+                "maximumReferenceScriptsSize": {"bytes": MAX_REF_SCRIPTS_SIZE_PER_TX}},
+               "reference fewer or smaller scripts")
+    return total
+
+
+def declared_ex_units(ptx: ParsedTx) -> tuple[int, int]:
+    entries = ptx.redeemers()
+    return sum(r.mem for r in entries), sum(r.steps for r in entries)
+
+
+def check_ex_units(ctx: RuleContext, ptx: ParsedTx) -> None:
+    mem, steps = declared_ex_units(ptx)
+    if mem > ctx.params.max_tx_ex_mem or steps > ctx.params.max_tx_ex_steps:
+        reject(3134, f"declared execution units ({mem} mem, {steps} cpu) exceed the transaction maximum",
+               {"providedExecutionUnits": {"memory": mem, "cpu": steps},
+                "maximumExecutionUnits": {"memory": ctx.params.max_tx_ex_mem, "cpu": ctx.params.max_tx_ex_steps}},
+               "split the work over several transactions")
+
+
+def check_fee(ctx: RuleContext, ptx: ParsedTx, ref_script_size: int) -> None:
+    mem, steps = declared_ex_units(ptx)
+    required = min_fee(ctx.params, len(ptx.spans.raw), mem, steps, ref_script_size)
+    provided = ptx.tx.transaction_body.fee
+    if provided < required:
+        reject(3122, f"fee {provided} is below the minimum {required}",
+               {"minimumRequiredFee": js.ada(required), "providedFee": js.ada(provided)},
+               "rebalance with a higher fee (size x a + b + script prices + reference-script fee)")
+
+
+def _sum_values(values: list[Value]) -> Value:
+    total = Value(0, MultiAsset())
+    for v in values:
+        total = total + v
+    return total
+
+
+def check_value_preserved(ctx: RuleContext, ptx: ParsedTx, deposits: int, refunds: int) -> None:
+    body = ptx.tx.transaction_body
+    withdrawn = sum(int(v) for v in (body.withdraws or {}).values())
+    mint = body.mint or MultiAsset()
+    minted = MultiAsset({p: a for p, a in mint.items()})
+    consumed = _sum_values([ctx.resolved[r].amount for r in body.inputs])
+    consumed = consumed + Value(withdrawn + refunds, minted)
+    produced = _sum_values([o.amount for o in body.outputs])
+    produced = produced + Value(body.fee + deposits + int(body.donation or 0), MultiAsset())
+    if _normalized(consumed) != _normalized(produced):
+        reject(3123, "inputs + withdrawals + refunds + mint do not equal outputs + fee + deposits",
+               {"valueConsumed": js.value(_normalized(consumed)), "valueProduced": js.value(_normalized(produced))},
+               "balance the transaction: the difference must go to a change output")
+
+
+def _normalized(v: Value) -> Value:
+    """Drop zero quantities and empty policies so equal values compare equal."""
+    clean = MultiAsset()
+    for policy, assets in v.multi_asset.items():
+        kept = {n: q for n, q in assets.items() if q != 0}
+        if kept:
+            clean[policy] = type(assets)(kept)
+    return Value(v.coin, clean)
+
+
+def is_script_locked(out: TransactionOutput) -> bool:
+    return isinstance(out.address.payment_part, ScriptHash)
+
+
+def check_collateral(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """Babbage/Conway collateral rules, applied only when Plutus scripts run."""
+    body = ptx.tx.transaction_body
+    refs = list(body.collateral or [])
+    params = ctx.params
+    if not refs:
+        reject(3132, "scripts run but the transaction has no collateral inputs", {},
+               "add a key-locked, ADA-only UTxO as collateral")
+    if len(refs) > params.max_collateral_inputs:
+        reject(3131, f"{len(refs)} collateral inputs, the maximum is {params.max_collateral_inputs}",
+               {"maximumCollateralInputs": params.max_collateral_inputs, "countedCollateralInputs": len(refs)})
+    locked = [r for r in refs if is_script_locked(ctx.resolved[r])]
+    if locked:
+        reject(3129, "collateral input(s) locked by a script",
+               {"unsuitableCollateralInputs": js.output_references(locked)},
+               "use UTxOs at a key address as collateral")
+    balance = _sum_values([ctx.resolved[r].amount for r in refs])
+    if body.collateral_return is not None:
+        balance = balance - body.collateral_return.amount
+    balance = _normalized(balance)
+    if balance.multi_asset:
+        reject(3133, "collateral carries native assets that no collateral return gives back",
+               {"unsuitableCollateralValue": js.value(balance)},
+               "add a collateral return output with the assets, or use ADA-only collateral")
+    required = -(-body.fee * params.collateral_percent // 100)
+    if balance.coin * 100 < body.fee * params.collateral_percent:
+        reject(3128, f"collateral {balance.coin} is below {params.collateral_percent}% of the fee ({required})",
+               {"providedCollateral": js.ada(balance.coin), "minimumRequiredCollateral": js.ada(required)},
+               "add collateral or lower the collateral return")
+    if body.total_collateral is not None and body.total_collateral != balance.coin:
+        reject(3135, f"declared total collateral {body.total_collateral} differs from the actual {balance.coin}",
+               {"declaredTotalCollateral": js.ada(body.total_collateral),
+                "computedTotalCollateral": js.ada(balance.coin)})
+
+
+def collateral_balance(ctx: RuleContext, ptx: ParsedTx) -> int:
+    body = ptx.tx.transaction_body
+    total = sum(ctx.resolved[r].amount.coin for r in body.collateral or [])
+    if body.collateral_return is not None:
+        total -= body.collateral_return.amount.coin
+    return total
+
