@@ -1,0 +1,122 @@
+"""Persistence of the devnet in its data directory: one CBOR file, written atomically.
+
+One file, so that a crash leaves either the old state or the new one, never a UTxO
+set from one moment and blocks from another. Everything is kept: parameters, clock,
+genesis spec, UTxO set, stake accounts, blocks with their transactions and undo
+records (so rollback works after a reload), mempool, datum and script indexes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cbor2
+from pycardano import Network, TransactionInput, TransactionOutput
+
+from runner.chain.devnet.clock import SlotConfig
+from runner.chain.devnet.ledger_index import ChainIndex
+from runner.chain.devnet.ledger_json import utxo_from_json
+from runner.chain.devnet.ledger_types import AppliedTx, Block, StakeAccount, Undo
+from runner.chain.devnet.params import LedgerParams
+from runner.errors import StateError, UserInputError
+from runner.store.atomic import write_bytes_atomic
+
+if TYPE_CHECKING:
+    from runner.chain.devnet.ledger import Ledger
+
+STATE_FILE = "ledger.cbor"
+FORMAT_VERSION = 1
+
+
+def _pair(ref: TransactionInput, out: TransactionOutput) -> list[bytes]:
+    return [ref.to_cbor(), out.to_cbor()]
+
+
+def _unpair(raw: list[bytes]) -> tuple[TransactionInput, TransactionOutput]:
+    return TransactionInput.from_cbor(raw[0]), TransactionOutput.from_cbor(raw[1])
+
+
+def _undo_dump(undo: Undo) -> list[Any]:
+    return [[_pair(r, o) for r, o in undo.consumed], [r.to_cbor() for r in undo.produced],
+            {k: (v.to_list() if v else None) for k, v in undo.stake_before.items()}]
+
+
+def _undo_load(raw: list[Any]) -> Undo:
+    return Undo([_unpair(p) for p in raw[0]], [TransactionInput.from_cbor(r) for r in raw[1]],
+                {k: (StakeAccount.from_list(v) if v else None) for k, v in raw[2].items()})
+
+
+def _tx_dump(t: AppliedTx) -> list[Any]:
+    return [t.tx_id, t.cbor, _undo_dump(t.undo), t.valid]
+
+
+def _tx_load(raw: list[Any]) -> AppliedTx:
+    return AppliedTx(raw[0], raw[1], _undo_load(raw[2]), raw[3])
+
+
+def dump_state(ledger: Ledger) -> dict[str, Any]:
+    spec = ledger.genesis
+    return {
+        "version": FORMAT_VERSION,
+        "params": {"raw": dict(ledger.params.raw), "source": ledger.params.source},
+        "slot_config": ledger.slot_config.to_dict(),
+        "network": ledger.network.value,
+        "block_mode": ledger.block_mode,
+        "genesis": [spec.seed, list(spec.wallets), spec.initial_lovelace, spec.utxos_per_wallet,
+                    spec.faucet_lovelace, spec.start_slot, [_pair(r, o) for r, o in spec.extra_utxo]],
+        "current_slot": ledger._current_slot,
+        "utxo": [_pair(r, o) for r, o in ledger._utxo.items()],
+        "stake": {k: v.to_list() for k, v in ledger._stake.items()},
+        "blocks": [[b.slot, b.block_hash, b.height, [_tx_dump(t) for t in b.txs]] for b in ledger._blocks],
+        "mempool": [_tx_dump(t) for t in ledger._mempool],
+        "datums": ledger.index.datums,
+        "scripts": {k: [lang, raw] for k, (lang, raw) in ledger.index.scripts.items()},
+    }
+
+
+def save_ledger(ledger: Ledger, data_dir: Path) -> None:
+    write_bytes_atomic(data_dir / STATE_FILE, cbor2.dumps(dump_state(ledger)))
+
+
+def load_ledger(cls: type[Ledger], data_dir: Path) -> Ledger:
+    from runner.chain.devnet.ledger import GenesisSpec
+
+    path = data_dir / STATE_FILE
+    try:
+        state = cbor2.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise StateError(f"no devnet state in {data_dir}", location=str(path),
+                         hint="create one with Ledger.create(..., data_dir=...)") from None
+    except (OSError, ValueError, cbor2.CBORDecodeError) as exc:
+        raise StateError(f"devnet state unreadable: {exc}", location=str(path),
+                         hint="delete the data directory's devnet state and start again") from exc
+    if state.get("version") != FORMAT_VERSION:
+        raise StateError(f"devnet state format {state.get('version')} is not {FORMAT_VERSION}",
+                         location=str(path), hint="reset the devnet")
+    g = state["genesis"]
+    spec = GenesisSpec(g[0], tuple(g[1]), g[2], g[3], g[4], g[5], tuple(_unpair(p) for p in g[6]))
+    params = LedgerParams.from_dict(state["params"]["raw"], source=state["params"]["source"])
+    ledger = cls(params, SlotConfig.from_dict(state["slot_config"]), spec,
+                 network=Network(state["network"]), block_mode=state["block_mode"], data_dir=data_dir)
+    ledger._current_slot = state["current_slot"]
+    ledger._utxo = dict(_unpair(p) for p in state["utxo"])
+    ledger._stake = {k: StakeAccount.from_list(v) for k, v in state["stake"].items()}
+    ledger._blocks = [Block(b[0], b[1], b[2], [_tx_load(t) for t in b[3]]) for b in state["blocks"]]
+    ledger._mempool = [_tx_load(t) for t in state["mempool"]]
+    ledger._confirmed = {t.tx_id: b.height for b in ledger._blocks for t in b.txs}
+    ledger.index = ChainIndex(dict(state["datums"]), {k: (v[0], v[1]) for k, v in state["scripts"].items()})
+    return ledger
+
+
+def read_utxo_file(path: str | Path) -> list[tuple[TransactionInput, TransactionOutput]]:
+    """An Ogmios ``queryLedgerState/utxo`` result (a JSON list, or ``{"result": [...]}``)."""
+    try:
+        raw = json.loads(Path(path).read_text())
+        entries = raw["result"] if isinstance(raw, dict) else raw
+        return [utxo_from_json(e) for e in entries]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserInputError(f"cannot read the UTxO file: {exc!r}", location=str(path),
+                             hint="give a JSON list of Ogmios UTxO entries "
+                                  "({transaction:{id}, index, address, value, ...})") from exc
