@@ -125,16 +125,12 @@ def health(ledger: Any, guard: "LedgerGuard") -> dict[str, Any]:
 
 
 def _mempool(ledger: Any) -> list[tuple[str, int]]:
-    """(tx id, size in bytes) of the ledger's pending transactions, oldest first."""
-    pending = getattr(ledger, "mempool", None) or ()
-    entries = []
-    for item in pending:
-        tx_id = getattr(item, "tx_id", None) or getattr(item, "id", None)
-        raw = getattr(item, "cbor", b"") or b""
-        if isinstance(item, tuple):
-            tx_id, raw = item[0], item[1]
-        entries.append((str(tx_id), len(raw)))
-    return entries
+    """(tx id, size in bytes) of the ledger's pending transactions, oldest first.
+
+    The ledger lists ids only; sizes are reported as 0 (in the default block mode every
+    submission forms a block, so the mempool is empty between requests anyway).
+    """
+    return [(str(tx_id), 0) for tx_id in getattr(ledger, "mempool", ())]
 
 
 def _utxo(ledger: Any, params: Any) -> list[dict[str, Any]]:
@@ -159,6 +155,34 @@ def _utxo(ledger: Any, params: Any) -> list[dict[str, Any]]:
 
 def _rejection(exc: LedgerRejection) -> RpcFailure:
     return RpcFailure(exc.ogmios_code, exc.message, exc.data)
+
+
+#: Codes that Ogmios reports per validator inside an evaluateTransaction 3010 failure.
+_PER_VALIDATOR = {3110: "extraneousRedeemers"}
+
+
+def _evaluation_rejection(exc: LedgerRejection) -> RpcFailure:
+    """A ledger refusal in evaluateTransaction's vocabulary (ogmios.json EvaluateTransactionFailure).
+
+    Unknown inputs are 3004 "cannot create evaluation context", as Ogmios reports them;
+    extraneous redeemers are a per-validator 3010 entry; the rest is a 3004 with the
+    ledger's message as the reason.
+    """
+    data = exc.data if isinstance(exc.data, dict) else {}
+    if exc.ogmios_code == -32602:
+        return _rejection(exc)
+    if exc.ogmios_code == 3117:
+        refs = data.get("unknownOutputReferences") or []
+        names = ", ".join(f"{r['transaction']['id']}#{r['index']}" for r in refs) or exc.message
+        return RpcFailure(3004, "Unable to create the evaluation context from the given transaction.",
+                          {"reason": f"Unknown transaction input (missing from UTxO set): {names}"})
+    key = _PER_VALIDATOR.get(exc.ogmios_code)
+    if key and data.get(key):
+        return RpcFailure(3010, "Some scripts of the transactions terminated with error(s).", [
+            {"validator": pointer, "error": shapes.rpc_error(exc.ogmios_code, exc.message, data)}
+            for pointer in data[key]])
+    return RpcFailure(3004, "Unable to create the evaluation context from the given transaction.",
+                      {"reason": exc.message})
 
 
 def _tx_bytes(params: Any, method: str) -> bytes:
@@ -203,7 +227,7 @@ def _evaluate(guard: "LedgerGuard", params: Any) -> list[dict[str, Any]]:
     try:
         results = guard.read(lambda ledger: ledger.evaluate(raw, additional_utxo=extra))
     except LedgerRejection as exc:
-        raise _rejection(exc) from exc
+        raise _evaluation_rejection(exc) from exc
     failures = [r for r in results if not r.ok]
     if failures:
         raise RpcFailure(3010, "Some scripts of the transactions terminated with error(s).", [

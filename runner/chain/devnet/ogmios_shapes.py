@@ -50,6 +50,7 @@ MAX_REF_SCRIPTS_SIZE_PER_TX = 200 * 1024
 SECURITY_PARAMETER = 2160
 ACTIVE_SLOTS_COEFFICIENT = "1/20"
 NETWORK_MAGIC = 42
+GUARDRAILS_SCRIPT_HASH = "fa24fb305126805cf2164c161d852a0e7330cf988f1fe558cf7d4a64"
 
 
 @dataclass(frozen=True)
@@ -379,7 +380,9 @@ def genesis_configuration(era: str, params: Any, *, system_start_ms: int, slot_l
     if era == "conway":
         return {"era": "conway",
                 "constitution": {"metadata": {"url": "https://devnet.invalid/constitution",
-                                              "hash": "00" * 32}, "guardrails": None},
+                                              "hash": "00" * 32},
+                                 # mainnet's guardrails script hash: the Python client refuses null
+                                 "guardrails": {"hash": GUARDRAILS_SCRIPT_HASH}},
                 "constitutionalCommittee": {"members": [], "quorum": "2/3"},
                 "updatableParameters": _conway_updatable(params.raw)}
     raise ValueError(f"unknown genesis era {era!r}")

@@ -1,0 +1,287 @@
+"""``milestones devnet ...``: run the embedded devnet, inspect it, move its clock.
+
+``up`` serves the ledger over Ogmios (WebSocket JSON-RPC) and Kupo (HTTP) on loopback,
+persisting it to ``<data-dir>/devnet`` after every change. The other commands work on
+that persisted state while no server runs (a running ``up`` holds the directory's lock
+file and they refuse, rather than write under its feet). ``demo`` runs a short,
+self-contained tour of the devnet through its own Ogmios and Kupo endpoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import typer
+
+from runner.errors import StateError, UserInputError
+
+devnet_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                         help="The embedded devnet: a validating Conway ledger served as Ogmios + Kupo.")
+
+DEFAULT_SEED = "milestones-devnet"
+LOCK_NAME = "devnet.lock"
+
+
+@dataclass
+class Serving:
+    """A running pair of servers over one ledger (what ``up`` and the tests hold)."""
+
+    ledger: Any
+    guard: Any
+    ogmios: Any
+    kupo: Any
+
+    @property
+    def ogmios_url(self) -> str:
+        return self.ogmios.url
+
+    @property
+    def kupo_url(self) -> str:
+        return self.kupo.url
+
+    def stop(self) -> None:
+        self.kupo.stop()
+        self.ogmios.stop()
+
+
+@contextlib.contextmanager
+def serving(ledger: Any, *, host: str = "127.0.0.1", ogmios_port: int = 0, kupo_port: int = 0,
+            data_dir: Optional[Path] = None) -> Iterator[Serving]:
+    """Serve ``ledger`` until the block exits; port 0 picks a free port (tests)."""
+    from runner.chain.devnet.kupo_server import KupoServer
+    from runner.chain.devnet.ogmios_server import LedgerGuard, OgmiosServer
+
+    on_change = (lambda ledger: ledger.save(data_dir)) if data_dir is not None else None
+    guard = LedgerGuard(ledger, on_change=on_change)
+    ogmios = OgmiosServer(guard, host, ogmios_port).start()
+    try:
+        kupo = KupoServer(guard, host, kupo_port).start()
+    except BaseException:
+        ogmios.stop()
+        raise
+    running = Serving(ledger, guard, ogmios, kupo)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+# --- state in the data directory ---------------------------------------------------------
+
+def _data_dir(explicit: Optional[Path]) -> Path:
+    if explicit is not None:
+        return explicit
+    from runner.cli import state  # late: runner.cli imports this module
+
+    return Path(state.config().data_directory) / "devnet"
+
+
+def _has_state(directory: Path) -> bool:
+    return directory.is_dir() and any(p.name != LOCK_NAME for p in directory.iterdir())
+
+
+def _create(seed: str, params_file: Optional[Path], directory: Path) -> Any:
+    """A fresh genesis that saves itself to ``directory`` after every change."""
+    from runner.chain.devnet.ledger import Ledger
+    from runner.chain.devnet.params import LedgerParams
+
+    params = LedgerParams.from_file(params_file) if params_file else LedgerParams.mainnet()
+    directory.mkdir(parents=True, exist_ok=True)
+    return Ledger.create(seed=seed, params=params, data_dir=directory)
+
+
+def _open(directory: Path, seed: str, params_file: Optional[Path]) -> Any:
+    from runner.chain.devnet.ledger import Ledger
+
+    if not _has_state(directory):
+        return _create(seed, params_file, directory)
+    ledger = Ledger.load(directory)
+    ledger.data_dir = directory  # autosave where it was loaded from
+    return ledger
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """One process at a time per devnet directory (``up`` holds it while serving)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = directory / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError as exc:
+        owner = lock.read_text(errors="replace").strip() or "?"
+        raise StateError(f"the devnet in {directory} is in use (pid {owner})", location=str(lock),
+                         hint="stop `milestones devnet up` first, or delete the lock file if "
+                              "that process no longer exists") from exc
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _emit(value: dict[str, Any]) -> None:
+    typer.echo(json.dumps(value, indent=2))
+
+
+def _status(ledger: Any) -> dict[str, Any]:
+    tip = ledger.tip
+    return {"slot": int(ledger.current_slot), "tip": {"slot": tip.slot, "id": tip.block_hash,
+                                                       "height": tip.height},
+            "posix_ms": ledger.slot_config.slot_to_posix_ms(int(ledger.current_slot)),
+            "utxo_count": len(ledger.utxo)}
+
+
+def _check_host(host: str, allow_remote: bool) -> None:
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback and not allow_remote:
+        raise UserInputError(f"refusing to serve the devnet on {host}: its keys are derived from a "
+                             "public seed, anyone who can reach it can spend",
+                             location="--host", hint="use 127.0.0.1, or add --allow-remote")
+
+
+# --- commands ----------------------------------------------------------------------------
+
+DataDirOption = typer.Option(None, "--data-dir", help="Devnet state directory (default <data dir>/devnet).")
+
+
+@devnet_app.command()
+def up(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
+    ogmios_port: int = typer.Option(1337, help="Ogmios JSON-RPC WebSocket port."),
+    kupo_port: int = typer.Option(1442, help="Kupo HTTP port."),
+    seed: str = typer.Option(DEFAULT_SEED, help="Seed of the deterministic genesis (new devnets only)."),
+    params_file: Optional[Path] = typer.Option(None, "--params", help="Protocol parameters JSON (new devnets only)."),
+    data_dir: Optional[Path] = DataDirOption,
+    allow_remote: bool = typer.Option(False, help="Allow a non-loopback --host."),
+) -> None:
+    """Serve the devnet as Ogmios (ws://HOST:1337) and Kupo (http://HOST:1442) until Ctrl-C."""
+    _check_host(host, allow_remote)
+    directory = _data_dir(data_dir)
+    with _locked(directory):
+        ledger = _open(directory, seed, params_file)
+        with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
+            _emit({"status": "serving", "ogmios": running.ogmios_url, "kupo": running.kupo_url,
+                   "data_dir": str(directory), **_status(ledger)})
+            _wait_for_signal()
+        ledger.save(directory)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+
+
+@devnet_app.command()
+def status(data_dir: Optional[Path] = DataDirOption) -> None:
+    """Print the devnet's slot, tip and UTxO count."""
+    directory = _data_dir(data_dir)
+    if not _has_state(directory):
+        raise StateError(f"no devnet in {directory}", location=str(directory),
+                         hint="start one with `milestones devnet up` (or `devnet reset`)")
+    from runner.chain.devnet.ledger import Ledger
+
+    _emit({"data_dir": str(directory), **_status(Ledger.load(directory))})
+
+
+@devnet_app.command()
+def reset(
+    seed: str = typer.Option(DEFAULT_SEED, help="Seed of the new genesis."),
+    params_file: Optional[Path] = typer.Option(None, "--params", help="Protocol parameters JSON."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Throw the devnet's state away and start again from genesis."""
+    directory = _data_dir(data_dir)
+    with _locked(directory):
+        for stale in directory.iterdir():
+            if stale.name != LOCK_NAME and stale.is_file():
+                stale.unlink()
+        ledger = _create(seed, params_file, directory)
+    _emit({"status": "reset", "data_dir": str(directory), "seed": seed, **_status(ledger)})
+
+
+def _mutate(data_dir: Optional[Path], change: Any) -> dict[str, Any]:
+    directory = _data_dir(data_dir)
+    with _locked(directory):
+        ledger = _open(directory, DEFAULT_SEED, None)
+        result = change(ledger)
+        ledger.save(directory)
+    return {**(result or {}), **_status(ledger)}
+
+
+@devnet_app.command()
+def advance(
+    slots: Optional[int] = typer.Option(None, "--slots", help="Move the clock forward N slots."),
+    to_posix_ms: Optional[int] = typer.Option(None, "--to-posix-ms", help="Move the clock to POSIX time T (ms)."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Move the devnet's clock forward (time travel for rehearsals)."""
+    if (slots is None) == (to_posix_ms is None):
+        raise UserInputError("give exactly one of --slots N or --to-posix-ms T", location="devnet advance",
+                             hint="e.g. `milestones devnet advance --slots 3600`")
+    if slots is not None and slots < 0:
+        raise UserInputError("--slots must be >= 0: the clock never goes back", location="--slots",
+                             hint="use `devnet rollback N` to drop blocks")
+    if slots is not None:
+        _emit(_mutate(data_dir, lambda ledger: {"advanced_to_slot": ledger.advance_slots(slots)}))
+    else:
+        _emit(_mutate(data_dir, lambda ledger: {"advanced_to_slot": ledger.advance_to_posix_ms(to_posix_ms)}))
+
+
+@devnet_app.command()
+def fund(
+    address: str = typer.Argument(..., help="Bech32 address to fund."),
+    lovelace: int = typer.Option(..., "--lovelace", help="Amount in lovelace."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Pay ADA from the devnet's faucet to ADDRESS."""
+    from runner.chain.devnet.ogmios_shapes import BadParams, parse_address
+
+    try:
+        target = parse_address(address, "ADDRESS")
+    except BadParams as exc:
+        raise UserInputError(str(exc).removeprefix("Invalid request: "), location="ADDRESS",
+                             hint="give a bech32 address such as addr_test1...") from exc
+    if lovelace <= 0:
+        raise UserInputError("--lovelace must be positive", location="--lovelace", hint="e.g. 10000000")
+
+    def pay(ledger: Any) -> dict[str, Any]:
+        ref = ledger.fund(target, lovelace)
+        return {"funded": str(target), "lovelace": lovelace,
+                "output": f"{ref.transaction_id.payload.hex()}#{ref.index}"}
+
+    _emit(_mutate(data_dir, pay))
+
+
+@devnet_app.command()
+def rollback(
+    blocks: int = typer.Argument(..., help="How many of the newest blocks to drop."),
+    to_mempool: bool = typer.Option(True, help="Return their transactions to the mempool (else drop them)."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Drop the newest N blocks (to rehearse a chain rollback)."""
+    if blocks <= 0:
+        raise UserInputError("N must be a positive number of blocks", location="N", hint="e.g. 1")
+    _emit(_mutate(data_dir, lambda ledger: {"returned_to_mempool": ledger.rollback(blocks, to_mempool=to_mempool)}))
+
+
+@devnet_app.command()
+def demo(seed: str = typer.Option("milestones-demo", help="Seed of the demo's throwaway devnet.")) -> None:
+    """A short tour: start a devnet, fund, pay, lock to a Plutus V3 script, spend it, print the tip."""
+    from runner.chain.devnet.demo import run_demo
+
+    run_demo(seed, typer.echo)
