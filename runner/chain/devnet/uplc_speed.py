@@ -22,11 +22,12 @@ Three things live here:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -44,13 +45,14 @@ from uplc.cost_model import (
     updated_builtin_cost_model_from_network_config,
     updated_cek_machine_cost_model_from_network_config,
 )
-from uplc.machine import ComputationResult, Machine, budget_cost_of_op_on_model
+from uplc.machine import AST_TO_CEK_OP_MAP, ComputationResult, Machine, budget_cost_of_op_on_model
 from uplc.tools import unflatten
 from uplc.transformer.unique_variables import UniqueVariableTransformer
 
 __all__ = [
     "CostModels",
     "cost_models_for",
+    "disabled",
     "evaluate",
     "install",
     "installed",
@@ -61,6 +63,7 @@ __all__ = [
 RECURSION_LIMIT = 100_000
 _MEMO = "_milestones_ex_mem"
 _ORIGINAL: dict[type, Callable[[Any], int]] = {}
+_PREPARED = True  # skip uplc's per-run UniqueVariableTransformer (see _PreparedMachine)
 
 
 def _memoised(original: Callable[[Any], int]) -> Callable[[Any], int]:
@@ -97,6 +100,24 @@ def installed() -> bool:
     return bool(_ORIGINAL)
 
 
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """Run ``uplc``'s own code paths: no ``ex_mem`` memo, the per-run variable pass.
+
+    For the equivalence tests and the benchmark; not thread-safe (it patches classes).
+    """
+    global _PREPARED
+    was_installed, was_prepared = installed(), _PREPARED
+    uninstall()
+    _PREPARED = False
+    try:
+        yield
+    finally:
+        _PREPARED = was_prepared
+        if was_installed:
+            install()
+
+
 # --- scripts -------------------------------------------------------------------------
 
 
@@ -118,20 +139,61 @@ def load_program(script: bytes) -> Program:
         raise MalformedScript(f"cannot decode script: {type(exc).__name__}: {exc}") from exc
 
 
-class _PreparedMachine(Machine):  # type: ignore[misc]
-    """``uplc``'s machine minus its per-run ``UniqueVariableTransformer`` pass.
+_OP_BY_TYPE: dict[type, CekOp] = {}
 
-    Safe because :func:`load_program` already made the names unique and the applied
-    arguments are constants, which bind no variables. The loop is ``Machine.eval``'s own.
+
+def _op_of(term: AST) -> CekOp:
+    """``uplc``'s own rule (first matching class in ``AST_TO_CEK_OP_MAP``), cached per type."""
+    kind = type(term)
+    op = _OP_BY_TYPE.get(kind)
+    if op is None:
+        op = [o for ast, o in AST_TO_CEK_OP_MAP.items() if isinstance(term, ast)][0]
+        _OP_BY_TYPE[kind] = op
+    return op
+
+
+class _PreparedMachine(Machine):  # type: ignore[misc]
+    """``uplc``'s machine with its bookkeeping made cheap, charging exactly the same.
+
+    * no per-run ``UniqueVariableTransformer`` pass: :func:`load_program` already made the
+      names unique, and the applied arguments are constants, which bind no variables;
+    * machine-step costs (constants of the CEK cost model) are looked up once per run,
+      and a step's kind is found by a dict lookup instead of a scan of all AST classes;
+      steps are still charged in batches of ``slippage``, op by op in ``CekOp`` order,
+      so an exhausted budget stops at the same point with the same spent amount.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ops = tuple(CekOp)
+        self._op_index = {op: i for i, op in enumerate(self._ops)}
+        costs = [budget_cost_of_op_on_model(self.cek_machine_cost_model, op, 0) for op in self._ops]
+        self._step_costs = tuple((c.cpu, c.memory) for c in costs)
+        self._counts = [0] * len(self._ops)
+        self._pending = 0
+
+    def step_and_maybe_spend(self, term: AST) -> None:
+        self._counts[self._op_index[_op_of(term)]] += 1
+        self._pending += 1
+        if self._pending >= self.slippage:
+            self.spend_unbudgeted_steps()
+
+    def spend_unbudgeted_steps(self) -> None:
+        counts = self._counts
+        for i, n in enumerate(counts):
+            if n:
+                cpu, mem = self._step_costs[i]
+                self.spend_budget(Budget(cpu=cpu * n, memory=mem * n))
+        self._counts = [0] * len(counts)
+        self._pending = 0
 
     def eval(self, program: Program) -> ComputationResult:
         self.remaining_budget = copy.copy(self.budget)
         self.logs = []
         stack: list[Any] = [Compute(NoFrame(), frozendict.frozendict(), program.term)]
-        self.spend_budget(budget_cost_of_op_on_model(self.cek_machine_cost_model, CekOp.Startup, 0))
         res: Any
         try:
+            self.spend_budget(budget_cost_of_op_on_model(self.cek_machine_cost_model, CekOp.Startup, 0))
             while stack:
                 step = stack.pop()
                 if isinstance(step, Compute):
@@ -148,18 +210,19 @@ class _PreparedMachine(Machine):  # type: ignore[misc]
         return ComputationResult(res, self.logs, self.budget - self.remaining_budget)
 
 
-def evaluate(
-    program: Program, args: Sequence[AST], budget: Budget, models: CostModels, *, prepared: bool = True
-) -> ComputationResult:
+def evaluate(program: Program, args: Sequence[AST], budget: Budget, models: CostModels) -> ComputationResult:
     """Apply ``args`` to ``program`` and run it under ``budget``."""
     if sys.getrecursionlimit() < RECURSION_LIMIT:
         sys.setrecursionlimit(RECURSION_LIMIT)
     term = program.term
     for arg in args:
         term = Apply(term, arg)
-    machine_cls = _PreparedMachine if prepared else Machine
+    machine_cls = _PreparedMachine if _PREPARED else Machine
     machine = machine_cls(budget, models.cek, models.builtin)
-    return machine.eval(Program(program.version, term))
+    try:
+        return machine.eval(Program(program.version, term))  # type: ignore[no-any-return]
+    except RuntimeError as exc:  # uplc's own eval lets a startup-cost exhaustion escape
+        return ComputationResult(exc, [], budget - machine.remaining_budget)
 
 
 # --- cost models ---------------------------------------------------------------------
@@ -195,9 +258,7 @@ def _cost_models(language: str, raw: tuple[int, ...]) -> CostModels:
     defaults = dict(zip(names, _default_values(language)))
     config = {**defaults, **config}
     return CostModels(
-        cek=updated_cek_machine_cost_model_from_network_config(
-            copy.deepcopy(default_cek_machine_cost_model_base()), config
-        ),
+        cek=updated_cek_machine_cost_model_from_network_config(default_cek_machine_cost_model_base(), config),
         builtin=updated_builtin_cost_model_from_network_config(default_builtin_cost_model_base(), config),
     )
 
