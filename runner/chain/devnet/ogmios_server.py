@@ -400,10 +400,15 @@ class OgmiosServer:
                 self.port = self._server.sockets[0].getsockname()[1] if self.port == 0 else self.port
             except BaseException as exc:  # reported to the caller of start()
                 failure.append(exc)
+                loop.close()
                 ready.set()
                 return
             ready.set()
-            loop.run_until_complete(self._server.serve_forever())
+            try:
+                loop.run_until_complete(self._server.serve_forever())
+            finally:
+                loop.run_until_complete(loop.shutdown_default_executor())
+                loop.close()
 
         self._thread = threading.Thread(target=run, name=f"ogmios:{self.port}", daemon=True)
         self._thread.start()
