@@ -12,39 +12,31 @@ from pathlib import Path
 
 import pytest
 from pycardano import (
-    Asset,
-    AssetName,
     ExecutionUnits,
-    MultiAsset,
     PlutusV2Script,
     PlutusV3Script,
-    RedeemerTag,
     Transaction,
-    TransactionBody,
-    TransactionOutput,
-    TransactionWitnessSet,
-    Withdrawals,
     plutus_script_hash,
 )
 from uplc.tools import flatten, parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scripts.phase2_kit import (  # noqa: E402
+from scripts.phase2_kit import (
     CLOCK,
     COST_MODELS,
     MAX_UNITS,
     STRANGER,
-    WALLET,
     Spend,
+    always_tx,
     compile_script,
-    redeemers,
-    script_address,
-    txin,
+    mint_tx,
+    uplc_script,
+    withdraw_tx,
 )
 
-from runner.chain.devnet.phase2 import RedeemerEvaluation, evaluate_scripts  # noqa: E402
-from runner.errors import LedgerRejection  # noqa: E402
+from runner.chain.devnet.phase2 import RedeemerEvaluation, evaluate_scripts
+from runner.errors import LedgerRejection
 
 
 @pytest.fixture(scope="session")
@@ -67,18 +59,18 @@ def withdraw_script(script_cache: Path) -> PlutusV3Script:
     return compile_script("withdraw_script", script_cache)
 
 
-def run(tx: Transaction, resolved: dict, budgets: str = "declared") -> list[RedeemerEvaluation]:
-    return evaluate_scripts(tx, resolved, CLOCK, COST_MODELS, budgets=budgets, max_ex_units=MAX_UNITS)
+def run(
+    tx: Transaction, resolved: dict, budgets: str = "declared"
+) -> list[RedeemerEvaluation]:
+    return evaluate_scripts(
+        tx, resolved, CLOCK, COST_MODELS, budgets=budgets, max_ex_units=MAX_UNITS
+    )
 
 
 def run_spend(spend: Spend, budgets: str = "declared") -> RedeemerEvaluation:
     [result] = run(*spend.build(), budgets=budgets)
     assert (result.tag, result.index) == ("spend", result.index)
     return result
-
-
-def uplc_script(source: str) -> PlutusV3Script:
-    return PlutusV3Script(flatten(parse(source)))
 
 
 # --- spending -------------------------------------------------------------------------
@@ -136,7 +128,8 @@ def test_map_and_list_redeemers_give_identical_results(lock_script):
 def test_spend_index_follows_the_sorted_input_order(lock_script):
     spend = Spend(lock_script, fillers=5)
     tx, _ = spend.build()
-    assert tx.transaction_witness_set.redeemer[0].index == 3  # three filler inputs sort first
+    # three filler inputs (tx id 0x01...) sort before the script input (0x07...)
+    assert tx.transaction_witness_set.redeemer[0].index == 3
     assert run_spend(spend).ok
 
 
@@ -175,7 +168,7 @@ def test_redeemer_pointing_past_the_inputs_is_extraneous(lock_script):
 
 
 def test_unresolved_input_is_an_unknown_output_reference(lock_script):
-    tx, resolved = Spend(lock_script).build()
+    tx, _ = Spend(lock_script).build()
     with pytest.raises(LedgerRejection) as err:
         run(tx, {})
     assert err.value.ogmios_code == 3117
@@ -188,7 +181,9 @@ def test_declared_budget_below_the_cost_fails_and_max_budget_measures(lock_scrip
     measured = run_spend(Spend(lock_script), budgets="max")
     exact = ExecutionUnits(measured.memory, measured.cpu)
     assert run_spend(Spend(lock_script, units=exact)).ok
-    short = run_spend(Spend(lock_script, units=ExecutionUnits(measured.memory, measured.cpu - 1)))
+    short = run_spend(
+        Spend(lock_script, units=ExecutionUnits(measured.memory, measured.cpu - 1))
+    )
     assert not short.ok and "budget exhausted" in short.error
     assert run_spend(Spend(lock_script, units=ExecutionUnits(1, 1)), budgets="max").ok
 
@@ -202,106 +197,68 @@ def test_cost_model_comes_from_the_protocol_parameters(lock_script):
     names = parameter_names()["PlutusV3"]
     position = names.index("cekApplyCost-exBudgetCPU")
     dearer["PlutusV3"][position] += 1000
-    again = evaluate_scripts(tx, resolved, CLOCK, dearer, budgets="declared", max_ex_units=MAX_UNITS)[0]
+    again = evaluate_scripts(
+        tx, resolved, CLOCK, dearer, budgets="declared", max_ex_units=MAX_UNITS
+    )[0]
     assert again.ok and again.memory == base.memory and again.cpu > base.cpu
 
 
 def test_missing_cost_model_is_a_ledger_rejection(lock_script):
     tx, resolved = Spend(lock_script).build()
     with pytest.raises(LedgerRejection) as err:
-        evaluate_scripts(tx, resolved, CLOCK, {"PlutusV2": COST_MODELS["PlutusV2"]},
-                         budgets="declared", max_ex_units=MAX_UNITS)
+        evaluate_scripts(
+            tx,
+            resolved,
+            CLOCK,
+            {"PlutusV2": COST_MODELS["PlutusV2"]},
+            budgets="declared",
+            max_ex_units=MAX_UNITS,
+        )
     assert err.value.ogmios_code == 3115
 
 
 # --- V3 result and languages -----------------------------------------------------------
 
 
-def _always(script: PlutusV3Script | PlutusV2Script) -> tuple[Transaction, dict]:
-    spent = txin(9)
-    resolved = {spent: TransactionOutput(script_address(script), 3_000_000)}
-    body = TransactionBody(inputs=[spent], outputs=[TransactionOutput(WALLET, 2_000_000)], fee=1_000_000)
-    witness = TransactionWitnessSet(
-        redeemer=redeemers([(RedeemerTag.SPEND, 0, 0, MAX_UNITS)], "list"),
-        plutus_v3_script=[script] if isinstance(script, PlutusV3Script) else None,
-        plutus_v2_script=[script] if isinstance(script, PlutusV2Script) else None,
-    )
-    return Transaction(body, witness), resolved
-
-
 def test_v3_script_returning_unit_passes_without_datum():
-    [result] = run(*_always(uplc_script("(program 1.1.0 (lam ctx (con unit ())))")))
+    [result] = run(*always_tx(uplc_script("(program 1.1.0 (lam ctx (con unit ())))")))
     assert result.ok, result.error
 
 
 def test_v3_script_returning_anything_but_unit_fails():
-    [result] = run(*_always(uplc_script("(program 1.1.0 (lam ctx (con integer 1)))")))
+    [result] = run(*always_tx(uplc_script("(program 1.1.0 (lam ctx (con integer 1)))")))
     assert not result.ok and "instead of unit" in result.error
 
 
 def test_v2_script_is_reported_unsupported():
-    script = PlutusV2Script(flatten(parse("(program 1.0.0 (lam d (lam r (lam c (con unit ())))))")))
-    [result] = run(*_always(script))
+    script = PlutusV2Script(
+        flatten(parse("(program 1.0.0 (lam d (lam r (lam c (con unit ())))))"))
+    )
+    [result] = run(*always_tx(script))
     assert not result.ok and result.error.startswith("unsupported")
 
 
 # --- minting and withdrawing -----------------------------------------------------------
 
 
-def _mint_tx(script: PlutusV3Script, minted: int, redeemer: int, form: str = "list") -> tuple[Transaction, dict]:
-    fee_input = txin(3)
-    resolved = {fee_input: TransactionOutput(WALLET, 10_000_000)}
-    policy = plutus_script_hash(script)
-    other = plutus_script_hash(uplc_script("(program 1.1.0 (lam ctx (con unit ())))"))
-    mint = MultiAsset({policy: Asset({AssetName(b"ms"): minted}), other: Asset({AssetName(b"zz"): 1})})
-    index = sorted([policy.payload, other.payload]).index(policy.payload)
-    body = TransactionBody(inputs=[fee_input], outputs=[TransactionOutput(WALLET, 9_000_000)], fee=1_000_000, mint=mint)
-    witness = TransactionWitnessSet(
-        plutus_v3_script=[script, uplc_script("(program 1.1.0 (lam ctx (con unit ())))")],
-        redeemer=redeemers(
-            [(RedeemerTag.MINT, index, redeemer, MAX_UNITS), (RedeemerTag.MINT, 1 - index, 0, MAX_UNITS)], form
-        ),
-    )
-    return Transaction(body, witness), resolved
-
-
 def test_minting_policy_sees_its_policy_amount_and_redeemer(mint_script):
-    results = {r.index: r for r in run(*_mint_tx(mint_script, 5, 5))}
+    results = {r.index: r for r in run(*mint_tx(mint_script, 5, 5))}
     assert all(r.ok for r in results.values()), results
     assert [r.tag for r in results.values()] == ["mint", "mint"]
 
 
 def test_minting_policy_rejects_a_different_amount(mint_script):
-    results = run(*_mint_tx(mint_script, 5, 4, form="map"))
+    results = run(*mint_tx(mint_script, 5, 4, form="map"))
     assert sorted(r.ok for r in results) == [False, True]
     assert "wrong amount" in next(r for r in results if not r.ok).logs
 
 
-def _withdraw_tx(script: PlutusV3Script, amount: int, redeemer: int) -> tuple[Transaction, dict]:
-    fee_input = txin(4)
-    resolved = {fee_input: TransactionOutput(WALLET, 10_000_000)}
-    key_account = bytes([0xE0]) + bytes.fromhex("00" * 28)  # a key account sorting after scripts
-    script_account = bytes([0xF0]) + plutus_script_hash(script).payload
-    body = TransactionBody(
-        inputs=[fee_input],
-        outputs=[TransactionOutput(WALLET, 9_000_000 + amount)],
-        fee=1_000_000,
-        withdraws=Withdrawals({key_account: 7, script_account: amount}),
-    )
-    witness = TransactionWitnessSet(
-        plutus_v3_script=[script],
-        redeemer=redeemers([(RedeemerTag.WITHDRAWAL, 0, redeemer, MAX_UNITS)], "list"),
-    )
-    return Transaction(body, witness), resolved
-
-
 def test_rewarding_script_sees_its_credential_and_withdrawal(withdraw_script):
-    [result] = run(*_withdraw_tx(withdraw_script, 2_000_000, 2_000_000))
+    [result] = run(*withdraw_tx(withdraw_script, 2_000_000, 2_000_000))
     assert result.ok, (result.error, result.logs)
     assert result.tag == "withdraw"
 
 
 def test_rewarding_script_rejects_a_different_withdrawal(withdraw_script):
-    [result] = run(*_withdraw_tx(withdraw_script, 2_000_000, 1))
+    [result] = run(*withdraw_tx(withdraw_script, 2_000_000, 1))
     assert not result.ok and "wrong withdrawal" in result.logs
-

@@ -16,21 +16,36 @@ from uplc.ast import PlutusData, data_from_cbor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scripts.phase2_kit import CLOCK, COST_MODELS, MAX_UNITS, Spend, compile_script  # noqa: E402
+from scripts.phase2_kit import (
+    CLOCK,
+    COST_MODELS,
+    MAX_UNITS,
+    Spend,
+    compile_script,
+    mint_tx,
+    withdraw_tx,
+)
 
-from runner.chain.devnet import uplc_speed  # noqa: E402
-from runner.chain.devnet.phase2 import evaluate_scripts  # noqa: E402
+from runner.chain.devnet import uplc_speed
+from runner.chain.devnet.phase2 import evaluate_scripts
 
 
 @pytest.fixture(scope="module")
 def scripts(pytestconfig: pytest.Config) -> dict[str, PlutusV3Script]:
     cache = Path(pytestconfig.cache.mkdir("opshin-test-scripts"))
-    return {name: compile_script(name, cache) for name in ("lock_validator", "mint_policy", "withdraw_script")}
+    return {
+        name: compile_script(name, cache)
+        for name in ("lock_validator", "mint_policy", "withdraw_script")
+    }
 
 
-def both_ways(tx: Transaction, resolved: dict, budgets: str = "declared") -> tuple[list, list]:
+def both_ways(
+    tx: Transaction, resolved: dict, budgets: str = "declared"
+) -> tuple[list, list]:
     def run() -> list:
-        return evaluate_scripts(tx, resolved, CLOCK, COST_MODELS, budgets=budgets, max_ex_units=MAX_UNITS)
+        return evaluate_scripts(
+            tx, resolved, CLOCK, COST_MODELS, budgets=budgets, max_ex_units=MAX_UNITS
+        )
 
     patched = run()
     with uplc_speed.disabled():
@@ -53,19 +68,19 @@ SPENDS = {
 
 @pytest.mark.parametrize("case", SPENDS, ids=list(SPENDS))
 def test_spend_budgets_identical_with_and_without_patches(scripts, case):
-    patched, plain = both_ways(*Spend(scripts["lock_validator"], **SPENDS[case]).build())
+    patched, plain = both_ways(
+        *Spend(scripts["lock_validator"], **SPENDS[case]).build()
+    )
     assert patched == plain
     assert patched[0].cpu > 0
 
 
 def test_mint_and_withdraw_budgets_identical(scripts):
-    from test_phase2 import _mint_tx, _withdraw_tx
-
     for tx, resolved in (
-        _mint_tx(scripts["mint_policy"], 5, 5),
-        _mint_tx(scripts["mint_policy"], 5, 3),
-        _withdraw_tx(scripts["withdraw_script"], 2_000_000, 2_000_000),
-        _withdraw_tx(scripts["withdraw_script"], 2_000_000, 9),
+        mint_tx(scripts["mint_policy"], 5, 5),
+        mint_tx(scripts["mint_policy"], 5, 3),
+        withdraw_tx(scripts["withdraw_script"], 2_000_000, 2_000_000),
+        withdraw_tx(scripts["withdraw_script"], 2_000_000, 9),
     ):
         patched, plain = both_ways(tx, resolved)
         assert patched == plain
@@ -73,7 +88,9 @@ def test_mint_and_withdraw_budgets_identical(scripts):
 
 
 def test_memoised_size_equals_the_library_size_on_nested_data():
-    raw = bytes.fromhex("d8799f9f0102ff a2410a01420b0b02 d87a80 1a00989680 ff".replace(" ", ""))
+    raw = bytes.fromhex(
+        "d8799f9f0102ff a2410a01420b0b02 d87a80 1a00989680 ff".replace(" ", "")
+    )
     data = data_from_cbor(raw)
     with uplc_speed.disabled():
         expected = data.ex_mem()

@@ -17,9 +17,13 @@ from pathlib import Path
 import opshin
 from pycardano import (
     Address,
+    Asset,
+    AssetName,
     ExecutionUnits,
+    MultiAsset,
     Network,
     PlutusData,
+    PlutusV2Script,
     PlutusV3Script,
     Redeemer,
     RedeemerTag,
@@ -30,10 +34,12 @@ from pycardano import (
     TransactionOutput,
     TransactionWitnessSet,
     VerificationKeyHash,
+    Withdrawals,
     datum_hash,
     plutus_script_hash,
 )
 from pycardano.plutus import RedeemerKey, RedeemerMap, RedeemerValue
+from uplc.tools import flatten, parse
 
 from runner.chain.devnet.clock import SlotConfig
 from runner.chain.devnet.params import LedgerParams
@@ -70,12 +76,13 @@ def compile_script(name: str, cache_dir: Path) -> PlutusV3Script:
     return script
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _build(path: str) -> PlutusV3Script:
     from opshin.builder import build
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
-    logging.getLogger("opshin").setLevel(logging.ERROR)  # integrity notes of test validators
+    # the test validators compare unchecked data on purpose; keep OpShin's notes quiet
+    logging.getLogger("opshin").setLevel(logging.ERROR)
     return build(path)
 
 
@@ -87,10 +94,17 @@ def script_address(script: PlutusV3Script) -> Address:
     return Address(plutus_script_hash(script), network=Network.TESTNET)
 
 
-def redeemers(entries: list[tuple[RedeemerTag, int, object, ExecutionUnits]], form: str) -> object:
+def redeemers(
+    entries: list[tuple[RedeemerTag, int, object, ExecutionUnits]], form: str
+) -> object:
     """The same redeemers in the legacy list form or the Conway map form."""
     if form == "map":
-        return RedeemerMap({RedeemerKey(tag, i): RedeemerValue(data, units) for tag, i, data, units in entries})
+        return RedeemerMap(
+            {
+                RedeemerKey(tag, i): RedeemerValue(data, units)
+                for tag, i, data, units in entries
+            }
+        )
     out = []
     for tag, i, data, units in entries:
         r = Redeemer(data, units)
@@ -111,13 +125,19 @@ class Spend:
     not_before_slot: int = 1_000
     datum_mode: str = "inline"  # or "hash"
     form: str = "list"
-    units: ExecutionUnits = field(default_factory=lambda: ExecutionUnits(MAX_UNITS.mem, MAX_UNITS.steps))
+    units: ExecutionUnits = field(
+        default_factory=lambda: ExecutionUnits(MAX_UNITS.mem, MAX_UNITS.steps)
+    )
     by_reference: bool = False
     fillers: int = 0  # extra key-locked inputs around the script input
     script_input: int = 7  # its tx id byte: sorts among the fillers
 
     def build(self) -> tuple[Transaction, dict[TransactionInput, TransactionOutput]]:
-        lock = Lock(self.datum_secret, OWNER.payload, CLOCK.slot_to_posix_ms(self.not_before_slot))
+        lock = Lock(
+            self.datum_secret,
+            OWNER.payload,
+            CLOCK.slot_to_posix_ms(self.not_before_slot),
+        )
         addr = script_address(self.script)
         spent = txin(self.script_input)
         locked = (
@@ -145,10 +165,86 @@ class Spend:
             required_signers=[self.signer] if self.signer else None,
             reference_inputs=refs or None,
         )
-        index = sorted(inputs, key=lambda r: (r.transaction_id.payload, r.index)).index(spent)
+        index = sorted(inputs, key=lambda r: (r.transaction_id.payload, r.index)).index(
+            spent
+        )
         witness = TransactionWitnessSet(
             plutus_v3_script=None if self.by_reference else [self.script],
             plutus_data=[lock] if self.datum_mode == "hash" else None,
-            redeemer=redeemers([(RedeemerTag.SPEND, index, self.secret, self.units)], self.form),
+            redeemer=redeemers(
+                [(RedeemerTag.SPEND, index, self.secret, self.units)], self.form
+            ),
         )
         return Transaction(body, witness), resolved
+
+
+def uplc_script(source: str) -> PlutusV3Script:
+    return PlutusV3Script(flatten(parse(source)))
+
+
+def always_tx(script: PlutusV3Script | PlutusV2Script) -> tuple[Transaction, dict]:
+    spent = txin(9)
+    resolved = {spent: TransactionOutput(script_address(script), 3_000_000)}
+    body = TransactionBody(
+        inputs=[spent], outputs=[TransactionOutput(WALLET, 2_000_000)], fee=1_000_000
+    )
+    witness = TransactionWitnessSet(
+        redeemer=redeemers([(RedeemerTag.SPEND, 0, 0, MAX_UNITS)], "list"),
+        plutus_v3_script=[script] if isinstance(script, PlutusV3Script) else None,
+        plutus_v2_script=[script] if isinstance(script, PlutusV2Script) else None,
+    )
+    return Transaction(body, witness), resolved
+
+
+def mint_tx(
+    script: PlutusV3Script, minted: int, redeemer: int, form: str = "list"
+) -> tuple[Transaction, dict]:
+    fee_input = txin(3)
+    resolved = {fee_input: TransactionOutput(WALLET, 10_000_000)}
+    policy = plutus_script_hash(script)
+    other = plutus_script_hash(uplc_script("(program 1.1.0 (lam ctx (con unit ())))"))
+    mint = MultiAsset(
+        {policy: Asset({AssetName(b"ms"): minted}), other: Asset({AssetName(b"zz"): 1})}
+    )
+    index = sorted([policy.payload, other.payload]).index(policy.payload)
+    body = TransactionBody(
+        inputs=[fee_input],
+        outputs=[TransactionOutput(WALLET, 9_000_000)],
+        fee=1_000_000,
+        mint=mint,
+    )
+    witness = TransactionWitnessSet(
+        plutus_v3_script=[
+            script,
+            uplc_script("(program 1.1.0 (lam ctx (con unit ())))"),
+        ],
+        redeemer=redeemers(
+            [
+                (RedeemerTag.MINT, index, redeemer, MAX_UNITS),
+                (RedeemerTag.MINT, 1 - index, 0, MAX_UNITS),
+            ],
+            form,
+        ),
+    )
+    return Transaction(body, witness), resolved
+
+
+def withdraw_tx(
+    script: PlutusV3Script, amount: int, redeemer: int
+) -> tuple[Transaction, dict]:
+    fee_input = txin(4)
+    resolved = {fee_input: TransactionOutput(WALLET, 10_000_000)}
+    # a key account: sorts after script accounts whatever its hash
+    key_account = bytes([0xE0]) + bytes.fromhex("00" * 28)
+    script_account = bytes([0xF0]) + plutus_script_hash(script).payload
+    body = TransactionBody(
+        inputs=[fee_input],
+        outputs=[TransactionOutput(WALLET, 9_000_000 + amount)],
+        fee=1_000_000,
+        withdraws=Withdrawals({key_account: 7, script_account: amount}),
+    )
+    witness = TransactionWitnessSet(
+        plutus_v3_script=[script],
+        redeemer=redeemers([(RedeemerTag.WITHDRAWAL, 0, redeemer, MAX_UNITS)], "list"),
+    )
+    return Transaction(body, witness), resolved

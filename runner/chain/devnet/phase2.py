@@ -21,7 +21,8 @@ project's validators are V3.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,7 +37,7 @@ from pycardano import (
     TransactionOutput,
 )
 from pycardano.plutus import RedeemerMap, datum_hash, plutus_script_hash
-from uplc.ast import BuiltinUnit, PlutusData
+from uplc.ast import BuiltinUnit, PlutusData, data_from_cbor
 from uplc.cost_model import Budget
 
 from runner.chain.devnet import uplc_speed
@@ -59,14 +60,18 @@ from runner.chain.devnet.script_context import (
 )
 from runner.errors import LedgerRejection
 
-__all__ = ["RedeemerEvaluation", "TAG_NAMES", "evaluate_scripts"]
+__all__ = ["TAG_NAMES", "RedeemerEvaluation", "evaluate_scripts"]
 
 uplc_speed.install()
 
 TAG_NAMES = ("spend", "mint", "publish", "withdraw", "vote", "propose")
 """Redeemer tag number → Ogmios purpose name (spend=0, mint=1, cert=2, reward=3, ...)."""
 
-_LANGUAGES = {PlutusV1Script: "PlutusV1", PlutusV2Script: "PlutusV2", PlutusV3Script: "PlutusV3"}
+_LANGUAGES = {
+    PlutusV1Script: "PlutusV1",
+    PlutusV2Script: "PlutusV2",
+    PlutusV3Script: "PlutusV3",
+}
 _LANGUAGE_ALIASES = {
     "PlutusV1": ("PlutusV1", "plutus:v1", "plutusV1", "V1", "0"),
     "PlutusV2": ("PlutusV2", "plutus:v2", "plutusV2", "V2", "1"),
@@ -116,11 +121,17 @@ def evaluate_scripts(
     *,
     budgets: Literal["declared", "max"],
     max_ex_units: ExecutionUnits,
+    tx_id: bytes | None = None,
+    datum_cbor: Sequence[bytes] | None = None,
 ) -> list[RedeemerEvaluation]:
     """Evaluate every redeemer of ``tx``, in (tag, index) order.
 
     ``budgets="declared"`` runs each script under its redeemer's ``ex_units`` (exceeding them
     fails the script, as on a node); ``"max"`` under the transaction maximum, to measure.
+
+    ``tx_id`` (hash of the submitted body bytes) and ``datum_cbor`` (the witness datums as
+    submitted) spare the re-encoding of a decoded transaction: pycardano does not always
+    reproduce the original bytes, and the id and datum hashes are hashes of those bytes.
     """
     redeemers = sorted(_redeemers(tx), key=lambda r: (r.tag, r.index))
     if not redeemers:
@@ -129,18 +140,23 @@ def evaluate_scripts(
         view = TxView.of(tx, resolved)
     except ContextError as exc:
         raise _context_rejection(exc) from exc
-    datums = _witness_datums(tx)
+    datums = (
+        _witness_datums(tx) if datum_cbor is None else _datums_from_cbor(datum_cbor)
+    )
     scripts = _scripts(tx, view)
     targets = [_target(r, view, datums) for r in redeemers]
     try:
         tx_info = view.tx_info(
             slot_config,
+            tx_id if tx_id is not None else view.tx.id.payload,
             [(t.purpose, r.data) for r, t in zip(redeemers, targets)],
             sorted(datums.items()),
         )
     except ContextError as exc:
         raise _context_rejection(exc) from exc
-    missing = sorted({t.script_hash.hex() for t in targets if t.script_hash not in scripts})
+    missing = sorted(
+        {t.script_hash.hex() for t in targets if t.script_hash not in scripts}
+    )
     if missing:
         raise LedgerRejection(
             f"no script for hash(es) {', '.join(missing)} in the witness set or in the "
@@ -165,15 +181,29 @@ def _redeemers(tx: Transaction) -> list[_Redeemer]:
     raw = tx.transaction_witness_set.redeemer
     if not raw:
         return []
-    if isinstance(raw, RedeemerMap) or isinstance(raw, dict):
+    if isinstance(raw, (RedeemerMap, dict)):
         return [
-            _Redeemer(int(k.tag.value), int(k.index), to_data(v.data), v.ex_units) for k, v in raw.items()
+            _Redeemer(int(k.tag.value), int(k.index), to_data(v.data), v.ex_units)
+            for k, v in raw.items()
         ]
-    return [_Redeemer(int(r.tag.value), int(r.index), to_data(r.data), r.ex_units) for r in raw]
+    return [
+        _Redeemer(int(r.tag.value), int(r.index), to_data(r.data), r.ex_units)
+        for r in raw
+    ]
 
 
 def _witness_datums(tx: Transaction) -> dict[bytes, PlutusData]:
-    return {datum_hash(d).payload: to_data(d) for d in tx.transaction_witness_set.plutus_data or []}
+    return {
+        datum_hash(d).payload: to_data(d)
+        for d in tx.transaction_witness_set.plutus_data or []
+    }
+
+
+def _datums_from_cbor(items: Sequence[bytes]) -> dict[bytes, PlutusData]:
+    return {
+        hashlib.blake2b(bytes(raw), digest_size=32).digest(): data_from_cbor(bytes(raw))
+        for raw in items
+    }
 
 
 def _scripts(tx: Transaction, view: TxView) -> dict[bytes, tuple[str, bytes]]:
@@ -184,7 +214,11 @@ def _scripts(tx: Transaction, view: TxView) -> dict[bytes, tuple[str, bytes]]:
         *(ws.plutus_v1_script or []),
         *(ws.plutus_v2_script or []),
         *(ws.plutus_v3_script or []),
-        *(out.script for _, out in (*view.inputs, *view.reference_inputs) if out.script is not None),
+        *(
+            out.script
+            for _, out in (*view.inputs, *view.reference_inputs)
+            if out.script is not None
+        ),
     ]
     for script in candidates:
         language = _LANGUAGES.get(type(script))
@@ -201,7 +235,11 @@ def _target(r: _Redeemer, view: TxView, datums: Mapping[bytes, PlutusData]) -> _
             payment = out.address.payment_part
             if isinstance(payment, ScriptHash):
                 purpose = constr(1, tx_out_ref(ref))
-                return _Target(purpose, constr(1, tx_out_ref(ref), _spent_datum(out, datums)), payment.payload)
+                return _Target(
+                    purpose,
+                    constr(1, tx_out_ref(ref), _spent_datum(out, datums)),
+                    payment.payload,
+                )
         elif r.tag == 1:
             policy = view.policies[r.index]
             purpose = constr(0, bstr(policy.payload))
@@ -218,7 +256,9 @@ def _target(r: _Redeemer, view: TxView, datums: Mapping[bytes, PlutusData]) -> _
                 purpose = constr(2, reward_account_credential(account))
                 return _Target(purpose, purpose, bytes(account[1:]))
         elif r.tag == 4:
-            voters = sorted(view.tx.transaction_body.voting_procedures or {}, key=voter_key)
+            voters = sorted(
+                view.tx.transaction_body.voting_procedures or {}, key=voter_key
+            )
             voter = voters[r.index]
             if isinstance(voter.credential, ScriptHash):
                 purpose = constr(4, voter_data(voter))
@@ -236,7 +276,9 @@ def _target(r: _Redeemer, view: TxView, datums: Mapping[bytes, PlutusData]) -> _
     )
 
 
-def _spent_datum(out: TransactionOutput, datums: Mapping[bytes, PlutusData]) -> PlutusData:
+def _spent_datum(
+    out: TransactionOutput, datums: Mapping[bytes, PlutusData]
+) -> PlutusData:
     if out.datum is not None:
         return just(to_data(out.datum))
     if out.datum_hash is not None:
@@ -264,9 +306,17 @@ def _cert_credential(cert: Any) -> Any:
 def _context_rejection(exc: ContextError) -> LedgerRejection:
     text = str(exc)
     if text.startswith("unknown output references"):
-        return LedgerRejection(text, ogmios_code=3117, data={"unknownOutputReferences": []},
-                               hint="the inputs must exist in the ledger's UTxO set")
-    return LedgerRejection(text, ogmios_code=3010, hint="the devnet cannot show this transaction to a script")
+        return LedgerRejection(
+            text,
+            ogmios_code=3117,
+            data={"unknownOutputReferences": []},
+            hint="the inputs must exist in the ledger's UTxO set",
+        )
+    return LedgerRejection(
+        text,
+        ogmios_code=3010,
+        hint="the devnet cannot show this transaction to a script",
+    )
 
 
 def _limit(r: _Redeemer, budgets: str, max_ex_units: ExecutionUnits) -> Budget:
@@ -306,10 +356,17 @@ def _run(
     name, index = TAG_NAMES[r.tag], r.index
     if language != "PlutusV3":
         return RedeemerEvaluation(
-            name, index, False, 0, 0, (),
+            name,
+            index,
+            False,
+            0,
+            0,
+            (),
             f"unsupported: the devnet evaluates Plutus V3 scripts only; {r.pointer} runs a {language} script",
         )
-    models = uplc_speed.cost_models_for(language, _raw_cost_model(cost_models, language))
+    models = uplc_speed.cost_models_for(
+        language, _raw_cost_model(cost_models, language)
+    )
     try:
         program = uplc_speed.load_program(script)
     except uplc_speed.MalformedScript as exc:
@@ -323,7 +380,9 @@ def _run(
     used_cpu, used_mem = result.cost.cpu, result.cost.memory
     logs = tuple(str(line) for line in result.logs)
     error = _failure(result.result, used_cpu, used_mem, limit)
-    return RedeemerEvaluation(name, index, error is None, used_mem, used_cpu, logs, error)
+    return RedeemerEvaluation(
+        name, index, error is None, used_mem, used_cpu, logs, error
+    )
 
 
 def _failure(value: Any, cpu: int, mem: int, limit: Budget) -> str | None:

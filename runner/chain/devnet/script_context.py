@@ -61,8 +61,8 @@ __all__ = [
     "TxView",
     "constr",
     "credential",
-    "nothing",
     "just",
+    "nothing",
     "to_data",
     "tx_out_ref",
     "value_data",
@@ -149,7 +149,12 @@ def address_data(addr: Address, where: str) -> PlutusConstr:
         stake = nothing()
     elif isinstance(staking, PointerAddress):
         stake = just(
-            constr(1, integer(staking.slot), integer(staking.tx_index), integer(staking.cert_index))
+            constr(
+                1,
+                integer(staking.slot),
+                integer(staking.tx_index),
+                integer(staking.cert_index),
+            )
         )
     else:
         stake = just(constr(0, credential(staking)))
@@ -187,7 +192,11 @@ def output_datum(out: TransactionOutput) -> PlutusConstr:
 
 def tx_out(out: TransactionOutput, where: str) -> PlutusConstr:
     """``TxOut = Constr 0 [Address, Value, OutputDatum, Maybe ScriptHash]``."""
-    script = just(bstr(plutus_script_hash(out.script).payload)) if out.script is not None else nothing()
+    script = (
+        just(bstr(plutus_script_hash(out.script).payload))
+        if out.script is not None
+        else nothing()
+    )
     return constr(
         0,
         address_data(out.address, where),
@@ -234,7 +243,9 @@ class TxView:
     certificates: tuple[Any, ...]
 
     @classmethod
-    def of(cls, tx: Transaction, resolved: Mapping[TransactionInput, TransactionOutput]) -> TxView:
+    def of(
+        cls, tx: Transaction, resolved: Mapping[TransactionInput, TransactionOutput]
+    ) -> TxView:
         body = tx.transaction_body
         missing = [
             ref
@@ -244,23 +255,31 @@ class TxView:
         if missing:
             raise ContextError(
                 "unknown output references: "
-                + ", ".join(f"{r.transaction_id.payload.hex()}#{r.index}" for r in missing)
+                + ", ".join(
+                    f"{r.transaction_id.payload.hex()}#{r.index}" for r in missing
+                )
             )
         inputs = tuple((r, resolved[r]) for r in sorted(set(body.inputs), key=_ref_key))
         refs = tuple(
-            (r, resolved[r]) for r in sorted(set(body.reference_inputs or []), key=_ref_key)
+            (r, resolved[r])
+            for r in sorted(set(body.reference_inputs or []), key=_ref_key)
         )
         mint = body.mint or {}
         policies = tuple(sorted(mint, key=lambda p: p.payload))
         withdrawals = tuple(
-            sorted(((bytes(k), int(v)) for k, v in (body.withdraws or {}).items()),
-                   key=lambda kv: _withdrawal_key(kv[0]))
+            sorted(
+                ((bytes(k), int(v)) for k, v in (body.withdraws or {}).items()),
+                key=lambda kv: _withdrawal_key(kv[0]),
+            )
         )
-        return cls(tx, inputs, refs, policies, withdrawals, tuple(body.certificates or ()))
+        return cls(
+            tx, inputs, refs, policies, withdrawals, tuple(body.certificates or ())
+        )
 
     def tx_info(
         self,
         clock: SlotClock,
+        tx_id: bytes,
         redeemers: Sequence[tuple[PlutusData, PlutusData]],
         datums: Sequence[tuple[bytes, PlutusData]],
     ) -> PlutusConstr:
@@ -274,19 +293,31 @@ class TxView:
         return constr(
             0,
             PlutusList([self._in_info(r, o, "input") for r, o in self.inputs]),
-            PlutusList([self._in_info(r, o, "reference input") for r, o in self.reference_inputs]),
+            PlutusList(
+                [
+                    self._in_info(r, o, "reference input")
+                    for r, o in self.reference_inputs
+                ]
+            ),
             PlutusList([tx_out(o, f"output {i}") for i, o in enumerate(body.outputs)]),
             integer(body.fee),
             value_data(None, body.mint),
             PlutusList([tx_cert(c) for c in self.certificates]),
-            pmap((reward_account_credential(a), integer(q)) for a, q in self.withdrawals),
+            pmap(
+                (reward_account_credential(a), integer(q)) for a, q in self.withdrawals
+            ),
             validity_range(body.validity_start, body.ttl, clock),
             PlutusList(
-                [bstr(h.payload) for h in sorted(body.required_signers or [], key=lambda h: h.payload)]
+                [
+                    bstr(h.payload)
+                    for h in sorted(
+                        body.required_signers or [], key=lambda h: h.payload
+                    )
+                ]
             ),
             pmap(redeemers),
             pmap((bstr(h), d) for h, d in sorted(datums, key=lambda hd: hd[0])),
-            bstr(self.tx.id.payload),
+            bstr(tx_id),
             votes_data(body.voting_procedures),
             PlutusList([]),
             _maybe_int(body.current_treasury_value),
@@ -294,7 +325,9 @@ class TxView:
         )
 
     @staticmethod
-    def _in_info(ref: TransactionInput, out: TransactionOutput, kind: str) -> PlutusConstr:
+    def _in_info(
+        ref: TransactionInput, out: TransactionOutput, kind: str
+    ) -> PlutusConstr:
         where = f"{kind} {ref.transaction_id.payload.hex()}#{ref.index}"
         return constr(0, tx_out_ref(ref), tx_out(out, where))
 
@@ -303,7 +336,9 @@ def _maybe_int(n: int | None) -> PlutusConstr:
     return nothing() if n is None else just(integer(n))
 
 
-def validity_range(lower_slot: int | None, upper_slot: int | None, clock: SlotClock) -> PlutusConstr:
+def validity_range(
+    lower_slot: int | None, upper_slot: int | None, clock: SlotClock
+) -> PlutusConstr:
     """``Interval (LowerBound lo True) (UpperBound hi closed)``.
 
     The ledger turns ``validity_start`` into a closed lower bound and ``ttl`` into an
@@ -313,15 +348,21 @@ def validity_range(lower_slot: int | None, upper_slot: int | None, clock: SlotCl
     if lower_slot is None:
         lower = constr(0, constr(0), bool_data(True))
     else:
-        lower = constr(0, constr(1, integer(clock.slot_to_posix_ms(lower_slot))), bool_data(True))
+        lower = constr(
+            0, constr(1, integer(clock.slot_to_posix_ms(lower_slot))), bool_data(True)
+        )
     if upper_slot is None:
         upper = constr(0, constr(2), bool_data(True))
     else:
-        upper = constr(0, constr(1, integer(clock.slot_to_posix_ms(upper_slot))), bool_data(False))
+        upper = constr(
+            0, constr(1, integer(clock.slot_to_posix_ms(upper_slot))), bool_data(False)
+        )
     return constr(0, lower, upper)
 
 
-def script_context(tx_info: PlutusData, redeemer: PlutusData, script_info: PlutusData) -> PlutusConstr:
+def script_context(
+    tx_info: PlutusData, redeemer: PlutusData, script_info: PlutusData
+) -> PlutusConstr:
     """``ScriptContext = Constr 0 [TxInfo, Redeemer, ScriptInfo]`` (V3)."""
     return constr(0, tx_info, redeemer, script_info)
 
@@ -352,7 +393,9 @@ def tx_cert(c: Any) -> PlutusConstr:
     if isinstance(c, certs.StakeDeregistrationConway):
         return constr(1, _stake_cred(c.stake_credential), just(integer(c.coin)))
     if isinstance(c, certs.StakeDelegation):
-        return constr(2, _stake_cred(c.stake_credential), constr(0, bstr(c.pool_keyhash.payload)))
+        return constr(
+            2, _stake_cred(c.stake_credential), constr(0, bstr(c.pool_keyhash.payload))
+        )
     if isinstance(c, certs.VoteDelegation):
         return constr(2, _stake_cred(c.stake_credential), constr(1, _drep(c.drep)))
     if isinstance(c, certs.StakeAndVoteDelegation):
@@ -379,7 +422,11 @@ def tx_cert(c: Any) -> PlutusConstr:
     if isinstance(c, certs.PoolRetirement):
         return constr(8, bstr(c.pool_keyhash.payload), integer(c.epoch))
     if isinstance(c, certs.AuthCommitteeHotCertificate):
-        return constr(9, _stake_cred(c.committee_cold_credential), _stake_cred(c.committee_hot_credential))
+        return constr(
+            9,
+            _stake_cred(c.committee_cold_credential),
+            _stake_cred(c.committee_hot_credential),
+        )
     if isinstance(c, certs.ResignCommitteeColdCertificate):
         return constr(10, _stake_cred(c.committee_cold_credential))
     raise ContextError(f"certificate {type(c).__name__} has no Plutus V3 encoding here")
@@ -390,7 +437,11 @@ _VOTER_RANK = {VoterType.COMMITTEE_HOT: 0, VoterType.DREP: 1, VoterType.STAKING_
 
 def voter_key(v: Voter) -> tuple[int, int, bytes]:
     """Ledger ``Voter`` order: committee, DRep, pool; script credentials before keys."""
-    return (_VOTER_RANK[v.voter_type], 0 if isinstance(v.credential, ScriptHash) else 1, v.credential.payload)
+    return (
+        _VOTER_RANK[v.voter_type],
+        0 if isinstance(v.credential, ScriptHash) else 1,
+        v.credential.payload,
+    )
 
 
 def voter_data(v: Voter) -> PlutusConstr:
@@ -406,9 +457,13 @@ def votes_data(procedures: Any) -> PlutusMap:
     for voter in sorted(procedures or {}, key=voter_key):
         actions = procedures[voter]
         inner = [
-            (constr(0, bstr(a.transaction_id.payload), integer(a.gov_action_index)),
-             constr(actions[a].vote.value))
-            for a in sorted(actions, key=lambda a: (a.transaction_id.payload, a.gov_action_index))
+            (
+                constr(0, bstr(a.transaction_id.payload), integer(a.gov_action_index)),
+                constr(actions[a].vote.value),
+            )
+            for a in sorted(
+                actions, key=lambda a: (a.transaction_id.payload, a.gov_action_index)
+            )
         ]
         out.append((voter_data(voter), pmap(inner)))
     return pmap(out)

@@ -27,14 +27,25 @@ import copy
 import functools
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import uplc
 import frozendict
-from uplc.ast import AST, Apply, BuiltinList, BuiltinPair, Compute, Done, NoFrame, PlutusData, Program, Return
+import uplc
+from uplc.ast import (
+    AST,
+    Apply,
+    BuiltinList,
+    BuiltinPair,
+    Compute,
+    Done,
+    NoFrame,
+    PlutusData,
+    Program,
+    Return,
+)
 from uplc.cost_model import (
     Budget,
     BuiltinCostModel,
@@ -45,7 +56,12 @@ from uplc.cost_model import (
     updated_builtin_cost_model_from_network_config,
     updated_cek_machine_cost_model_from_network_config,
 )
-from uplc.machine import AST_TO_CEK_OP_MAP, ComputationResult, Machine, budget_cost_of_op_on_model
+from uplc.machine import (
+    AST_TO_CEK_OP_MAP,
+    ComputationResult,
+    Machine,
+    budget_cost_of_op_on_model,
+)
 from uplc.tools import unflatten
 from uplc.transformer.unique_variables import UniqueVariableTransformer
 
@@ -62,17 +78,19 @@ __all__ = [
 
 RECURSION_LIMIT = 100_000
 _MEMO = "_milestones_ex_mem"
-_ORIGINAL: dict[type, Callable[[Any], int]] = {}
+_ORIGINAL: dict[Any, Callable[[Any], int]] = {}
 _PREPARED = True  # skip uplc's per-run UniqueVariableTransformer (see _PreparedMachine)
 
 
 def _memoised(original: Callable[[Any], int]) -> Callable[[Any], int]:
     def ex_mem(self: Any) -> int:
         try:
-            return self.__dict__[_MEMO]  # type: ignore[no-any-return]
+            return int(self.__dict__[_MEMO])
         except KeyError:
             size = original(self)
-            self.__dict__[_MEMO] = size  # frozen dataclass: bypass __setattr__, not a field
+            self.__dict__[_MEMO] = (
+                size  # frozen dataclass: bypass __setattr__, not a field
+            )
             return size
 
     ex_mem.__wrapped__ = original  # type: ignore[attr-defined]
@@ -84,7 +102,7 @@ def install() -> None:
     for cls in (PlutusData, BuiltinList, BuiltinPair):
         if cls not in _ORIGINAL:
             _ORIGINAL[cls] = cls.ex_mem
-            cls.ex_mem = _memoised(cls.ex_mem)  # type: ignore[method-assign]
+            cls.ex_mem = _memoised(cls.ex_mem)
     if sys.getrecursionlimit() < RECURSION_LIMIT:
         sys.setrecursionlimit(RECURSION_LIMIT)
 
@@ -92,7 +110,7 @@ def install() -> None:
 def uninstall() -> None:
     """Restore ``uplc``'s own ``ex_mem`` (for the equivalence test and the benchmark)."""
     for cls, original in _ORIGINAL.items():
-        cls.ex_mem = original  # type: ignore[method-assign]
+        cls.ex_mem = original
     _ORIGINAL.clear()
 
 
@@ -134,9 +152,11 @@ def load_program(script: bytes) -> Program:
     """
     try:
         program = unflatten(bytes(script))
-        return UniqueVariableTransformer().visit(program)  # type: ignore[no-any-return]
+        return UniqueVariableTransformer().visit(program)
     except Exception as exc:  # the flat decoder raises bare errors of many kinds
-        raise MalformedScript(f"cannot decode script: {type(exc).__name__}: {exc}") from exc
+        raise MalformedScript(
+            f"cannot decode script: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 _OP_BY_TYPE: dict[type, CekOp] = {}
@@ -147,7 +167,7 @@ def _op_of(term: AST) -> CekOp:
     kind = type(term)
     op = _OP_BY_TYPE.get(kind)
     if op is None:
-        op = [o for ast, o in AST_TO_CEK_OP_MAP.items() if isinstance(term, ast)][0]
+        op = next(o for ast, o in AST_TO_CEK_OP_MAP.items() if isinstance(term, ast))
         _OP_BY_TYPE[kind] = op
     return op
 
@@ -167,7 +187,10 @@ class _PreparedMachine(Machine):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self._ops = tuple(CekOp)
         self._op_index = {op: i for i, op in enumerate(self._ops)}
-        costs = [budget_cost_of_op_on_model(self.cek_machine_cost_model, op, 0) for op in self._ops]
+        costs = [
+            budget_cost_of_op_on_model(self.cek_machine_cost_model, op, 0)
+            for op in self._ops
+        ]
         self._step_costs = tuple((c.cpu, c.memory) for c in costs)
         self._counts = [0] * len(self._ops)
         self._pending = 0
@@ -189,11 +212,15 @@ class _PreparedMachine(Machine):  # type: ignore[misc]
 
     def eval(self, program: Program) -> ComputationResult:
         self.remaining_budget = copy.copy(self.budget)
-        self.logs = []
+        self.logs: list[str] = []
         stack: list[Any] = [Compute(NoFrame(), frozendict.frozendict(), program.term)]
         res: Any
         try:
-            self.spend_budget(budget_cost_of_op_on_model(self.cek_machine_cost_model, CekOp.Startup, 0))
+            self.spend_budget(
+                budget_cost_of_op_on_model(
+                    self.cek_machine_cost_model, CekOp.Startup, 0
+                )
+            )
             while stack:
                 step = stack.pop()
                 if isinstance(step, Compute):
@@ -205,12 +232,14 @@ class _PreparedMachine(Machine):  # type: ignore[misc]
                     break
             self.spend_unbudgeted_steps()
             res = stack.pop()
-        except Exception as exc:  # the script's failure is the result, as in uplc
+        except Exception as exc:  # noqa: BLE001 -- a script's failure is its result, as in uplc
             res = exc
         return ComputationResult(res, self.logs, self.budget - self.remaining_budget)
 
 
-def evaluate(program: Program, args: Sequence[AST], budget: Budget, models: CostModels) -> ComputationResult:
+def evaluate(
+    program: Program, args: Sequence[AST], budget: Budget, models: CostModels
+) -> ComputationResult:
     """Apply ``args`` to ``program`` and run it under ``budget``."""
     if sys.getrecursionlimit() < RECURSION_LIMIT:
         sys.setrecursionlimit(RECURSION_LIMIT)
@@ -220,14 +249,19 @@ def evaluate(program: Program, args: Sequence[AST], budget: Budget, models: Cost
     machine_cls = _PreparedMachine if _PREPARED else Machine
     machine = machine_cls(budget, models.cek, models.builtin)
     try:
-        return machine.eval(Program(program.version, term))  # type: ignore[no-any-return]
+        return machine.eval(Program(program.version, term))
     except RuntimeError as exc:  # uplc's own eval lets a startup-cost exhaustion escape
         return ComputationResult(exc, [], budget - machine.remaining_budget)
 
 
 # --- cost models ---------------------------------------------------------------------
 
-_NAMES_FILE = Path(uplc.__file__).parent / "cost_model_files" / "2024-07-30" / "cost-model-merged.json"
+_NAMES_FILE = (
+    Path(uplc.__file__).parent
+    / "cost_model_files"
+    / "2024-07-30"
+    / "cost-model-merged.json"
+)
 # uplc spells one V1 parameter differently from what its own loader looks up.
 _RENAMES = {"cekApplyCost-exBudgetMem": "cekApplyCost-exBudgetMemory"}
 
@@ -241,7 +275,10 @@ def parameter_names() -> dict[str, tuple[str, ...]]:
     """
     with open(_NAMES_FILE) as f:
         table = json.load(f)
-    return {lang: tuple(_RENAMES.get(n, n) for n in params) for lang, params in table.items()}
+    return {
+        lang: tuple(_RENAMES.get(n, n) for n in params)
+        for lang, params in table.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -258,8 +295,12 @@ def _cost_models(language: str, raw: tuple[int, ...]) -> CostModels:
     defaults = dict(zip(names, _default_values(language)))
     config = {**defaults, **config}
     return CostModels(
-        cek=updated_cek_machine_cost_model_from_network_config(default_cek_machine_cost_model_base(), config),
-        builtin=updated_builtin_cost_model_from_network_config(default_builtin_cost_model_base(), config),
+        cek=updated_cek_machine_cost_model_from_network_config(
+            default_cek_machine_cost_model_base(), config
+        ),
+        builtin=updated_builtin_cost_model_from_network_config(
+            default_builtin_cost_model_base(), config
+        ),
     )
 
 
