@@ -61,13 +61,13 @@ def derive_wallet(seed: str, name: str, network: Network = Network.TESTNET) -> W
     return Wallet(name, sk, vk, address, stake_sk, stake_vk)
 
 
-def test_token_policy(faucet: Wallet) -> ScriptPubkey:
+def faucet_policy(faucet: Wallet) -> ScriptPubkey:
     """The test-token minting policy: a native script requiring the faucet's signature."""
     return ScriptPubkey(faucet.verification_key.hash())
 
 
-def test_token_policy_id(faucet: Wallet) -> ScriptHash:
-    return test_token_policy(faucet).hash()
+def faucet_policy_id(faucet: Wallet) -> ScriptHash:
+    return faucet_policy(faucet).hash()
 
 
 def genesis_tx_id(seed: str) -> TransactionId:

@@ -25,7 +25,7 @@ from pycardano import (
     VerificationKeyWitness,
 )
 
-from runner.chain.devnet.genesis import FAUCET, test_token_policy
+from runner.chain.devnet.genesis import FAUCET, faucet_policy
 from runner.chain.devnet.ledger_fees import min_fee, min_utxo
 from runner.chain.devnet.params import LedgerParams
 from runner.errors import UserInputError
@@ -74,15 +74,15 @@ def balanced_payment(params: LedgerParams, inputs: Sequence[tuple[TransactionInp
     raise AssertionError("fee did not converge")  # pragma: no cover - sizes stabilise in 2 rounds
 
 
-def test_tokens(faucet_policy: NativeScript, assets: Mapping[str | bytes, int]) -> MultiAsset:
+def faucet_tokens(faucet_policy: NativeScript, assets: Mapping[str | bytes, int]) -> MultiAsset:
     names = {AssetName(n.encode() if isinstance(n, str) else bytes(n)): int(q) for n, q in assets.items()}
     return MultiAsset({faucet_policy.hash(): Asset(names)}) if names else MultiAsset()
 
 
 def faucet_payment(ledger: Ledger, address: Address, lovelace: int, assets: Mapping[str | bytes, int]) -> Transaction:
     faucet = ledger.wallet(FAUCET)
-    policy = test_token_policy(faucet)
-    minted = test_tokens(policy, assets)
+    policy = faucet_policy(faucet)
+    minted = faucet_tokens(policy, assets)
     target = TransactionOutput(address, Value(lovelace, minted))
     pool = sorted(
         ((r, o) for r, o in ledger.utxos_at(faucet.address) if not o.amount.multi_asset),

@@ -61,7 +61,7 @@ def resolve_inputs(ctx: RuleContext, ptx: ParsedTx) -> None:
     body = ptx.tx.transaction_body
     inputs = list(body.inputs or [])
     if not inputs:
-        reject(3121, "transaction has no inputs", {}, "every transaction spends at least one input")
+        reject(3121, "transaction has no inputs", None, "every transaction spends at least one input")
     refs = list(body.reference_inputs or [])
     conflicting = set(inputs) & set(refs)
     if conflicting:
@@ -226,7 +226,7 @@ def check_collateral(ctx: RuleContext, ptx: ParsedTx) -> None:
     refs = list(body.collateral or [])
     params = ctx.params
     if not refs:
-        reject(3132, "scripts run but the transaction has no collateral inputs", {},
+        reject(3132, "scripts run but the transaction has no collateral inputs", None,
                "add a key-locked, ADA-only UTxO as collateral")
     if len(refs) > params.max_collateral_inputs:
         reject(3131, f"{len(refs)} collateral inputs, the maximum is {params.max_collateral_inputs}",

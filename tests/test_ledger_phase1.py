@@ -1,0 +1,216 @@
+"""Conway phase-1 UTxO rules of the devnet ledger: each rule's rejection and its accepted twin.
+
+Transactions are hand-made (``HandTx``: plain TransactionBody, exact min fee, derived
+keys), so each test breaks exactly one rule. Every rejection is checked for its Ogmios
+v6.14 code and data shape, and for leaving the ledger unchanged.
+"""
+
+from __future__ import annotations
+
+from pycardano import (
+    Address,
+    Asset,
+    AssetName,
+    MultiAsset,
+    Network,
+    PlutusV3Script,
+    TransactionId,
+    TransactionInput,
+    TransactionOutput,
+    Value,
+)
+
+from conftest import accepted, rejected
+from runner.chain.devnet.genesis import faucet_policy
+
+
+def test_plain_payment_moves_value_and_forms_a_block(ledger, hand):
+    bob_before = sum(o.amount.coin for _, o in ledger.utxos_at(hand.w("bob").address))
+    tx = hand.pay("alice", "bob", 2_000_000)
+    accepted(ledger, tx)
+    assert ledger.tip.height == 1
+    assert sum(o.amount.coin for _, o in ledger.utxos_at(hand.w("bob").address)) == bob_before + 2_000_000
+    assert hand.utxos("alice")[0][0] not in [r for r, _ in hand.utxos("alice")[:0]]
+
+
+def test_spent_or_unknown_input_is_rejected_3117(ledger, hand):
+    tx = hand.pay()
+    accepted(ledger, tx)
+    error = rejected(ledger, tx, 3117)  # the same transaction again: its input is spent
+    assert error.data["unknownOutputReferences"][0]["transaction"]["id"] == str(tx.transaction_body.inputs[0].transaction_id)
+    ghost = (TransactionInput(TransactionId(b"\x07" * 32), 0), TransactionOutput(hand.w("alice").address, 10_000_000))
+    rejected(ledger, hand.build([ghost], [], [hand.w("alice")]), 3117)
+
+
+def test_transaction_without_inputs_is_rejected_3121(ledger, hand):
+    tx = hand.pay(tweak=lambda body: setattr(body, "inputs", []))
+    rejected(ledger, tx, 3121)
+    accepted(ledger, hand.pay())
+
+
+def test_unbalanced_value_is_rejected_3123_and_exact_balance_accepted(ledger, hand):
+    def leak(body):
+        body.outputs[-1].amount.coin -= 1
+
+    error = rejected(ledger, hand.pay(tweak=leak), 3123)
+    consumed = error.data["valueConsumed"]["ada"]["lovelace"]
+    assert consumed - error.data["valueProduced"]["ada"]["lovelace"] == 1
+    accepted(ledger, hand.pay())
+
+
+def test_fee_one_below_minimum_is_rejected_3122_and_exact_minimum_accepted(ledger, hand):
+    exact = hand.pay()
+    fee = exact.transaction_body.fee
+    assert fee == hand.min_fee(len(exact.to_cbor()))
+    low = hand.pay(fee=fee - 1)  # same size: the change output absorbs the difference
+    assert len(low.to_cbor()) == len(exact.to_cbor())
+    error = rejected(ledger, low, 3122)
+    assert error.data == {"minimumRequiredFee": {"ada": {"lovelace": fee}}, "providedFee": {"ada": {"lovelace": fee - 1}}}
+    accepted(ledger, exact)
+
+
+def test_signature_over_another_body_is_rejected_3100(ledger, hand):
+    good = hand.pay()
+    other = hand.pay(lovelace=3_000_000)
+    forged = hand.sign(good.transaction_body, [])
+    forged.transaction_witness_set.vkey_witnesses = other.transaction_witness_set.vkey_witnesses
+    error = rejected(ledger, forged, 3100)
+    assert error.data["invalidSignatories"] == [hand.w("alice").verification_key.payload.hex()]
+    accepted(ledger, good)
+
+
+def test_unsigned_key_input_is_rejected_3101(ledger, hand):
+    error = rejected(ledger, hand.pay(signers=[hand.w("bob")]), 3101)
+    assert error.data["missingSignatories"] == [hand.w("alice").key_hash.hex()]
+    accepted(ledger, hand.pay(signers=[hand.w("alice"), hand.w("bob")]))
+
+
+def test_required_signer_must_sign_3101(ledger, hand):
+    bob_hash = hand.w("bob").verification_key.hash()
+    error = rejected(ledger, hand.pay(required_signers=[bob_hash]), 3101)
+    assert error.data["missingSignatories"] == [bob_hash.payload.hex()]
+    accepted(ledger, hand.pay(required_signers=[bob_hash], signers=[hand.w("alice"), hand.w("bob")]))
+
+
+def test_validity_interval_must_contain_the_current_slot_3118(ledger, hand):
+    ledger.advance_slots(100)
+    slot = ledger.current_slot  # the clock is past the tip: the next block lands in this slot
+    assert slot == 100
+    error = rejected(ledger, hand.pay(ttl=slot), 3118)
+    assert error.data == {"validityInterval": {"invalidAfter": slot}, "currentSlot": slot}
+    rejected(ledger, hand.pay(validity_start=slot + 1), 3118)
+    accepted(ledger, hand.pay(validity_start=slot, ttl=slot + 1))
+
+
+def test_output_below_min_utxo_is_rejected_3125_and_exact_minimum_accepted(ledger, hand):
+    bob = hand.w("bob").address
+    probe = TransactionOutput(bob, 1_000_000)
+    minimum = (160 + len(probe.to_cbor())) * 4310  # coinsPerUTxOByte of mainnet epoch 616
+    error = rejected(ledger, hand.pay(lovelace=minimum - 1), 3125)
+    [entry] = error.data["insufficientlyFundedOutputs"]
+    assert entry["minimumRequiredValue"] == {"ada": {"lovelace": minimum}}
+    accepted(ledger, hand.pay(lovelace=minimum))
+
+
+def _mint_many(hand, count: int):
+    faucet = hand.w("faucet")
+    policy = faucet_policy(faucet)
+    names = Asset({AssetName(f"token-{i:04d}-{'x' * 20}".encode()): 1 for i in range(count)})
+    minted = MultiAsset({policy.hash(): names})
+    out = TransactionOutput(hand.w("bob").address, Value(80_000_000, minted))
+    return hand.build(hand.utxos("faucet")[:1], [out], [faucet], mint=minted, witness={"native_scripts": [policy]})
+
+
+def test_output_value_above_max_value_size_is_rejected_3120(ledger, hand):
+    error = rejected(ledger, _mint_many(hand, 160), 3120)
+    assert len(error.data["excessivelyLargeOutputs"]) == 1
+    accepted(ledger, _mint_many(hand, 100))
+
+
+def test_output_to_another_network_is_rejected_3124(ledger, hand):
+    mainnet = Address(hand.w("bob").verification_key.hash(), network=Network.MAINNET)
+    tx = hand.build(hand.utxos("alice")[:1], [TransactionOutput(mainnet, 2_000_000)], [hand.w("alice")])
+    error = rejected(ledger, tx, 3124)
+    assert error.data["invalidEntities"] == [str(mainnet)]
+    accepted(ledger, hand.pay())
+
+
+def test_transaction_above_max_size_is_rejected_3119(ledger, hand):
+    bob = hand.w("bob").address
+
+    def many(n):
+        return hand.build(hand.utxos("alice")[:1], [TransactionOutput(bob, 1_000_000)] * n, [hand.w("alice")])
+
+    big = many(250)
+    assert len(big.to_cbor()) > 16384
+    error = rejected(ledger, big, 3119)
+    assert error.data["maximumTransactionSize"] == {"bytes": 16384}
+    accepted(ledger, many(200))
+
+
+def test_input_also_referenced_is_rejected_3164(ledger, hand):
+    spent = hand.utxos("alice")[0][0]
+    rejected(ledger, hand.pay(reference_inputs=[spent]), 3164)
+    accepted(ledger, hand.pay(reference_inputs=[hand.utxos("bob")[0][0]]))
+
+
+def test_native_script_policy_without_its_signature_is_rejected_3103(ledger, hand):
+    faucet = hand.w("faucet")
+    policy = faucet_policy(faucet)
+    minted = MultiAsset({policy.hash(): Asset({AssetName(b"T"): 5})})
+    out = TransactionOutput(hand.w("alice").address, Value(2_000_000, minted))
+    bad = hand.build(hand.utxos("alice")[:1], [out], [hand.w("alice")], mint=minted,
+                     witness={"native_scripts": [policy]})
+    error = rejected(ledger, bad, 3103)
+    assert error.data["failingNativeScripts"] == [policy.hash().payload.hex()]
+    accepted(ledger, hand.build(hand.utxos("alice")[:1], [out], [hand.w("alice"), faucet], mint=minted,
+                                witness={"native_scripts": [policy]}))
+
+
+def test_minting_without_the_policy_script_is_rejected_3102(ledger, hand):
+    faucet = hand.w("faucet")
+    policy = faucet_policy(faucet)
+    minted = MultiAsset({policy.hash(): Asset({AssetName(b"T"): 5})})
+    out = TransactionOutput(hand.w("alice").address, Value(2_000_000, minted))
+    bad = hand.build(hand.utxos("alice")[:1], [out], [hand.w("alice"), faucet], mint=minted)
+    assert rejected(ledger, bad, 3102).data["missingScripts"] == [policy.hash().payload.hex()]
+
+
+def test_unneeded_witness_script_is_rejected_3104(ledger, hand):
+    extra = faucet_policy(hand.w("carol"))
+    rejected(ledger, hand.pay(witness={"native_scripts": [extra]}), 3104)
+    accepted(ledger, hand.pay())
+
+
+def test_reference_script_fee_is_tiered_3122(ledger_factory, hand):
+    """30 000 bytes of reference script: 25 600 at 15/byte + 4 400 at 18/byte = 463 200."""
+    big = PlutusV3Script(b"\x01" * 30_000)
+    holder = hand.w("carol").address
+    ref = TransactionInput(TransactionId(b"\x42" * 32), 0)
+    ledger = ledger_factory(extra_utxo=[(ref, TransactionOutput(holder, 200_000_000, script=big))])
+    from conftest import HandTx
+
+    kit = HandTx(ledger)
+    size_of_script = len(TransactionOutput(holder, 1, script=big).script)
+    assert size_of_script == 30_000
+    exact = kit.pay(reference_inputs=[ref], ref_script_size=30_000)
+    assert exact.transaction_body.fee == kit.min_fee(len(exact.to_cbor())) + 463_200
+    error = rejected(ledger, kit.pay(reference_inputs=[ref], fee=exact.transaction_body.fee - 1), 3122)
+    assert error.data["minimumRequiredFee"]["ada"]["lovelace"] == exact.transaction_body.fee
+    accepted(ledger, exact)
+
+
+def test_reference_scripts_above_200_kib_are_rejected_3166(ledger_factory):
+    from conftest import HandTx
+
+    holder_refs = [(TransactionInput(TransactionId(bytes([i]) * 32), 0), PlutusV3Script(bytes([i]) * 15_000))
+                   for i in range(1, 15)]
+    ledger = ledger_factory(extra_utxo=[
+        (ref, TransactionOutput(ledger_factory().wallet("carol").address, 100_000_000, script=s))
+        for ref, s in holder_refs
+    ])
+    kit = HandTx(ledger)
+    refs = [r for r, _ in holder_refs]
+    error = rejected(ledger, kit.pay(reference_inputs=refs, ref_script_size=14 * 15_000), 3166)
+    assert error.data["measuredReferenceScriptsSize"] == {"bytes": 14 * 15_000}
+    accepted(ledger, kit.pay(reference_inputs=refs[:13], ref_script_size=13 * 15_000))
