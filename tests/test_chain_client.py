@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import httpx
 import pytest
@@ -56,9 +57,14 @@ def _ogmios_registry() -> Registry:
     cardano = json.loads((REFERENCE / "ogmios" / "cardano.json").read_text())
     # Upstream quirk (shared/OGMIOS-KUPO.md): Value's propertyNames rejects its own
     # required "ada" key; widen it to what Ogmios actually sends.
-    cardano["definitions"]["Value"]["propertyNames"] = {"pattern": "^(ada|[0-9a-f]{56})$"}
+    cardano["definitions"]["Value"]["propertyNames"] = {
+        "pattern": "^(ada|[0-9a-f]{56})$"
+    }
     return Registry().with_resources(
-        [("ogmios.json", DRAFT7.create_resource(ogmios)), ("cardano.json", DRAFT7.create_resource(cardano))]
+        [
+            ("ogmios.json", DRAFT7.create_resource(ogmios)),
+            ("cardano.json", DRAFT7.create_resource(cardano)),
+        ]
     )
 
 
@@ -80,9 +86,13 @@ def assert_valid_request(request: Mapping[str, Any]) -> None:
         "hasTransaction": "HasTransaction",
         "releaseMempool": "ReleaseMempool",
     }[request["method"]]
-    validator = Draft7Validator({"$ref": f"ogmios.json#/properties/{name}"}, registry=OGMIOS_SCHEMAS)
+    validator = Draft7Validator(
+        {"$ref": f"ogmios.json#/properties/{name}"}, registry=OGMIOS_SCHEMAS
+    )
     errors = sorted(validator.iter_errors(request), key=str)
-    assert not errors, f"{request['method']} request breaks the Ogmios schema: {errors[0].message}"
+    assert not errors, (
+        f"{request['method']} request breaks the Ogmios schema: {errors[0].message}"
+    )
 
 
 class FakeOgmios:
@@ -92,7 +102,9 @@ class FakeOgmios:
         self.answers = dict(answers)
         self.requests: list[dict[str, Any]] = []
 
-    def __call__(self, method: str, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    def __call__(
+        self, method: str, params: Mapping[str, Any] | None
+    ) -> Mapping[str, Any]:
         request = encode_request(method, params, len(self.requests))
         self.requests.append(request)
         answer = self.answers[method]
@@ -129,9 +141,13 @@ def test_every_client_method_sends_a_request_valid_under_the_ogmios_schema() -> 
     answers = {
         "queryNetwork/tip": first_success("QueryNetworkTip"),
         "queryLedgerState/epoch": first_success("QueryLedgerStateEpoch"),
-        "queryLedgerState/protocolParameters": first_success("QueryLedgerStateProtocolParameters"),
+        "queryLedgerState/protocolParameters": first_success(
+            "QueryLedgerStateProtocolParameters"
+        ),
         "queryLedgerState/eraSummaries": first_success("QueryLedgerStateEraSummaries"),
-        "queryNetwork/genesisConfiguration": first_success("QueryNetworkGenesisConfiguration"),
+        "queryNetwork/genesisConfiguration": first_success(
+            "QueryNetworkGenesisConfiguration"
+        ),
         "queryNetwork/startTime": first_success("QueryNetworkStartTime"),
         "queryLedgerState/utxo": first_success("QueryLedgerStateUtxo"),
         "evaluateTransaction": first_success("EvaluateTransactionResponse"),
@@ -142,17 +158,30 @@ def test_every_client_method_sends_a_request_valid_under_the_ogmios_schema() -> 
     }
     fake = FakeOgmios(answers)
     client = OgmiosClient(fake)
-    client.network_tip(), client.epoch(), client.protocol_parameters(), client.era_summaries()
+    (
+        client.network_tip(),
+        client.epoch(),
+        client.protocol_parameters(),
+        client.era_summaries(),
+    )
     client.genesis_configuration("alonzo"), client.start_time()
     client.utxos_at([ADDRESS]), client.utxos_by_refs([OutputReference(TX_ID, 3)])
-    client.evaluate(b"\x84\xa0", additional_utxo=[sample_utxo()]), client.evaluate(b"\x84\xa0")
+    (
+        client.evaluate(b"\x84\xa0", additional_utxo=[sample_utxo()]),
+        client.evaluate(b"\x84\xa0"),
+    )
     client.submit(b"\x84\xa0"), client.in_mempool(TX_ID)
     for request in fake.requests:
         assert request["jsonrpc"] == "2.0" and "id" in request
         assert_valid_request(request)
     assert fake.requests[6]["params"] == {"addresses": [ADDRESS]}
-    assert fake.requests[7]["params"] == {"outputReferences": [{"transaction": {"id": TX_ID}, "index": 3}]}
-    assert fake.requests[8]["params"]["additionalUtxo"][0]["value"] == {"ada": {"lovelace": 2_000_000}, POLICY: {"": 5, "6d73": 1}}
+    assert fake.requests[7]["params"] == {
+        "outputReferences": [{"transaction": {"id": TX_ID}, "index": 3}]
+    }
+    assert fake.requests[8]["params"]["additionalUtxo"][0]["value"] == {
+        "ada": {"lovelace": 2_000_000},
+        POLICY: {"": 5, "6d73": 1},
+    }
     assert "additionalUtxo" not in fake.requests[9]["params"]
     assert fake.requests[10]["params"] == {"transaction": {"cbor": "84a0"}}
     assert fake.methods[-3:] == ["acquireMempool", "hasTransaction", "releaseMempool"]
@@ -166,8 +195,11 @@ def test_answer_echoing_another_method_is_a_protocol_error_and_not_retried() -> 
 
 
 def test_transient_fault_is_retried_with_the_policy_delays_then_succeeds() -> None:
-    outcomes: list[Any] = [ChainUnavailable("socket dropped", code=LOST), ChainUnavailable("refused", code=UNREACHABLE),
-                           first_success("QueryNetworkTip")]
+    outcomes: list[Any] = [
+        ChainUnavailable("socket dropped", code=LOST),
+        ChainUnavailable("refused", code=UNREACHABLE),
+        first_success("QueryNetworkTip"),
+    ]
 
     def flaky(request: dict[str, Any]) -> Any:
         outcome = outcomes.pop(0)
@@ -176,13 +208,17 @@ def test_transient_fault_is_retried_with_the_policy_delays_then_succeeds() -> No
         return outcome
 
     slept, sleep = sleeps()
-    tip = OgmiosClient(FakeOgmios({"queryNetwork/tip": flaky}), retry=FAST, sleep=sleep).network_tip()
+    tip = OgmiosClient(
+        FakeOgmios({"queryNetwork/tip": flaky}), retry=FAST, sleep=sleep
+    ).network_tip()
     assert tip.slot == first_success("QueryNetworkTip")["result"]["slot"]
     assert slept == FAST.delays()[:2]
 
 
 def test_retries_stop_after_the_policy_attempts_with_the_last_error() -> None:
-    fake = FakeOgmios({"queryLedgerState/epoch": ChainUnavailable("timed out", code=LOST)})
+    fake = FakeOgmios(
+        {"queryLedgerState/epoch": ChainUnavailable("timed out", code=LOST)}
+    )
     slept, sleep = sleeps()
     with pytest.raises(ChainUnavailable, match="timed out"):
         OgmiosClient(fake, retry=FAST, sleep=sleep).epoch()
@@ -191,18 +227,29 @@ def test_retries_stop_after_the_policy_attempts_with_the_last_error() -> None:
 
 
 def test_ledger_rejection_is_never_retried_and_keeps_the_ogmios_code() -> None:
-    rejected = next(v for p in sorted((VECTORS / "SubmitTransactionResponse").glob("*.json"))
-                    if "error" in (v := json.loads(p.read_text())) and v["error"]["code"] == 3125)
+    rejected = next(
+        v
+        for p in sorted((VECTORS / "SubmitTransactionResponse").glob("*.json"))
+        if "error" in (v := json.loads(p.read_text())) and v["error"]["code"] == 3125
+    )
     fake = FakeOgmios({"submitTransaction": rejected})
     with pytest.raises(LedgerRejection) as caught:
         OgmiosClient(fake, retry=FAST, submit_retry=FAST).submit(b"\x84")
-    assert caught.value.ogmios_code == 3125 and caught.value.data == rejected["error"]["data"]
+    assert (
+        caught.value.ogmios_code == 3125
+        and caught.value.data == rejected["error"]["data"]
+    )
     assert len(fake.requests) == 1
 
 
 @pytest.mark.parametrize(("code", "calls"), [(UNREACHABLE, 2), (LOST, 1)])
-def test_submit_is_retried_only_when_the_request_never_left(code: str, calls: int) -> None:
-    outcomes: list[Any] = [ChainUnavailable("fault", code=code), first_success("SubmitTransactionResponse")]
+def test_submit_is_retried_only_when_the_request_never_left(
+    code: str, calls: int
+) -> None:
+    outcomes: list[Any] = [
+        ChainUnavailable("fault", code=code),
+        first_success("SubmitTransactionResponse"),
+    ]
 
     def answer(request: dict[str, Any]) -> Any:
         outcome = outcomes.pop(0)
@@ -216,16 +263,29 @@ def test_submit_is_retried_only_when_the_request_never_left(code: str, calls: in
         with pytest.raises(ChainUnavailable):
             client.submit(b"\x84")
     else:
-        assert client.submit(b"\x84").tx_id == first_success("SubmitTransactionResponse")["result"]["transaction"]["id"]
+        assert (
+            client.submit(b"\x84").tx_id
+            == first_success("SubmitTransactionResponse")["result"]["transaction"]["id"]
+        )
     assert fake.methods == ["submitTransaction"] * calls
 
 
 def test_mempool_snapshot_is_released_even_when_the_question_fails() -> None:
-    refused = vector("HasTransactionResponse", next(p.name for p in sorted((VECTORS / "HasTransactionResponse").glob("*.json"))
-                                                   if "error" in json.loads(p.read_text()))
-                     )
-    fake = FakeOgmios({"acquireMempool": first_success("AcquireMempoolResponse"), "hasTransaction": refused,
-                       "releaseMempool": first_success("ReleaseMempoolResponse")})
+    refused = vector(
+        "HasTransactionResponse",
+        next(
+            p.name
+            for p in sorted((VECTORS / "HasTransactionResponse").glob("*.json"))
+            if "error" in json.loads(p.read_text())
+        ),
+    )
+    fake = FakeOgmios(
+        {
+            "acquireMempool": first_success("AcquireMempoolResponse"),
+            "hasTransaction": refused,
+            "releaseMempool": first_success("ReleaseMempoolResponse"),
+        }
+    )
     with pytest.raises(ProtocolError, match="4000"):
         OgmiosClient(fake, retry=FAST).in_mempool(TX_ID)
     assert fake.methods == ["acquireMempool", "hasTransaction", "releaseMempool"]
@@ -246,7 +306,9 @@ def _kupo_registry() -> Registry:
     spec = yaml.safe_load((REFERENCE / "kupo" / "openapi-v2.12.0.yaml").read_text())
     # Upstream quirk (shared/OGMIOS-KUPO.md): Address is a oneOf of strings that all match.
     spec["components"]["schemas"]["Address"] = {"type": "string"}
-    return Registry().with_resource("kupo.yaml", Resource.from_contents(spec, default_specification=DRAFT7))
+    return Registry().with_resource(
+        "kupo.yaml", Resource.from_contents(spec, default_specification=DRAFT7)
+    )
 
 
 KUPO_SCHEMAS = _kupo_registry()
@@ -259,17 +321,31 @@ def assert_kupo_valid(body: Any, schema: Mapping[str, Any]) -> None:
 
 def kupo_match(*, inline: bool, spent: bool = False) -> dict[str, Any]:
     match = {
-        "transaction_index": 0, "transaction_id": TX_ID, "output_index": 2, "address": ADDRESS,
+        "transaction_index": 0,
+        "transaction_id": TX_ID,
+        "output_index": 2,
+        "address": ADDRESS,
         "value": {"coins": 1_500_000, "assets": {f"{POLICY}.6d73": 7, POLICY: 1}},
         "datum_hash": "be111f53b15aac4305e6f09afa7735b9f23eb94d794641d1cd0166d026bb3a7c",
-        "datum_type": "inline" if inline else "hash", "datum": "d87980" if inline else None,
+        "datum_type": "inline" if inline else "hash",
+        "datum": "d87980" if inline else None,
         "script_hash": "e519ae553636e80cd6d31a3343aa84cf6bae97bf979e041968c8afb3",
         "script": {"language": "plutus:v3", "script": "450100002261"},
         "created_at": {"slot_no": 90, "header_hash": "aa" * 32},
-        "spent_at": {"slot_no": 95, "header_hash": "bb" * 32, "transaction_id": "cc" * 32, "input_index": 0,
-                     "redeemer": "d87a80"} if spent else None,
+        "spent_at": {
+            "slot_no": 95,
+            "header_hash": "bb" * 32,
+            "transaction_id": "cc" * 32,
+            "input_index": 0,
+            "redeemer": "d87a80",
+        }
+        if spent
+        else None,
     }
-    assert_kupo_valid([match], {"type": "array", "items": {"$ref": "kupo.yaml#/components/schemas/Match"}})
+    assert_kupo_valid(
+        [match],
+        {"type": "array", "items": {"$ref": "kupo.yaml#/components/schemas/Match"}},
+    )
     return match
 
 
@@ -293,7 +369,9 @@ class FakeKupo:
     def client(self, **kwargs: Any) -> KupoClient:
         kwargs.setdefault("retry", FAST)
         kwargs.setdefault("sleep", lambda _: None)
-        return KupoClient("http://kupo.test", transport=httpx.MockTransport(self), **kwargs)
+        return KupoClient(
+            "http://kupo.test", transport=httpx.MockTransport(self), **kwargs
+        )
 
 
 def test_unspent_matches_become_utxos_and_record_the_checkpoint() -> None:
@@ -307,16 +385,26 @@ def test_unspent_matches_become_utxos_and_record_the_checkpoint() -> None:
     assert inline.ref == OutputReference(TX_ID, 2) and inline.address == ADDRESS
     assert inline.value == Value(1_500_000, {POLICY: {"6d73": 7, "": 1}})
     assert (inline.datum, inline.datum_hash) == (bytes.fromhex("d87980"), None)
-    assert (hashed.datum, hashed.datum_hash) == (None, kupo_match(inline=False)["datum_hash"])
+    assert (hashed.datum, hashed.datum_hash) == (
+        None,
+        kupo_match(inline=False)["datum_hash"],
+    )
     assert inline.script == Script("plutus:v3", bytes.fromhex("450100002261"))
 
 
 def test_spent_history_query_carries_the_filters_and_spending_point() -> None:
     fake = FakeKupo((200, [kupo_match(inline=False, spent=True)], 99))
     (match,) = fake.client().matches(f"{POLICY}.*", status="spent", created_after=80)
-    assert set(fake.requests[0].url.query.decode().split("&")) == {"spent", "resolve_hashes", "created_after=80"}
+    assert set(fake.requests[0].url.query.decode().split("&")) == {
+        "spent",
+        "resolve_hashes",
+        "created_after=80",
+    }
     assert match.created_at.slot == 90
-    assert match.spent_at is not None and (match.spent_at.slot, match.spent_at.tx_id) == (95, "cc" * 32)
+    assert match.spent_at is not None and (
+        match.spent_at.slot,
+        match.spent_at.tx_id,
+    ) == (95, "cc" * 32)
     assert match.spent_at.redeemer == bytes.fromhex("d87a80")
 
 
@@ -340,10 +428,15 @@ def test_400_is_a_protocol_error_with_kupo_hint_and_not_retried() -> None:
     [
         (httpx.ConnectError("connection refused"), UNREACHABLE),
         (httpx.ReadTimeout("timed out"), LOST),
-        (httpx.RemoteProtocolError("server disconnected without sending a response"), LOST),
+        (
+            httpx.RemoteProtocolError("server disconnected without sending a response"),
+            LOST,
+        ),
     ],
 )
-def test_transport_faults_are_chain_unavailable_after_every_attempt(fault: Exception, code: str) -> None:
+def test_transport_faults_are_chain_unavailable_after_every_attempt(
+    fault: Exception, code: str
+) -> None:
     fake = FakeKupo(fault)
     with pytest.raises(ChainUnavailable) as caught:
         fake.client().script("ab" * 28)
@@ -365,9 +458,15 @@ def test_non_json_body_and_bad_checkpoint_header_are_protocol_errors() -> None:
 
 
 def health(checkpoint: int) -> tuple[int, dict[str, Any], int]:
-    body = {"connection_status": "connected", "most_recent_checkpoint": checkpoint, "most_recent_node_tip": 200,
-            "seconds_since_last_block": 1, "network_synchronization": 0.5, "configuration": {"indexes": "installed"},
-            "version": "v2.12.0"}
+    body = {
+        "connection_status": "connected",
+        "most_recent_checkpoint": checkpoint,
+        "most_recent_node_tip": 200,
+        "seconds_since_last_block": 1,
+        "network_synchronization": 0.5,
+        "configuration": {"indexes": "installed"},
+        "version": "v2.12.0",
+    }
     assert_kupo_valid(body, {"$ref": "kupo.yaml#/components/schemas/Health"})
     return (200, body, checkpoint)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -23,7 +24,9 @@ from runner.chain.retry import LOST, NO_RETRY, UNREACHABLE
 from runner.errors import ChainUnavailable, ProtocolError
 
 VECTORS = Path("/work/shared/reference/ogmios/vectors")
-_here = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ogmios" / "vectors"
+_here = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "ogmios" / "vectors"
+)
 if _here.is_dir():
     VECTORS = _here
 TIP = json.loads((VECTORS / "QueryNetworkTip" / "000.json").read_text())
@@ -89,7 +92,9 @@ def transport(ogmios: CannedOgmios) -> Iterator[WebSocketJsonRpc]:
         yield rpc
 
 
-def test_request_goes_out_as_json_rpc_and_the_answer_is_parsed(ogmios: CannedOgmios, transport: WebSocketJsonRpc) -> None:
+def test_request_goes_out_as_json_rpc_and_the_answer_is_parsed(
+    ogmios: CannedOgmios, transport: WebSocketJsonRpc
+) -> None:
     before = len(ogmios.requests)
     tip = OgmiosClient(transport, retry=NO_RETRY).network_tip()
     assert (tip.slot, tip.block_hash) == (TIP["result"]["slot"], TIP["result"]["id"])
@@ -98,7 +103,9 @@ def test_request_goes_out_as_json_rpc_and_the_answer_is_parsed(ogmios: CannedOgm
     assert "params" not in request and request["id"] is not None
 
 
-def test_calls_share_one_connection_and_use_distinct_ids(ogmios: CannedOgmios, transport: WebSocketJsonRpc) -> None:
+def test_calls_share_one_connection_and_use_distinct_ids(
+    ogmios: CannedOgmios, transport: WebSocketJsonRpc
+) -> None:
     connections, before = ogmios.connections, len(ogmios.requests)
     client = OgmiosClient(transport, retry=NO_RETRY)
     client.network_tip(), client.network_tip(), client.network_tip()
@@ -111,22 +118,33 @@ def test_calls_share_one_connection_and_use_distinct_ids(ogmios: CannedOgmios, t
 def test_server_hanging_up_mid_call_is_chain_unavailable_then_next_call_reconnects(
     ogmios: CannedOgmios, transport: WebSocketJsonRpc, method: str
 ) -> None:
-    params = {"transaction": {"cbor": "84a0"}} if method == "submitTransaction" else {"id": "ab" * 32}
+    params = (
+        {"transaction": {"cbor": "84a0"}}
+        if method == "submitTransaction"
+        else {"id": "ab" * 32}
+    )
     with pytest.raises(ChainUnavailable) as caught:
         transport.call(method, params)
     assert caught.value.code == LOST  # the request was sent: its fate is unknown
     assert ogmios.requests[-1]["method"] == method
-    assert OgmiosClient(transport, retry=NO_RETRY).network_tip().slot == TIP["result"]["slot"]
+    assert (
+        OgmiosClient(transport, retry=NO_RETRY).network_tip().slot
+        == TIP["result"]["slot"]
+    )
 
 
-def test_submit_is_not_resent_after_the_socket_dropped(ogmios: CannedOgmios, transport: WebSocketJsonRpc) -> None:
+def test_submit_is_not_resent_after_the_socket_dropped(
+    ogmios: CannedOgmios, transport: WebSocketJsonRpc
+) -> None:
     before = len(ogmios.requests)
     with pytest.raises(ChainUnavailable):
         OgmiosClient(transport, sleep=lambda _: None).submit(b"\x84\xa0")
     assert [r["method"] for r in ogmios.requests[before:]] == ["submitTransaction"]
 
 
-def test_answer_with_another_id_is_a_protocol_error(transport: WebSocketJsonRpc) -> None:
+def test_answer_with_another_id_is_a_protocol_error(
+    transport: WebSocketJsonRpc,
+) -> None:
     with pytest.raises(ProtocolError, match="someone-else"):
         transport.call("queryLedgerState/epoch", None)
 
@@ -136,7 +154,9 @@ def test_non_json_answer_is_a_protocol_error(transport: WebSocketJsonRpc) -> Non
         transport.call("queryNetwork/startTime", None)
 
 
-def test_silent_server_times_out_as_chain_unavailable(transport: WebSocketJsonRpc) -> None:
+def test_silent_server_times_out_as_chain_unavailable(
+    transport: WebSocketJsonRpc,
+) -> None:
     with pytest.raises(ChainUnavailable, match="did not answer") as caught:
         transport.call("queryLedgerState/eraSummaries", None)
     assert caught.value.code == LOST
@@ -146,7 +166,7 @@ def test_nobody_listening_is_chain_unavailable_unreachable() -> None:
     with socket.socket() as probe:  # a port that was free a moment ago
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with WebSocketJsonRpc(f"ws://127.0.0.1:{port}", timeout=0.5, open_timeout=1.0) as rpc:
-        with pytest.raises(ChainUnavailable) as caught:
-            rpc.call("queryNetwork/tip", None)
+    rpc = WebSocketJsonRpc(f"ws://127.0.0.1:{port}", timeout=0.5, open_timeout=1.0)
+    with rpc, pytest.raises(ChainUnavailable) as caught:
+        rpc.call("queryNetwork/tip", None)
     assert caught.value.code == UNREACHABLE and caught.value.hint

@@ -9,9 +9,10 @@ Each file is its own test case, so a failure names the file.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,9 @@ from runner.chain.backend import (
 from runner.chain.ogmios import encode_request
 from runner.errors import LedgerRejection, ProtocolError, ScriptFailure
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ogmios" / "vectors"
+VECTORS = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "ogmios" / "vectors"
+)
 if not VECTORS.is_dir():  # the repository may be checked out elsewhere than /work/main
     VECTORS = Path("/work/shared/reference/ogmios/vectors")
 
@@ -51,7 +54,11 @@ REQUEST_DIRS = ("HasTransaction", "AcquireMempool", "ReleaseMempoolRequest")
 
 
 def _files(dirs: tuple[str, ...]) -> list[Any]:
-    return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for d in dirs for p in sorted((VECTORS / d).glob("*.json"))]
+    return [
+        pytest.param(p, id=f"{p.parent.name}/{p.name}")
+        for d in dirs
+        for p in sorted((VECTORS / d).glob("*.json"))
+    ]
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -94,19 +101,31 @@ def check_value(value: Any, raw: dict[str, Any]) -> None:
 def check_utxos(utxos: list[Utxo], result: list[dict[str, Any]]) -> None:
     assert len(utxos) == len(result)
     for utxo, raw in zip(utxos, result):
-        assert (utxo.ref.tx_id, utxo.ref.index, utxo.address) == (raw["transaction"]["id"], raw["index"], raw["address"])
+        assert (utxo.ref.tx_id, utxo.ref.index, utxo.address) == (
+            raw["transaction"]["id"],
+            raw["index"],
+            raw["address"],
+        )
         check_value(utxo.value, raw["value"])
         assert utxo.datum_hash == raw.get("datumHash")
-        assert (utxo.datum.hex() if utxo.datum is not None else None) == raw.get("datum")
+        assert (utxo.datum.hex() if utxo.datum is not None else None) == raw.get(
+            "datum"
+        )
         if "script" in raw:
             assert utxo.script is not None
-            assert (utxo.script.language, utxo.script.cbor.hex()) == (raw["script"]["language"], raw["script"]["cbor"])
+            assert (utxo.script.language, utxo.script.cbor.hex()) == (
+                raw["script"]["language"],
+                raw["script"]["cbor"],
+            )
         else:
             assert utxo.script is None
         # and the encoder writes the same object back (used for evaluate's additionalUtxo)
         expected = {k: v for k, v in raw.items() if k != "script"}
         if "script" in raw:
-            expected["script"] = {"language": raw["script"]["language"], "cbor": raw["script"]["cbor"]}
+            expected["script"] = {
+                "language": raw["script"]["language"],
+                "cbor": raw["script"]["cbor"],
+            }
         assert codec.encode_utxo(utxo) == expected
 
 
@@ -122,8 +141,11 @@ def check_protocol_parameters(pp: ProtocolParameters, r: dict[str, Any]) -> None
     assert pp.max_reference_scripts_size == r["maxReferenceScriptsSize"]["bytes"]
     fee = r["minFeeReferenceScripts"]
     assert pp.min_fee_reference_scripts is not None
-    assert (pp.min_fee_reference_scripts.base, pp.min_fee_reference_scripts.range, pp.min_fee_reference_scripts.multiplier) == (
-        fee["base"], fee["range"], fee["multiplier"])
+    assert (
+        pp.min_fee_reference_scripts.base,
+        pp.min_fee_reference_scripts.range,
+        pp.min_fee_reference_scripts.multiplier,
+    ) == (fee["base"], fee["range"], fee["multiplier"])
     assert pp.stake_credential_deposit == _lovelace(r["stakeCredentialDeposit"])
     assert pp.stake_pool_deposit == _lovelace(r["stakePoolDeposit"])
     assert pp.stake_pool_retirement_epoch_bound == r["stakePoolRetirementEpochBound"]
@@ -132,26 +154,45 @@ def check_protocol_parameters(pp: ProtocolParameters, r: dict[str, Any]) -> None
     assert pp.monetary_expansion == _ratio(r["monetaryExpansion"])
     assert pp.treasury_expansion == _ratio(r["treasuryExpansion"])
     assert pp.min_stake_pool_cost == _lovelace(r["minStakePoolCost"])
-    assert dict(pp.plutus_cost_models) == {k: tuple(v) for k, v in r["plutusCostModels"].items()}
+    assert dict(pp.plutus_cost_models) == {
+        k: tuple(v) for k, v in r["plutusCostModels"].items()
+    }
     assert pp.script_execution_prices is not None
-    assert pp.script_execution_prices.memory == _ratio(r["scriptExecutionPrices"]["memory"])
+    assert pp.script_execution_prices.memory == _ratio(
+        r["scriptExecutionPrices"]["memory"]
+    )
     assert pp.script_execution_prices.cpu == _ratio(r["scriptExecutionPrices"]["cpu"])
-    for field, key in (("max_execution_units_per_transaction", "maxExecutionUnitsPerTransaction"),
-                       ("max_execution_units_per_block", "maxExecutionUnitsPerBlock")):
+    for field, key in (
+        ("max_execution_units_per_transaction", "maxExecutionUnitsPerTransaction"),
+        ("max_execution_units_per_block", "maxExecutionUnitsPerBlock"),
+    ):
         units = getattr(pp, field)
         assert (units.memory, units.cpu) == (r[key]["memory"], r[key]["cpu"])
     assert pp.collateral_percentage == r["collateralPercentage"]
     assert pp.max_collateral_inputs == r["maxCollateralInputs"]
-    assert (pp.version.major, pp.version.minor) == (r["version"]["major"], r["version"]["minor"])
+    assert (pp.version.major, pp.version.minor) == (
+        r["version"]["major"],
+        r["version"]["minor"],
+    )
     assert pp.governance_action_deposit == _lovelace(r["governanceActionDeposit"])
-    assert pp.delegate_representative_deposit == _lovelace(r["delegateRepresentativeDeposit"])
+    assert pp.delegate_representative_deposit == _lovelace(
+        r["delegateRepresentativeDeposit"]
+    )
     assert pp.governance_action_lifetime == r["governanceActionLifetime"]
-    assert pp.delegate_representative_max_idle_time == r["delegateRepresentativeMaxIdleTime"]
+    assert (
+        pp.delegate_representative_max_idle_time
+        == r["delegateRepresentativeMaxIdleTime"]
+    )
     assert pp.constitutional_committee_min_size == r["constitutionalCommitteeMinSize"]
-    assert pp.constitutional_committee_max_term_length == r["constitutionalCommitteeMaxTermLength"]
+    assert (
+        pp.constitutional_committee_max_term_length
+        == r["constitutionalCommitteeMaxTermLength"]
+    )
 
 
-def check_era_summaries(summaries: tuple[EraSummary, ...], result: list[dict[str, Any]]) -> None:
+def check_era_summaries(
+    summaries: tuple[EraSummary, ...], result: list[dict[str, Any]]
+) -> None:
     assert len(summaries) == len(result)
     for era, raw in zip(summaries, result):
         for bound, key in ((era.start, "start"), (era.end, "end")):
@@ -160,10 +201,16 @@ def check_era_summaries(summaries: tuple[EraSummary, ...], result: list[dict[str
                 continue
             assert bound is not None
             assert (bound.time_seconds, bound.slot, bound.epoch) == (
-                raw[key]["time"]["seconds"], raw[key]["slot"], raw[key]["epoch"])
+                raw[key]["time"]["seconds"],
+                raw[key]["slot"],
+                raw[key]["epoch"],
+            )
         params = raw["parameters"]
         assert (era.epoch_length, era.slot_length_ms, era.safe_zone) == (
-            params["epochLength"], params["slotLength"]["milliseconds"], params["safeZone"])
+            params["epochLength"],
+            params["slotLength"]["milliseconds"],
+            params["safeZone"],
+        )
 
 
 def check_genesis(genesis: Any, result: dict[str, Any]) -> None:
@@ -173,16 +220,38 @@ def check_genesis(genesis: Any, result: dict[str, Any]) -> None:
     assert genesis.collateral_percentage == p["collateralPercentage"]
     assert genesis.max_collateral_inputs == p["maxCollateralInputs"]
     assert genesis.max_value_size == p["maxValueSize"]["bytes"]
-    assert dict(genesis.plutus_cost_models) == {k: tuple(v) for k, v in p["plutusCostModels"].items()}
-    assert genesis.script_execution_prices.memory == _ratio(p["scriptExecutionPrices"]["memory"])
-    assert genesis.script_execution_prices.cpu == _ratio(p["scriptExecutionPrices"]["cpu"])
-    assert genesis.max_execution_units_per_block.cpu == p["maxExecutionUnitsPerBlock"]["cpu"]
-    assert genesis.max_execution_units_per_transaction.memory == p["maxExecutionUnitsPerTransaction"]["memory"]
+    assert dict(genesis.plutus_cost_models) == {
+        k: tuple(v) for k, v in p["plutusCostModels"].items()
+    }
+    assert genesis.script_execution_prices.memory == _ratio(
+        p["scriptExecutionPrices"]["memory"]
+    )
+    assert genesis.script_execution_prices.cpu == _ratio(
+        p["scriptExecutionPrices"]["cpu"]
+    )
+    assert (
+        genesis.max_execution_units_per_block.cpu
+        == p["maxExecutionUnitsPerBlock"]["cpu"]
+    )
+    assert (
+        genesis.max_execution_units_per_transaction.memory
+        == p["maxExecutionUnitsPerTransaction"]["memory"]
+    )
 
 
 def check_evaluation(evaluation: Evaluation, result: list[dict[str, Any]]) -> None:
-    assert [(r.purpose, r.index, r.budget.memory, r.budget.cpu) for r in evaluation.redeemers] == [
-        (x["validator"]["purpose"], x["validator"]["index"], x["budget"]["memory"], x["budget"]["cpu"]) for x in result]
+    assert [
+        (r.purpose, r.index, r.budget.memory, r.budget.cpu)
+        for r in evaluation.redeemers
+    ] == [
+        (
+            x["validator"]["purpose"],
+            x["validator"]["index"],
+            x["budget"]["memory"],
+            x["budget"]["cpu"],
+        )
+        for x in result
+    ]
 
 
 def check_submit(submitted: SubmitResult, result: dict[str, Any]) -> None:
@@ -205,9 +274,15 @@ PARSERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any], None]]] = {
     "queryNetwork/tip": (codec.parse_tip, check_tip),
     "queryLedgerState/tip": (codec.parse_tip, check_tip),
     "queryLedgerState/epoch": (codec.parse_epoch, check_epoch),
-    "queryLedgerState/protocolParameters": (codec.parse_protocol_parameters, check_protocol_parameters),
+    "queryLedgerState/protocolParameters": (
+        codec.parse_protocol_parameters,
+        check_protocol_parameters,
+    ),
     "queryLedgerState/eraSummaries": (codec.parse_era_summaries, check_era_summaries),
-    "queryNetwork/genesisConfiguration": (codec.parse_genesis_configuration, check_genesis),
+    "queryNetwork/genesisConfiguration": (
+        codec.parse_genesis_configuration,
+        check_genesis,
+    ),
     "queryNetwork/startTime": (codec.parse_start_time, check_start_time),
     "queryLedgerState/utxo": (codec.parse_utxos, check_utxos),
     "evaluateTransaction": (codec.parse_evaluation, check_evaluation),
@@ -261,7 +336,9 @@ def test_answer_to_another_method_is_a_protocol_error(path: Path) -> None:
 @pytest.mark.parametrize("path", _files(REQUEST_DIRS))
 def test_requests_are_encoded_exactly_like_ogmios_vectors(path: Path) -> None:
     vector = _load(path)
-    assert encode_request(vector["method"], vector.get("params"), vector["id"]) == vector
+    assert (
+        encode_request(vector["method"], vector.get("params"), vector["id"]) == vector
+    )
 
 
 def test_every_listed_vector_directory_is_present_and_non_empty() -> None:

@@ -15,10 +15,11 @@ ledger refuses or a script fails.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
-from typing import Mapping, Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 ADA = "ada"
 PLUTUS_LANGUAGES = ("plutus:v1", "plutus:v2", "plutus:v3")

@@ -11,14 +11,23 @@ unreadable bodies become ``ProtocolError`` and are not. Clock and sleep are inje
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 
 from runner.chain.backend import OutputReference, Script, Utxo, Value
-from runner.chain.ogmios_shapes import as_list, as_obj, hex_bytes, hex_str, integer, parsing, text
+from runner.chain.ogmios_shapes import (
+    as_list,
+    as_obj,
+    hex_bytes,
+    hex_str,
+    integer,
+    parsing,
+    text,
+)
 from runner.chain.retry import DEFAULT_RETRY, LOST, UNREACHABLE, RetryPolicy, Sleep
 from runner.errors import ChainUnavailable, ProtocolError
 
@@ -64,7 +73,10 @@ class KupoHealth:
 
 def _point(raw: Any, path: str) -> KupoPoint:
     obj = as_obj(raw, path)
-    return KupoPoint(integer(obj["slot_no"], f"{path}.slot_no"), hex_str(obj["header_hash"], f"{path}.header_hash", 32))
+    return KupoPoint(
+        integer(obj["slot_no"], f"{path}.slot_no"),
+        hex_str(obj["header_hash"], f"{path}.header_hash", 32),
+    )
 
 
 def _spent(raw: Any, path: str) -> KupoSpent | None:
@@ -72,7 +84,11 @@ def _spent(raw: Any, path: str) -> KupoSpent | None:
         return None
     obj = as_obj(raw, path)
     point = _point({"slot_no": obj["slot_no"], "header_hash": obj["header_hash"]}, path)
-    tx_id, index, redeemer = obj.get("transaction_id"), obj.get("input_index"), obj.get("redeemer")
+    tx_id, index, redeemer = (
+        obj.get("transaction_id"),
+        obj.get("input_index"),
+        obj.get("redeemer"),
+    )
     return KupoSpent(
         slot=point.slot,
         header_hash=point.header_hash,
@@ -88,13 +104,18 @@ def _value(raw: Any, path: str) -> Value:
     for asset_id, qty in as_obj(obj.get("assets", {}), f"{path}.assets").items():
         policy, _, name = text(asset_id, f"{path}.assets key").partition(".")
         hex_str(policy, f"{path}.assets key", 28)
-        assets.setdefault(policy, {})[hex_str(name, f"{path}.assets key", None)] = integer(qty, f"{path}.assets.{asset_id}")
+        assets.setdefault(policy, {})[hex_str(name, f"{path}.assets key", None)] = (
+            integer(qty, f"{path}.assets.{asset_id}")
+        )
     return Value(lovelace=integer(obj["coins"], f"{path}.coins"), assets=assets)
 
 
 def _script(raw: Any, path: str) -> Script:
     obj = as_obj(raw, path)
-    return Script(language=text(obj["language"], f"{path}.language"), cbor=hex_bytes(obj["script"], f"{path}.script"))
+    return Script(
+        language=text(obj["language"], f"{path}.language"),
+        cbor=hex_bytes(obj["script"], f"{path}.script"),
+    )
 
 
 def _match(raw: Any, path: str) -> KupoMatch:
@@ -104,21 +125,37 @@ def _match(raw: Any, path: str) -> KupoMatch:
     datum: bytes | None = None
     if datum_hash is not None and inline:
         if obj.get("datum") is None:
-            raise ValueError(f"{path}.datum: inline datum not resolved (query with ?resolve_hashes)")
+            raise ValueError(
+                f"{path}.datum: inline datum not resolved (query with ?resolve_hashes)"
+            )
         datum = hex_bytes(obj["datum"], f"{path}.datum")
-    script = _script(obj["script"], f"{path}.script") if obj.get("script") is not None else None
+    script = (
+        _script(obj["script"], f"{path}.script")
+        if obj.get("script") is not None
+        else None
+    )
     if obj.get("script_hash") is not None and script is None:
-        raise ValueError(f"{path}.script: reference script not resolved (query with ?resolve_hashes)")
+        raise ValueError(
+            f"{path}.script: reference script not resolved (query with ?resolve_hashes)"
+        )
     utxo = Utxo(
-        ref=OutputReference(hex_str(obj["transaction_id"], f"{path}.transaction_id", 32),
-                            integer(obj["output_index"], f"{path}.output_index")),
+        ref=OutputReference(
+            hex_str(obj["transaction_id"], f"{path}.transaction_id", 32),
+            integer(obj["output_index"], f"{path}.output_index"),
+        ),
         address=text(obj["address"], f"{path}.address"),
         value=_value(obj["value"], f"{path}.value"),
-        datum_hash=None if datum_hash is None or inline else hex_str(datum_hash, f"{path}.datum_hash", 32),
+        datum_hash=None
+        if datum_hash is None or inline
+        else hex_str(datum_hash, f"{path}.datum_hash", 32),
         datum=datum,
         script=script,
     )
-    return KupoMatch(utxo, _point(obj["created_at"], f"{path}.created_at"), _spent(obj.get("spent_at"), f"{path}.spent_at"))
+    return KupoMatch(
+        utxo,
+        _point(obj["created_at"], f"{path}.created_at"),
+        _spent(obj.get("spent_at"), f"{path}.spent_at"),
+    )
 
 
 @parsing("Kupo matches")
@@ -147,8 +184,12 @@ def parse_health(body: Any) -> KupoHealth:
     cp, tip = obj["most_recent_checkpoint"], obj["most_recent_node_tip"]
     return KupoHealth(
         connection_status=text(obj["connection_status"], "$.connection_status"),
-        most_recent_checkpoint=None if cp is None else integer(cp, "$.most_recent_checkpoint"),
-        most_recent_node_tip=None if tip is None else integer(tip, "$.most_recent_node_tip"),
+        most_recent_checkpoint=None
+        if cp is None
+        else integer(cp, "$.most_recent_checkpoint"),
+        most_recent_node_tip=None
+        if tip is None
+        else integer(tip, "$.most_recent_node_tip"),
     )
 
 
@@ -158,7 +199,9 @@ def parse_checkpoint_header(headers: httpx.Headers) -> int | None:
     if raw is None:
         return None
     if not raw.strip().isdigit():
-        raise ProtocolError(f"Kupo sent an unreadable {CHECKPOINT_HEADER} header: {raw[:40]!r}")
+        raise ProtocolError(
+            f"Kupo sent an unreadable {CHECKPOINT_HEADER} header: {raw[:40]!r}"
+        )
     return int(raw.strip())
 
 
@@ -178,8 +221,12 @@ class KupoClient:
         poll_interval: float = 0.5,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
-                                  headers={"Accept": "application/json"})
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
         self.retry = retry
         self._sleep = sleep
         self._clock = clock
@@ -204,24 +251,41 @@ class KupoClient:
         try:
             response = self._http.get(path)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise ChainUnavailable(f"cannot connect to Kupo at {self.base_url}: {exc}", code=UNREACHABLE,
-                                   location=url, hint=HINT_DOWN) from exc
+            raise ChainUnavailable(
+                f"cannot connect to Kupo at {self.base_url}: {exc}",
+                code=UNREACHABLE,
+                location=url,
+                hint=HINT_DOWN,
+            ) from exc
         except httpx.TransportError as exc:
-            raise ChainUnavailable(f"Kupo request failed: {type(exc).__name__}: {exc}", code=LOST,
-                                   location=url, hint=HINT_DOWN) from exc
+            raise ChainUnavailable(
+                f"Kupo request failed: {type(exc).__name__}: {exc}",
+                code=LOST,
+                location=url,
+                hint=HINT_DOWN,
+            ) from exc
         if response.status_code >= 500:
-            raise ChainUnavailable(f"Kupo answered HTTP {response.status_code}", code=LOST, location=url,
-                                   hint="Kupo or its node is having trouble; retry later")
+            raise ChainUnavailable(
+                f"Kupo answered HTTP {response.status_code}",
+                code=LOST,
+                location=url,
+                hint="Kupo or its node is having trouble; retry later",
+            )
         if response.status_code not in ok:
-            raise ProtocolError(f"Kupo answered HTTP {response.status_code}: {_hint_of(response)}", location=url,
-                                hint="check the pattern / hash in the request")
+            raise ProtocolError(
+                f"Kupo answered HTTP {response.status_code}: {_hint_of(response)}",
+                location=url,
+                hint="check the pattern / hash in the request",
+            )
         checkpoint = parse_checkpoint_header(response.headers)
         if checkpoint is not None:
             self.most_recent_checkpoint = checkpoint
         try:
             return response.json()
         except ValueError as exc:
-            raise ProtocolError("Kupo answered with something that is not JSON", location=url) from exc
+            raise ProtocolError(
+                "Kupo answered with something that is not JSON", location=url
+            ) from exc
 
     def matches(
         self,
@@ -234,7 +298,9 @@ class KupoClient:
         flags = ["resolve_hashes"] + ([status] if status else [])
         if created_after is not None:
             flags.append(f"created_after={int(created_after)}")
-        return parse_matches(self.get_json(f"/matches/{quote(pattern, safe='*@.:')}?{'&'.join(flags)}"))
+        return parse_matches(
+            self.get_json(f"/matches/{quote(pattern, safe='*@.:')}?{'&'.join(flags)}")
+        )
 
     def utxos_at(self, address: str) -> list[Utxo]:
         return [m.utxo for m in self.matches(address, status="unspent")]
@@ -254,7 +320,11 @@ class KupoClient:
     def indexed_slot(self) -> int | None:
         """The slot Kupo has indexed up to, from ``/health`` (header first, then body)."""
         health = self.health()
-        return self.most_recent_checkpoint if self.most_recent_checkpoint is not None else health.most_recent_checkpoint
+        return (
+            self.most_recent_checkpoint
+            if self.most_recent_checkpoint is not None
+            else health.most_recent_checkpoint
+        )
 
     def wait_for_checkpoint(self, slot: int, deadline: float) -> int:
         """Poll until Kupo has indexed ``slot``; ``deadline`` is on this client's clock."""
@@ -267,7 +337,8 @@ class KupoClient:
             if remaining <= 0:
                 raise ChainUnavailable(
                     f"Kupo has indexed up to slot {indexed}, not yet slot {slot}",
-                    code=LOST, location=f"{self.base_url}/health",
+                    code=LOST,
+                    location=f"{self.base_url}/health",
                     hint="Kupo lags the node; retry later, or check that Kupo follows the same node",
                 )
             self._sleep(min(self.poll_interval, remaining))
@@ -278,6 +349,7 @@ def _hint_of(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return response.text[:200] or "(empty body)"
-    if isinstance(body, dict) and isinstance(body.get("hint"), str):
-        return body["hint"]
+    hint = body.get("hint") if isinstance(body, dict) else None
+    if isinstance(hint, str):
+        return hint
     return repr(body)[:200]

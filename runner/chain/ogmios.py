@@ -16,10 +16,16 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI, WebSocketException
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidURI,
+    WebSocketException,
+)
 from websockets.sync.client import ClientConnection, connect
 
 from runner.chain import ogmios_codec as codec
@@ -33,7 +39,14 @@ from runner.chain.backend import (
     Tip,
     Utxo,
 )
-from runner.chain.retry import DEFAULT_RETRY, LOST, SUBMIT_RETRY, UNREACHABLE, RetryPolicy, Sleep
+from runner.chain.retry import (
+    DEFAULT_RETRY,
+    LOST,
+    SUBMIT_RETRY,
+    UNREACHABLE,
+    RetryPolicy,
+    Sleep,
+)
 from runner.errors import ChainUnavailable, ConfigError, ProtocolError
 
 T = TypeVar("T")
@@ -43,7 +56,9 @@ MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # a UTxO query on a busy address can be l
 HINT_DOWN = "is Ogmios running and OGMIOS_URL right? (devnet: `milestones devnet up`)"
 
 
-def encode_request(method: str, params: Mapping[str, Any] | None, request_id: Any) -> dict[str, Any]:
+def encode_request(
+    method: str, params: Mapping[str, Any] | None, request_id: Any
+) -> dict[str, Any]:
     """A JSON-RPC 2.0 request as Ogmios v6 expects it (``params`` omitted when None)."""
     request: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
     if params is not None:
@@ -59,7 +74,9 @@ class WebSocketJsonRpc:
     snapshots are per connection). Every wait is bounded by ``timeout`` seconds.
     """
 
-    def __init__(self, url: str, *, timeout: float = 30.0, open_timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = 30.0, open_timeout: float = 10.0
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self.open_timeout = open_timeout
@@ -67,14 +84,20 @@ class WebSocketJsonRpc:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def __call__(self, method: str, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    def __call__(
+        self, method: str, params: Mapping[str, Any] | None
+    ) -> Mapping[str, Any]:
         return self.call(method, params)
 
     def call(self, method: str, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
         with self._lock:
             connection = self._connect()
             request_id = f"{method}#{next(self._ids)}"
-            self._send(connection, method, json.dumps(encode_request(method, params, request_id)))
+            self._send(
+                connection,
+                method,
+                json.dumps(encode_request(method, params, request_id)),
+            )
             raw = self._receive(connection, method)
             return self._decode(raw, method, request_id)
 
@@ -103,49 +126,81 @@ class WebSocketJsonRpc:
                 proxy=None,
             )
         except InvalidURI as exc:
-            raise ConfigError(f"not a WebSocket URL: {self.url!r}", location="ogmios_url",
-                              hint="use ws://host:port or wss://host:port") from exc
+            raise ConfigError(
+                f"not a WebSocket URL: {self.url!r}",
+                location="ogmios_url",
+                hint="use ws://host:port or wss://host:port",
+            ) from exc
         except (OSError, TimeoutError, InvalidHandshake) as exc:
-            raise ChainUnavailable(f"cannot connect to Ogmios at {self.url}: {exc}", code=UNREACHABLE,
-                                   location=self.url, hint=HINT_DOWN) from exc
+            raise ChainUnavailable(
+                f"cannot connect to Ogmios at {self.url}: {exc}",
+                code=UNREACHABLE,
+                location=self.url,
+                hint=HINT_DOWN,
+            ) from exc
         return self._connection
 
     def _send(self, connection: ClientConnection, method: str, message: str) -> None:
         try:
             connection.send(message)
-        except ConnectionClosed as exc:  # closed before we wrote: nothing left this machine
+        except (
+            ConnectionClosed
+        ) as exc:  # closed before we wrote: nothing left this machine
             self._drop()
-            raise ChainUnavailable(f"Ogmios connection was closed before sending {method}", code=UNREACHABLE,
-                                   location=self.url, hint=HINT_DOWN) from exc
+            raise ChainUnavailable(
+                f"Ogmios connection was closed before sending {method}",
+                code=UNREACHABLE,
+                location=self.url,
+                hint=HINT_DOWN,
+            ) from exc
         except (OSError, WebSocketException) as exc:
             self._drop()
-            raise ChainUnavailable(f"sending {method} to Ogmios failed: {exc}", code=LOST,
-                                   location=self.url, hint=HINT_DOWN) from exc
+            raise ChainUnavailable(
+                f"sending {method} to Ogmios failed: {exc}",
+                code=LOST,
+                location=self.url,
+                hint=HINT_DOWN,
+            ) from exc
 
     def _receive(self, connection: ClientConnection, method: str) -> str | bytes:
         try:
             return connection.recv(timeout=self.timeout)
         except TimeoutError as exc:
             self._drop()  # a late answer would be read as the next call's answer
-            raise ChainUnavailable(f"Ogmios did not answer {method} within {self.timeout:g}s", code=LOST,
-                                   location=self.url, hint="the node may be overloaded; retry later") from exc
+            raise ChainUnavailable(
+                f"Ogmios did not answer {method} within {self.timeout:g}s",
+                code=LOST,
+                location=self.url,
+                hint="the node may be overloaded; retry later",
+            ) from exc
         except (ConnectionClosed, OSError, WebSocketException) as exc:
             self._drop()
-            raise ChainUnavailable(f"Ogmios closed the connection during {method}: {exc}", code=LOST,
-                                   location=self.url, hint=HINT_DOWN) from exc
+            raise ChainUnavailable(
+                f"Ogmios closed the connection during {method}: {exc}",
+                code=LOST,
+                location=self.url,
+                hint=HINT_DOWN,
+            ) from exc
 
-    def _decode(self, raw: str | bytes, method: str, request_id: str) -> Mapping[str, Any]:
+    def _decode(
+        self, raw: str | bytes, method: str, request_id: str
+    ) -> Mapping[str, Any]:
         try:
             response = json.loads(raw)
         except ValueError as exc:
             self._drop()
-            raise ProtocolError(f"Ogmios answered {method} with something that is not JSON",
-                                location=self.url) from exc
+            raise ProtocolError(
+                f"Ogmios answered {method} with something that is not JSON",
+                location=self.url,
+            ) from exc
         if not isinstance(response, dict) or response.get("id") != request_id:
             got = response.get("id") if isinstance(response, dict) else response
             self._drop()
-            raise ProtocolError(f"Ogmios answered request {request_id!r} with id {got!r}", location=self.url,
-                                hint="the server must echo the request id (JSON-RPC 2.0)")
+            raise ProtocolError(
+                f"Ogmios answered request {request_id!r} with id {got!r}",
+                location=self.url,
+                hint="the server must echo the request id (JSON-RPC 2.0)",
+            )
         return response
 
     def _drop(self) -> None:
@@ -177,8 +232,12 @@ class OgmiosClient:
         """One round trip, no retry: the ``result`` or the translated error."""
         return codec.result_of(self._call(method, params), method)
 
-    def _query(self, method: str, params: Mapping[str, Any] | None, parse: Callable[[Any], T]) -> T:
-        return self.retry.run(lambda: parse(self.request(method, params)), sleep=self._sleep)
+    def _query(
+        self, method: str, params: Mapping[str, Any] | None, parse: Callable[[Any], T]
+    ) -> T:
+        return self.retry.run(
+            lambda: parse(self.request(method, params)), sleep=self._sleep
+        )
 
     def network_tip(self) -> Tip:
         return self._query("queryNetwork/tip", None, codec.parse_tip)
@@ -190,25 +249,37 @@ class OgmiosClient:
         return self._query("queryLedgerState/epoch", None, codec.parse_epoch)
 
     def protocol_parameters(self) -> ProtocolParameters:
-        return self._query("queryLedgerState/protocolParameters", None, codec.parse_protocol_parameters)
+        return self._query(
+            "queryLedgerState/protocolParameters", None, codec.parse_protocol_parameters
+        )
 
     def era_summaries(self) -> tuple[EraSummary, ...]:
-        return self._query("queryLedgerState/eraSummaries", None, codec.parse_era_summaries)
+        return self._query(
+            "queryLedgerState/eraSummaries", None, codec.parse_era_summaries
+        )
 
     def genesis_configuration(self, era: str) -> GenesisConfiguration:
-        return self._query("queryNetwork/genesisConfiguration", {"era": era}, codec.parse_genesis_configuration)
+        return self._query(
+            "queryNetwork/genesisConfiguration",
+            {"era": era},
+            codec.parse_genesis_configuration,
+        )
 
     def start_time(self) -> datetime:
         return self._query("queryNetwork/startTime", None, codec.parse_start_time)
 
     def utxos_at(self, addresses: Sequence[str]) -> list[Utxo]:
-        return self._query("queryLedgerState/utxo", {"addresses": list(addresses)}, codec.parse_utxos)
+        return self._query(
+            "queryLedgerState/utxo", {"addresses": list(addresses)}, codec.parse_utxos
+        )
 
     def utxos_by_refs(self, refs: Sequence[OutputReference]) -> list[Utxo]:
         params = {"outputReferences": [codec.encode_output_reference(r) for r in refs]}
         return self._query("queryLedgerState/utxo", params, codec.parse_utxos)
 
-    def evaluate(self, tx_cbor: bytes, additional_utxo: Sequence[Utxo] = ()) -> Evaluation:
+    def evaluate(
+        self, tx_cbor: bytes, additional_utxo: Sequence[Utxo] = ()
+    ) -> Evaluation:
         """Budgets per redeemer. Safe to retry: evaluation changes nothing."""
         params: dict[str, Any] = {"transaction": {"cbor": tx_cbor.hex()}}
         if additional_utxo:
@@ -219,7 +290,8 @@ class OgmiosClient:
         """Submit signed CBOR. Retried only when the request provably never left."""
         params = {"transaction": {"cbor": tx_cbor.hex()}}
         return self.submit_retry.run(
-            lambda: codec.parse_submit(self.request("submitTransaction", params)), sleep=self._sleep
+            lambda: codec.parse_submit(self.request("submitTransaction", params)),
+            sleep=self._sleep,
         )
 
     def in_mempool(self, tx_id: str) -> bool:
@@ -229,7 +301,9 @@ class OgmiosClient:
     def _ask_mempool(self, tx_id: str) -> bool:
         codec.parse_acquire_mempool(self.request("acquireMempool"))
         try:
-            return codec.parse_has_transaction(self.request("hasTransaction", {"id": tx_id}))
+            return codec.parse_has_transaction(
+                self.request("hasTransaction", {"id": tx_id})
+            )
         finally:
             try:
                 codec.parse_release_mempool(self.request("releaseMempool"))

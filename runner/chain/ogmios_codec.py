@@ -12,8 +12,9 @@ anything else Ogmios refuses (era mismatch, mempool not acquired, bad request) i
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from runner.chain.backend import (
     ADA,
@@ -38,7 +39,6 @@ from runner.chain.ogmios_params import (
 from runner.chain.ogmios_shapes import (
     as_list,
     as_obj,
-    fraction,
     hex_bytes,
     hex_str,
     integer,
@@ -50,26 +50,26 @@ from runner.chain.ogmios_shapes import (
 from runner.errors import LedgerRejection, ProtocolError, ScriptFailure
 
 __all__ = [
-    "result_of",
-    "error_from",
-    "parse_tip",
-    "parse_epoch",
-    "parse_value",
-    "parse_utxo",
-    "parse_utxos",
-    "parse_protocol_parameters",
-    "parse_era_summaries",
-    "parse_genesis_configuration",
-    "parse_start_time",
-    "parse_evaluation",
-    "parse_submit",
-    "parse_has_transaction",
-    "parse_acquire_mempool",
-    "parse_release_mempool",
     "encode_output_reference",
-    "encode_value",
     "encode_utxo",
     "encode_utxos",
+    "encode_value",
+    "error_from",
+    "parse_acquire_mempool",
+    "parse_epoch",
+    "parse_era_summaries",
+    "parse_evaluation",
+    "parse_genesis_configuration",
+    "parse_has_transaction",
+    "parse_protocol_parameters",
+    "parse_release_mempool",
+    "parse_start_time",
+    "parse_submit",
+    "parse_tip",
+    "parse_utxo",
+    "parse_utxos",
+    "parse_value",
+    "result_of",
 ]
 
 TRANSACTION_METHODS = ("submitTransaction", "evaluateTransaction")
@@ -97,9 +97,13 @@ HINTS: Mapping[int, str] = {
 def result_of(response: Mapping[str, Any], method: str) -> Any:
     """The ``result`` of a JSON-RPC response to ``method``, or the translated error."""
     if not isinstance(response, Mapping):
-        raise ProtocolError(f"Ogmios answered {method} with a {type(response).__name__}, not an object")
+        raise ProtocolError(
+            f"Ogmios answered {method} with a {type(response).__name__}, not an object"
+        )
     if response.get("jsonrpc") != "2.0":
-        raise ProtocolError(f"Ogmios answer to {method} is not JSON-RPC 2.0: {_preview(response)}")
+        raise ProtocolError(
+            f"Ogmios answer to {method} is not JSON-RPC 2.0: {_preview(response)}"
+        )
     echoed = response.get("method")
     if echoed != method:
         raise ProtocolError(
@@ -116,11 +120,15 @@ def result_of(response: Mapping[str, Any], method: str) -> Any:
 def error_from(method: str, error: Any) -> Exception:
     """Translate an Ogmios error object into the project's error tree (returned, not raised)."""
     if not isinstance(error, Mapping) or not _is_int(error.get("code")):
-        return ProtocolError(f"Ogmios sent an unreadable error for {method}: {_preview(error)}")
+        return ProtocolError(
+            f"Ogmios sent an unreadable error for {method}: {_preview(error)}"
+        )
     code: int = error["code"]
     message = str(error.get("message", "")).strip() or "(no message)"
     data = error.get("data")
-    if method in TRANSACTION_METHODS and (3000 <= code < 4000 or code == INVALID_PARAMS):
+    if method in TRANSACTION_METHODS and (
+        3000 <= code < 4000 or code == INVALID_PARAMS
+    ):
         cls = ScriptFailure if code in SCRIPT_FAILURE_CODES else LedgerRejection
         verb = "submission" if method == "submitTransaction" else "evaluation"
         detail = _script_failure_summary(data) if code == 3010 else ""
@@ -146,7 +154,9 @@ def _script_failure_summary(data: Any) -> str:
     for entry in data:
         try:
             validator, err = entry["validator"], entry["error"]
-            parts.append(f"{validator['purpose']}[{validator['index']}]: {err['message']} ({err['code']})")
+            parts.append(
+                f"{validator['purpose']}[{validator['index']}]: {err['message']} ({err['code']})"
+            )
         except (KeyError, TypeError):
             continue
     return "; " + "; ".join(parts) if parts else ""
@@ -156,7 +166,9 @@ def _protocol_hint(code: int, data: Any) -> str:
     if code == 2001:
         return f"the node is in another era than the query ({_preview(data)}): wait for it to sync"
     if code == 4000:
-        return "acquire a mempool snapshot first (acquireMempool) on the same connection"
+        return (
+            "acquire a mempool snapshot first (acquireMempool) on the same connection"
+        )
     return "check that the server is Ogmios v6.14 and the request is well-formed"
 
 
@@ -178,7 +190,11 @@ def parse_tip(result: Any) -> Tip:
         return ORIGIN
     obj = as_obj(result, "$")
     height = integer(obj["height"], "$.height") if "height" in obj else None
-    return Tip(slot=integer(obj["slot"], "$.slot"), block_hash=hex_str(obj["id"], "$.id", 32), height=height)
+    return Tip(
+        slot=integer(obj["slot"], "$.slot"),
+        block_hash=hex_str(obj["id"], "$.id", 32),
+        height=height,
+    )
 
 
 @parsing("epoch")
@@ -195,13 +211,17 @@ def parse_start_time(result: Any) -> datetime:
 @parsing("submit result")
 def parse_submit(result: Any) -> SubmitResult:
     obj = as_obj(result, "$")
-    return SubmitResult(tx_id=hex_str(as_obj(obj["transaction"], "$.transaction")["id"], "$.transaction.id", 32))
+    return SubmitResult(
+        tx_id=hex_str(
+            as_obj(obj["transaction"], "$.transaction")["id"], "$.transaction.id", 32
+        )
+    )
 
 
 @parsing("hasTransaction result")
 def parse_has_transaction(result: Any) -> bool:
     if not isinstance(result, bool):
-        raise ValueError(f"$: expected true or false, got {result!r}")
+        raise TypeError(f"$: expected true or false, got {result!r}")
     return result
 
 
@@ -232,7 +252,9 @@ def _value(raw: Any, path: str) -> Value:
             continue
         hex_str(policy, f"{path} key", 28)
         assets[policy] = {
-            hex_str(name, f"{path}.{policy} key", None): integer(qty, f"{path}.{policy}.{name}")
+            hex_str(name, f"{path}.{policy} key", None): integer(
+                qty, f"{path}.{policy}.{name}"
+            )
             for name, qty in as_obj(names, f"{path}.{policy}").items()
         }
     return Value(lovelace=lovelace, assets=assets)
@@ -249,19 +271,26 @@ def _script(raw: Any, path: str) -> Script:
     if language not in SCRIPT_LANGUAGES:
         raise ValueError(f"{path}.language: unknown script language {language!r}")
     if "cbor" not in obj:
-        raise ValueError(f"{path}.cbor: missing (start Ogmios with --include-script-cbor)")
+        raise ValueError(
+            f"{path}.cbor: missing (start Ogmios with --include-script-cbor)"
+        )
     return Script(language=language, cbor=hex_bytes(obj["cbor"], f"{path}.cbor"))
 
 
 def _utxo(raw: Any, path: str) -> Utxo:
     obj = as_obj(raw, path)
     tx = as_obj(obj["transaction"], f"{path}.transaction")
-    ref = OutputReference(hex_str(tx["id"], f"{path}.transaction.id", 32), integer(obj["index"], f"{path}.index"))
+    ref = OutputReference(
+        hex_str(tx["id"], f"{path}.transaction.id", 32),
+        integer(obj["index"], f"{path}.index"),
+    )
     return Utxo(
         ref=ref,
         address=text(obj["address"], f"{path}.address"),
         value=_value(obj["value"], f"{path}.value"),
-        datum_hash=hex_str(obj["datumHash"], f"{path}.datumHash", 32) if "datumHash" in obj else None,
+        datum_hash=hex_str(obj["datumHash"], f"{path}.datumHash", 32)
+        if "datumHash" in obj
+        else None,
         datum=hex_bytes(obj["datum"], f"{path}.datum") if "datum" in obj else None,
         script=_script(obj["script"], f"{path}.script") if "script" in obj else None,
     )
@@ -299,16 +328,22 @@ def _era_summary(raw: Any, path: str) -> EraSummary:
         end=_bound(obj["end"], f"{path}.end") if obj.get("end") is not None else None,
         epoch_length=integer(params["epochLength"], f"{path}.parameters.epochLength"),
         slot_length_ms=integer(
-            as_obj(params["slotLength"], f"{path}.parameters.slotLength")["milliseconds"],
+            as_obj(params["slotLength"], f"{path}.parameters.slotLength")[
+                "milliseconds"
+            ],
             f"{path}.parameters.slotLength.milliseconds",
         ),
-        safe_zone=None if safe_zone is None else integer(safe_zone, f"{path}.parameters.safeZone"),
+        safe_zone=None
+        if safe_zone is None
+        else integer(safe_zone, f"{path}.parameters.safeZone"),
     )
 
 
 @parsing("era summaries")
 def parse_era_summaries(result: Any) -> tuple[EraSummary, ...]:
-    return tuple(_era_summary(item, f"$[{i}]") for i, item in enumerate(as_list(result, "$")))
+    return tuple(
+        _era_summary(item, f"$[{i}]") for i, item in enumerate(as_list(result, "$"))
+    )
 
 
 # ---------------------------------------------------------------- evaluation
@@ -354,10 +389,12 @@ def encode_utxo(utxo: Utxo) -> dict[str, Any]:
     if utxo.datum is not None:
         out["datum"] = utxo.datum.hex()
     if utxo.script is not None:
-        out["script"] = {"language": utxo.script.language, "cbor": utxo.script.cbor.hex()}
+        out["script"] = {
+            "language": utxo.script.language,
+            "cbor": utxo.script.cbor.hex(),
+        }
     return out
 
 
 def encode_utxos(utxos: Sequence[Utxo]) -> list[dict[str, Any]]:
     return [encode_utxo(u) for u in utxos]
-

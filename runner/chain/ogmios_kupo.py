@@ -8,8 +8,8 @@ spent history via ``KupoClient.matches``) and tells when its index has caught up
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from runner.chain.backend import (
     EraSummary,
@@ -29,13 +29,21 @@ from runner.chain.ogmios import OgmiosClient, WebSocketJsonRpc
 class OgmiosKupoBackend:
     """Implements ``runner.chain.backend.ChainBackend``."""
 
-    def __init__(self, ogmios: OgmiosClient, kupo: KupoClient, *, closers: Sequence[object] = ()) -> None:
+    def __init__(
+        self,
+        ogmios: OgmiosClient,
+        kupo: KupoClient,
+        *,
+        closers: Sequence[WebSocketJsonRpc | KupoClient] = (),
+    ) -> None:
         self.ogmios = ogmios
         self.kupo = kupo
         self._closers = tuple(closers)
 
     @classmethod
-    def connect(cls, ogmios_url: str, kupo_url: str, *, timeout: float = 30.0) -> OgmiosKupoBackend:
+    def connect(
+        cls, ogmios_url: str, kupo_url: str, *, timeout: float = 30.0
+    ) -> OgmiosKupoBackend:
         """Clients for the configured URLs (connections open lazily, on first use)."""
         rpc = WebSocketJsonRpc(ogmios_url, timeout=timeout)
         kupo = KupoClient(kupo_url, timeout=timeout)
@@ -43,7 +51,7 @@ class OgmiosKupoBackend:
 
     def close(self) -> None:
         for closer in self._closers:
-            getattr(closer, "close")()
+            closer.close()
 
     def __enter__(self) -> OgmiosKupoBackend:
         return self
@@ -75,7 +83,9 @@ class OgmiosKupoBackend:
     def utxos_by_refs(self, refs: Sequence[OutputReference]) -> list[Utxo]:
         return self.ogmios.utxos_by_refs(refs)
 
-    def evaluate(self, tx_cbor: bytes, additional_utxo: Sequence[Utxo] = ()) -> Evaluation:
+    def evaluate(
+        self, tx_cbor: bytes, additional_utxo: Sequence[Utxo] = ()
+    ) -> Evaluation:
         return self.ogmios.evaluate(tx_cbor, additional_utxo)
 
     def submit(self, tx_cbor: bytes) -> SubmitResult:

@@ -7,19 +7,20 @@ whose exactness matters most: fees are computed from these numbers, so ratios st
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from runner.chain.backend import (
     AlonzoGenesis,
     ByronGenesis,
     ConwayGenesis,
-    GenesisConfiguration,
-    ShelleyGenesis,
     ExecutionPrices,
     ExecutionUnits,
+    GenesisConfiguration,
     ProtocolParameters,
     ProtocolVersion,
     ReferenceScriptsFee,
+    ShelleyGenesis,
 )
 from runner.chain.ogmios_shapes import (
     as_list,
@@ -37,12 +38,18 @@ from runner.chain.ogmios_shapes import (
 
 def execution_units(raw: Any, path: str) -> ExecutionUnits:
     obj = as_obj(raw, path)
-    return ExecutionUnits(memory=integer(obj["memory"], f"{path}.memory"), cpu=integer(obj["cpu"], f"{path}.cpu"))
+    return ExecutionUnits(
+        memory=integer(obj["memory"], f"{path}.memory"),
+        cpu=integer(obj["cpu"], f"{path}.cpu"),
+    )
 
 
 def execution_prices(raw: Any, path: str) -> ExecutionPrices:
     obj = as_obj(raw, path)
-    return ExecutionPrices(memory=fraction(obj["memory"], f"{path}.memory"), cpu=fraction(obj["cpu"], f"{path}.cpu"))
+    return ExecutionPrices(
+        memory=fraction(obj["memory"], f"{path}.memory"),
+        cpu=fraction(obj["cpu"], f"{path}.cpu"),
+    )
 
 
 def cost_models(raw: Any, path: str) -> dict[str, tuple[int, ...]]:
@@ -50,7 +57,10 @@ def cost_models(raw: Any, path: str) -> dict[str, tuple[int, ...]]:
     out: dict[str, tuple[int, ...]] = {}
     for language, costs in as_obj(raw, path).items():
         where = f"{path}.{text(language, f'{path} key')}"
-        out[language] = tuple(integer(c, f"{where}[{i}]", signed=True) for i, c in enumerate(as_list(costs, where)))
+        out[language] = tuple(
+            integer(c, f"{where}[{i}]", signed=True)
+            for i, c in enumerate(as_list(costs, where))
+        )
     return out
 
 
@@ -65,7 +75,11 @@ def _optional(obj: Mapping[str, Any], key: str, read: Any) -> Any:
 def _version(raw: Any) -> ProtocolVersion:
     obj = as_obj(raw, "$.version")
     patch = integer(obj["patch"], "$.version.patch") if "patch" in obj else None
-    return ProtocolVersion(integer(obj["major"], "$.version.major"), integer(obj["minor"], "$.version.minor"), patch)
+    return ProtocolVersion(
+        integer(obj["major"], "$.version.major"),
+        integer(obj["minor"], "$.version.minor"),
+        patch,
+    )
 
 
 def _reference_fee(raw: Any, path: str) -> ReferenceScriptsFee:
@@ -91,37 +105,63 @@ def parse_protocol_parameters(result: Any) -> ProtocolParameters:
     return ProtocolParameters(
         min_fee_coefficient=integer(p["minFeeCoefficient"], "$.minFeeCoefficient"),
         min_fee_constant=_ada(p, "minFeeConstant"),
-        min_utxo_deposit_coefficient=integer(p["minUtxoDepositCoefficient"], "$.minUtxoDepositCoefficient"),
+        min_utxo_deposit_coefficient=integer(
+            p["minUtxoDepositCoefficient"], "$.minUtxoDepositCoefficient"
+        ),
         min_utxo_deposit_constant=_ada(p, "minUtxoDepositConstant"),
         max_block_body_size=size_of(p["maxBlockBodySize"], "$.maxBlockBodySize"),
         max_block_header_size=size_of(p["maxBlockHeaderSize"], "$.maxBlockHeaderSize"),
         stake_credential_deposit=_ada(p, "stakeCredentialDeposit"),
         stake_pool_deposit=_ada(p, "stakePoolDeposit"),
-        stake_pool_retirement_epoch_bound=integer(p["stakePoolRetirementEpochBound"], "$.stakePoolRetirementEpochBound"),
-        stake_pool_pledge_influence=fraction(p["stakePoolPledgeInfluence"], "$.stakePoolPledgeInfluence"),
+        stake_pool_retirement_epoch_bound=integer(
+            p["stakePoolRetirementEpochBound"], "$.stakePoolRetirementEpochBound"
+        ),
+        stake_pool_pledge_influence=fraction(
+            p["stakePoolPledgeInfluence"], "$.stakePoolPledgeInfluence"
+        ),
         min_stake_pool_cost=_ada(p, "minStakePoolCost"),
         monetary_expansion=fraction(p["monetaryExpansion"], "$.monetaryExpansion"),
         treasury_expansion=fraction(p["treasuryExpansion"], "$.treasuryExpansion"),
-        desired_number_of_stake_pools=integer(p["desiredNumberOfStakePools"], "$.desiredNumberOfStakePools"),
+        desired_number_of_stake_pools=integer(
+            p["desiredNumberOfStakePools"], "$.desiredNumberOfStakePools"
+        ),
         version=_version(p["version"]),
         max_transaction_size=_optional(p, "maxTransactionSize", size_of),
         max_value_size=_optional(p, "maxValueSize", size_of),
         max_reference_scripts_size=_optional(p, "maxReferenceScriptsSize", size_of),
-        min_fee_reference_scripts=_optional(p, "minFeeReferenceScripts", _reference_fee),
+        min_fee_reference_scripts=_optional(
+            p, "minFeeReferenceScripts", _reference_fee
+        ),
         extra_entropy=_optional(p, "extraEntropy", _entropy),
-        federated_block_production_ratio=_optional(p, "federatedBlockProductionRatio", fraction),
-        plutus_cost_models=cost_models(p["plutusCostModels"], "$.plutusCostModels") if "plutusCostModels" in p else {},
+        federated_block_production_ratio=_optional(
+            p, "federatedBlockProductionRatio", fraction
+        ),
+        plutus_cost_models=cost_models(p["plutusCostModels"], "$.plutusCostModels")
+        if "plutusCostModels" in p
+        else {},
         script_execution_prices=_optional(p, "scriptExecutionPrices", execution_prices),
-        max_execution_units_per_transaction=_optional(p, "maxExecutionUnitsPerTransaction", execution_units),
-        max_execution_units_per_block=_optional(p, "maxExecutionUnitsPerBlock", execution_units),
+        max_execution_units_per_transaction=_optional(
+            p, "maxExecutionUnitsPerTransaction", execution_units
+        ),
+        max_execution_units_per_block=_optional(
+            p, "maxExecutionUnitsPerBlock", execution_units
+        ),
         collateral_percentage=_optional(p, "collateralPercentage", integer),
         max_collateral_inputs=_optional(p, "maxCollateralInputs", integer),
         governance_action_deposit=deposit_or_none["governanceActionDeposit"],
         governance_action_lifetime=_optional(p, "governanceActionLifetime", integer),
-        delegate_representative_deposit=deposit_or_none["delegateRepresentativeDeposit"],
-        delegate_representative_max_idle_time=_optional(p, "delegateRepresentativeMaxIdleTime", integer),
-        constitutional_committee_min_size=_optional(p, "constitutionalCommitteeMinSize", integer),
-        constitutional_committee_max_term_length=_optional(p, "constitutionalCommitteeMaxTermLength", integer),
+        delegate_representative_deposit=deposit_or_none[
+            "delegateRepresentativeDeposit"
+        ],
+        delegate_representative_max_idle_time=_optional(
+            p, "delegateRepresentativeMaxIdleTime", integer
+        ),
+        constitutional_committee_min_size=_optional(
+            p, "constitutionalCommitteeMinSize", integer
+        ),
+        constitutional_committee_max_term_length=_optional(
+            p, "constitutionalCommitteeMaxTermLength", integer
+        ),
     )
 
 
@@ -129,16 +169,32 @@ def _alonzo(obj: Mapping[str, Any]) -> AlonzoGenesis:
     p = as_obj(obj["updatableParameters"], "$.updatableParameters")
     path = "$.updatableParameters"
     return AlonzoGenesis(
-        min_utxo_deposit_coefficient=integer(p["minUtxoDepositCoefficient"], f"{path}.minUtxoDepositCoefficient"),
-        collateral_percentage=integer(p["collateralPercentage"], f"{path}.collateralPercentage"),
-        plutus_cost_models=cost_models(p["plutusCostModels"], f"{path}.plutusCostModels"),
-        max_collateral_inputs=integer(p["maxCollateralInputs"], f"{path}.maxCollateralInputs"),
-        max_execution_units_per_block=execution_units(p["maxExecutionUnitsPerBlock"], f"{path}.maxExecutionUnitsPerBlock"),
-        max_execution_units_per_transaction=execution_units(
-            p["maxExecutionUnitsPerTransaction"], f"{path}.maxExecutionUnitsPerTransaction"
+        min_utxo_deposit_coefficient=integer(
+            p["minUtxoDepositCoefficient"], f"{path}.minUtxoDepositCoefficient"
         ),
-        max_value_size=integer(as_obj(p["maxValueSize"], f"{path}.maxValueSize")["bytes"], f"{path}.maxValueSize.bytes"),
-        script_execution_prices=execution_prices(p["scriptExecutionPrices"], f"{path}.scriptExecutionPrices"),
+        collateral_percentage=integer(
+            p["collateralPercentage"], f"{path}.collateralPercentage"
+        ),
+        plutus_cost_models=cost_models(
+            p["plutusCostModels"], f"{path}.plutusCostModels"
+        ),
+        max_collateral_inputs=integer(
+            p["maxCollateralInputs"], f"{path}.maxCollateralInputs"
+        ),
+        max_execution_units_per_block=execution_units(
+            p["maxExecutionUnitsPerBlock"], f"{path}.maxExecutionUnitsPerBlock"
+        ),
+        max_execution_units_per_transaction=execution_units(
+            p["maxExecutionUnitsPerTransaction"],
+            f"{path}.maxExecutionUnitsPerTransaction",
+        ),
+        max_value_size=integer(
+            as_obj(p["maxValueSize"], f"{path}.maxValueSize")["bytes"],
+            f"{path}.maxValueSize.bytes",
+        ),
+        script_execution_prices=execution_prices(
+            p["scriptExecutionPrices"], f"{path}.scriptExecutionPrices"
+        ),
     )
 
 
@@ -147,12 +203,17 @@ def _shelley(obj: Mapping[str, Any]) -> ShelleyGenesis:
         start_time=utc_time(obj["startTime"], "$.startTime"),
         network_magic=integer(obj["networkMagic"], "$.networkMagic"),
         network=text(obj["network"], "$.network"),
-        active_slots_coefficient=fraction(obj["activeSlotsCoefficient"], "$.activeSlotsCoefficient"),
+        active_slots_coefficient=fraction(
+            obj["activeSlotsCoefficient"], "$.activeSlotsCoefficient"
+        ),
         security_parameter=integer(obj["securityParameter"], "$.securityParameter"),
         epoch_length=integer(obj["epochLength"], "$.epochLength"),
         slots_per_kes_period=integer(obj["slotsPerKesPeriod"], "$.slotsPerKesPeriod"),
         max_kes_evolutions=integer(obj["maxKesEvolutions"], "$.maxKesEvolutions"),
-        slot_length_ms=integer(as_obj(obj["slotLength"], "$.slotLength")["milliseconds"], "$.slotLength.milliseconds"),
+        slot_length_ms=integer(
+            as_obj(obj["slotLength"], "$.slotLength")["milliseconds"],
+            "$.slotLength.milliseconds",
+        ),
         update_quorum=integer(obj["updateQuorum"], "$.updateQuorum"),
         max_lovelace_supply=integer(obj["maxLovelaceSupply"], "$.maxLovelaceSupply"),
     )
@@ -170,22 +231,31 @@ def _conway(obj: Mapping[str, Any]) -> ConwayGenesis:
     p = as_obj(obj["updatableParameters"], "$.updatableParameters")
     path = "$.updatableParameters"
     return ConwayGenesis(
-        governance_action_lifetime=integer(p["governanceActionLifetime"], f"{path}.governanceActionLifetime"),
+        governance_action_lifetime=integer(
+            p["governanceActionLifetime"], f"{path}.governanceActionLifetime"
+        ),
         governance_action_deposit=lovelace_of(
-            as_obj(p["governanceActionDeposit"], f"{path}.governanceActionDeposit"), f"{path}.governanceActionDeposit"
+            as_obj(p["governanceActionDeposit"], f"{path}.governanceActionDeposit"),
+            f"{path}.governanceActionDeposit",
         ),
         delegate_representative_deposit=lovelace_of(
-            as_obj(p["delegateRepresentativeDeposit"], f"{path}.delegateRepresentativeDeposit"),
+            as_obj(
+                p["delegateRepresentativeDeposit"],
+                f"{path}.delegateRepresentativeDeposit",
+            ),
             f"{path}.delegateRepresentativeDeposit",
         ),
         delegate_representative_max_idle_time=integer(
-            p["delegateRepresentativeMaxIdleTime"], f"{path}.delegateRepresentativeMaxIdleTime"
+            p["delegateRepresentativeMaxIdleTime"],
+            f"{path}.delegateRepresentativeMaxIdleTime",
         ),
         constitutional_committee_min_size=integer(
-            p["constitutionalCommitteeMinSize"], f"{path}.constitutionalCommitteeMinSize"
+            p["constitutionalCommitteeMinSize"],
+            f"{path}.constitutionalCommitteeMinSize",
         ),
         constitutional_committee_max_term_length=integer(
-            p["constitutionalCommitteeMaxTermLength"], f"{path}.constitutionalCommitteeMaxTermLength"
+            p["constitutionalCommitteeMaxTermLength"],
+            f"{path}.constitutionalCommitteeMaxTermLength",
         ),
     )
 

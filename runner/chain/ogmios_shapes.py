@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from fractions import Fraction
-from typing import Any, Callable, Mapping, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from runner.errors import ProtocolError
 

@@ -12,15 +12,16 @@ times per build); call ``refresh()`` after an epoch boundary.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+import pycardano  # type: ignore[import-untyped]  # pycardano ships no type hints
+import pycardano.backend.base as pycardano_base  # type: ignore[import-untyped]
 from pycardano import (
     Address,
     Asset,
     AssetName,
     DatumHash,
-    ExecutionUnits as PyExecutionUnits,
     MultiAsset,
     NativeScript,
     Network,
@@ -32,10 +33,7 @@ from pycardano import (
     TransactionInput,
     TransactionOutput,
     UTxO,
-    Value as PyValue,
 )
-from pycardano.backend.base import ALONZO_COINS_PER_UTXO_WORD, ChainContext, GenesisParameters
-from pycardano.backend.base import ProtocolParameters as PyProtocolParameters
 
 from runner.chain.backend import (
     ChainBackend,
@@ -59,18 +57,28 @@ PURPOSE_TO_TAG = {
     "vote": "voting",
     "propose": "proposing",
 }
-PLUTUS_SCRIPT_TYPES = {"plutus:v1": PlutusV1Script, "plutus:v2": PlutusV2Script, "plutus:v3": PlutusV3Script}
-COST_MODEL_NAMES = {"plutus:v1": "PlutusV1", "plutus:v2": "PlutusV2", "plutus:v3": "PlutusV3"}
+PLUTUS_SCRIPT_TYPES = {
+    "plutus:v1": PlutusV1Script,
+    "plutus:v2": PlutusV2Script,
+    "plutus:v3": PlutusV3Script,
+}
+COST_MODEL_NAMES = {
+    "plutus:v1": "PlutusV1",
+    "plutus:v2": "PlutusV2",
+    "plutus:v3": "PlutusV3",
+}
 
 
-class OgmiosKupoContext(ChainContext):
+class OgmiosKupoContext(pycardano_base.ChainContext):  # type: ignore[misc]  # pycardano ships no type hints
     """pycardano's view of a ``ChainBackend``."""
 
-    def __init__(self, backend: ChainBackend, network: Network = Network.TESTNET) -> None:
+    def __init__(
+        self, backend: ChainBackend, network: Network = Network.TESTNET
+    ) -> None:
         self.backend = backend
         self._network = network
-        self._protocol_param: PyProtocolParameters | None = None
-        self._genesis_param: GenesisParameters | None = None
+        self._protocol_param: pycardano_base.ProtocolParameters | None = None
+        self._genesis_param: pycardano_base.GenesisParameters | None = None
 
     def refresh(self) -> None:
         """Forget cached parameters (they change only at epoch boundaries)."""
@@ -78,17 +86,21 @@ class OgmiosKupoContext(ChainContext):
         self._genesis_param = None
 
     @property
-    def protocol_param(self) -> PyProtocolParameters:
+    def protocol_param(self) -> pycardano_base.ProtocolParameters:
         if self._protocol_param is None:
-            self._protocol_param = to_pycardano_protocol_parameters(self.backend.protocol_parameters())
+            self._protocol_param = to_pycardano_protocol_parameters(
+                self.backend.protocol_parameters()
+            )
         return self._protocol_param
 
     @property
-    def genesis_param(self) -> GenesisParameters:
+    def genesis_param(self) -> pycardano_base.GenesisParameters:
         if self._genesis_param is None:
             genesis = self.backend.genesis_configuration("shelley")
             if not isinstance(genesis, ShelleyGenesis):
-                raise ProtocolError(f"asked for the Shelley genesis, got {type(genesis).__name__}")
+                raise ProtocolError(
+                    f"asked for the Shelley genesis, got {type(genesis).__name__}"
+                )
             self._genesis_param = to_pycardano_genesis(genesis)
         return self._genesis_param
 
@@ -104,15 +116,17 @@ class OgmiosKupoContext(ChainContext):
     def last_block_slot(self) -> int:
         return self.backend.tip().slot
 
-    def _utxos(self, address: str) -> List[UTxO]:
+    def _utxos(self, address: str) -> list[UTxO]:
         return [to_pycardano_utxo(u) for u in self.backend.utxos_at([address])]
 
-    def submit_tx_cbor(self, cbor: Union[bytes, str]) -> str:
+    def submit_tx_cbor(self, cbor: bytes | str) -> str:
         """Submit; returns the transaction id. Ledger refusals raise ``LedgerRejection``."""
         raw = bytes.fromhex(cbor) if isinstance(cbor, str) else cbor
         return self.backend.submit(raw).tx_id
 
-    def evaluate_tx_cbor(self, cbor: Union[bytes, str]) -> Dict[str, PyExecutionUnits]:
+    def evaluate_tx_cbor(
+        self, cbor: bytes | str
+    ) -> dict[str, pycardano.ExecutionUnits]:
         raw = bytes.fromhex(cbor) if isinstance(cbor, str) else cbor
         return to_pycardano_budgets(self.backend.evaluate(raw).redeemers)
 
@@ -120,18 +134,26 @@ class OgmiosKupoContext(ChainContext):
 # ---------------------------------------------------------------- conversions
 
 
-def to_pycardano_budgets(redeemers: Iterable[RedeemerBudget]) -> Dict[str, PyExecutionUnits]:
+def to_pycardano_budgets(
+    redeemers: Iterable[RedeemerBudget],
+) -> dict[str, pycardano.ExecutionUnits]:
     """``{"spend:0": ExecutionUnits(mem, steps)}``, keyed as ``TransactionBuilder`` looks them up."""
-    out: Dict[str, PyExecutionUnits] = {}
+    out: dict[str, pycardano.ExecutionUnits] = {}
     for redeemer in redeemers:
         tag = PURPOSE_TO_TAG.get(redeemer.purpose)
         if tag is None:
-            raise ProtocolError(f"unknown redeemer purpose {redeemer.purpose!r} in an evaluation result")
-        out[f"{tag}:{redeemer.index}"] = PyExecutionUnits(mem=redeemer.budget.memory, steps=redeemer.budget.cpu)
+            raise ProtocolError(
+                f"unknown redeemer purpose {redeemer.purpose!r} in an evaluation result"
+            )
+        out[f"{tag}:{redeemer.index}"] = pycardano.ExecutionUnits(
+            mem=redeemer.budget.memory, steps=redeemer.budget.cpu
+        )
     return out
 
 
-def to_pycardano_script(script: Script) -> Union[NativeScript, PlutusV1Script, PlutusV2Script, PlutusV3Script]:
+def to_pycardano_script(
+    script: Script,
+) -> NativeScript | PlutusV1Script | PlutusV2Script | PlutusV3Script:
     if script.language == "native":
         return NativeScript.from_cbor(script.cbor)
     return PLUTUS_SCRIPT_TYPES[script.language](script.cbor)
@@ -141,10 +163,14 @@ def to_pycardano_utxo(utxo: Utxo) -> UTxO:
     """Our ``Utxo`` as pycardano's ``UTxO`` (inline datum kept as raw CBOR, byte for byte)."""
     try:
         address = Address.from_primitive(utxo.address)
-    except Exception as exc:  # pycardano raises several unrelated types for bad addresses
-        raise ProtocolError(f"cannot use address {utxo.address[:40]!r} of {utxo.ref}: {exc}",
-                            hint="only Shelley-era (bech32) addresses are supported") from exc
-    amount: Union[int, PyValue] = utxo.value.lovelace
+    except (
+        Exception
+    ) as exc:  # pycardano raises several unrelated types for bad addresses
+        raise ProtocolError(
+            f"cannot use address {utxo.address[:40]!r} of {utxo.ref}: {exc}",
+            hint="only Shelley-era (bech32) addresses are supported",
+        ) from exc
+    amount: int | pycardano.Value = utxo.value.lovelace
     if utxo.value.assets:
         multi = MultiAsset()
         for policy, names in utxo.value.assets.items():
@@ -152,22 +178,26 @@ def to_pycardano_utxo(utxo: Utxo) -> UTxO:
             for name, quantity in names.items():
                 asset[AssetName(bytes.fromhex(name))] = quantity
             multi[ScriptHash(bytes.fromhex(policy))] = asset
-        amount = PyValue(utxo.value.lovelace, multi)
+        amount = pycardano.Value(utxo.value.lovelace, multi)
     output = TransactionOutput(
         address,
         amount,
-        datum_hash=DatumHash(bytes.fromhex(utxo.datum_hash)) if utxo.datum_hash else None,
+        datum_hash=DatumHash(bytes.fromhex(utxo.datum_hash))
+        if utxo.datum_hash
+        else None,
         datum=RawCBOR(utxo.datum) if utxo.datum is not None else None,
         script=to_pycardano_script(utxo.script) if utxo.script is not None else None,
         post_alonzo=utxo.datum is not None or utxo.script is not None,
     )
-    return UTxO(TransactionInput.from_primitive([utxo.ref.tx_id, utxo.ref.index]), output)
+    return UTxO(
+        TransactionInput.from_primitive([utxo.ref.tx_id, utxo.ref.index]), output
+    )
 
 
-def _cost_models(raw: Mapping[str, Sequence[int]]) -> Dict[str, Dict[str, int]]:
+def _cost_models(raw: Mapping[str, Sequence[int]]) -> dict[str, dict[str, int]]:
     """Index-keyed, zero-padded so that sorting keys keeps the ledger's order
     (pycardano sorts V1 keys and keeps insertion order for V2/V3 when hashing)."""
-    out: Dict[str, Dict[str, int]] = {}
+    out: dict[str, dict[str, int]] = {}
     for language, costs in raw.items():
         name = COST_MODEL_NAMES.get(language)
         if name is None:
@@ -177,28 +207,43 @@ def _cost_models(raw: Mapping[str, Sequence[int]]) -> Dict[str, Dict[str, int]]:
     return out
 
 
-def _limits(pp: ProtocolParameters) -> tuple[ExecutionPrices, ExecutionUnits, ExecutionUnits]:
+def _limits(
+    pp: ProtocolParameters,
+) -> tuple[ExecutionPrices, ExecutionUnits, ExecutionUnits]:
     """The Alonzo+ parameters a builder cannot do without, or a clear error."""
-    names = ("max_transaction_size", "max_value_size", "script_execution_prices",
-             "max_execution_units_per_transaction", "max_execution_units_per_block",
-             "collateral_percentage", "max_collateral_inputs")
+    names = (
+        "max_transaction_size",
+        "max_value_size",
+        "script_execution_prices",
+        "max_execution_units_per_transaction",
+        "max_execution_units_per_block",
+        "collateral_percentage",
+        "max_collateral_inputs",
+    )
     missing = [n for n in names if getattr(pp, n) is None]
-    prices, per_tx, per_block = (pp.script_execution_prices, pp.max_execution_units_per_transaction,
-                                 pp.max_execution_units_per_block)
+    prices, per_tx, per_block = (
+        pp.script_execution_prices,
+        pp.max_execution_units_per_transaction,
+        pp.max_execution_units_per_block,
+    )
     if missing or prices is None or per_tx is None or per_block is None:
-        raise ProtocolError(f"protocol parameters lack {', '.join(missing)}",
-                            hint="the node must be in the Babbage or Conway era to build transactions")
+        raise ProtocolError(
+            f"protocol parameters lack {', '.join(missing)}",
+            hint="the node must be in the Babbage or Conway era to build transactions",
+        )
     return prices, per_tx, per_block
 
 
-def to_pycardano_protocol_parameters(pp: ProtocolParameters) -> PyProtocolParameters:
+def to_pycardano_protocol_parameters(
+    pp: ProtocolParameters,
+) -> pycardano_base.ProtocolParameters:
     prices, per_tx, per_block = _limits(pp)
     ref_fee = pp.min_fee_reference_scripts
-    return PyProtocolParameters(
+    return pycardano_base.ProtocolParameters(
         min_fee_constant=pp.min_fee_constant,
         min_fee_coefficient=pp.min_fee_coefficient,
         max_block_size=pp.max_block_body_size,
-        max_tx_size=pp.max_transaction_size,  # type: ignore[arg-type]
+        max_tx_size=pp.max_transaction_size,
         max_block_header_size=pp.max_block_header_size,
         key_deposit=pp.stake_credential_deposit,
         pool_deposit=pp.stake_pool_deposit,
@@ -217,24 +262,32 @@ def to_pycardano_protocol_parameters(pp: ProtocolParameters) -> PyProtocolParame
         max_tx_ex_steps=per_tx.cpu,
         max_block_ex_mem=per_block.memory,
         max_block_ex_steps=per_block.cpu,
-        max_val_size=pp.max_value_size,  # type: ignore[arg-type]
-        collateral_percent=pp.collateral_percentage,  # type: ignore[arg-type]
-        max_collateral_inputs=pp.max_collateral_inputs,  # type: ignore[arg-type]
-        coins_per_utxo_word=ALONZO_COINS_PER_UTXO_WORD,
+        max_val_size=pp.max_value_size,
+        collateral_percent=pp.collateral_percentage,
+        max_collateral_inputs=pp.max_collateral_inputs,
+        coins_per_utxo_word=pycardano_base.ALONZO_COINS_PER_UTXO_WORD,
         coins_per_utxo_byte=pp.min_utxo_deposit_coefficient,
         cost_models=_cost_models(pp.plutus_cost_models),
         maximum_reference_scripts_size=(
-            {"bytes": pp.max_reference_scripts_size} if pp.max_reference_scripts_size is not None else None
+            {"bytes": pp.max_reference_scripts_size}
+            if pp.max_reference_scripts_size is not None
+            else None
         ),
         min_fee_reference_scripts=(
-            {"base": ref_fee.base, "range": ref_fee.range, "multiplier": ref_fee.multiplier} if ref_fee else None
+            {
+                "base": ref_fee.base,
+                "range": ref_fee.range,
+                "multiplier": ref_fee.multiplier,
+            }
+            if ref_fee
+            else None
         ),
     )
 
 
-def to_pycardano_genesis(genesis: ShelleyGenesis) -> GenesisParameters:
+def to_pycardano_genesis(genesis: ShelleyGenesis) -> pycardano_base.GenesisParameters:
     slot_seconds = Fraction(genesis.slot_length_ms, 1000)
-    return GenesisParameters(
+    return pycardano_base.GenesisParameters(
         active_slots_coefficient=genesis.active_slots_coefficient,
         update_quorum=genesis.update_quorum,
         max_lovelace_supply=genesis.max_lovelace_supply,
@@ -242,13 +295,15 @@ def to_pycardano_genesis(genesis: ShelleyGenesis) -> GenesisParameters:
         epoch_length=genesis.epoch_length,
         system_start=int(genesis.start_time.timestamp()),
         slots_per_kes_period=genesis.slots_per_kes_period,
-        slot_length=int(slot_seconds) if slot_seconds.denominator == 1 else float(slot_seconds),  # type: ignore[arg-type]
+        slot_length=int(slot_seconds)
+        if slot_seconds.denominator == 1
+        else float(slot_seconds),
         max_kes_evolutions=genesis.max_kes_evolutions,
         security_param=genesis.security_parameter,
     )
 
 
-def utxo_by_ref(backend: ChainBackend, tx_id: str, index: int) -> Optional[UTxO]:
+def utxo_by_ref(backend: ChainBackend, tx_id: str, index: int) -> UTxO | None:
     """One output by reference, or None if it is spent or never existed."""
     found = backend.utxos_by_refs([OutputReference(tx_id, index)])
     return to_pycardano_utxo(found[0]) if found else None

@@ -10,8 +10,9 @@ journal, not through a loop here. The sleep is injected so tests never sleep.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -50,7 +51,10 @@ class RetryPolicy:
 
     def delays(self) -> list[float]:
         """The waits between attempts, in order (``attempts - 1`` of them)."""
-        return [min(self.max_delay, self.first_delay * self.multiplier**n) for n in range(self.attempts - 1)]
+        return [
+            min(self.max_delay, self.first_delay * self.multiplier**n)
+            for n in range(self.attempts - 1)
+        ]
 
     def run(self, operation: Callable[[], T], *, sleep: Sleep = time.sleep) -> T:
         """Call ``operation`` until it succeeds, a non-retryable error occurs, or attempts run out.
@@ -59,7 +63,11 @@ class RetryPolicy:
         """
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=self.first_delay, exp_base=self.multiplier, max=self.max_delay),
+            wait=wait_exponential(
+                multiplier=self.first_delay,
+                exp_base=self.multiplier,
+                max=self.max_delay,
+            ),
             retry=retry_if_exception(self.should_retry),
             sleep=sleep,
             reraise=True,
