@@ -1,0 +1,273 @@
+"""`devnet up` under bad input, concurrency and plain HTTP: it answers, keeps serving, and
+never lets a refused request change the ledger."""
+
+from __future__ import annotations
+
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from pycardano import (Address, ExecutionUnits, Network, Redeemer, RedeemerTag, Transaction,
+                       TransactionBody, TransactionBuilder, TransactionInput, TransactionOutput,
+                       TransactionWitnessSet, plutus_script_hash)
+from pycardano.backend.ogmios_v6 import KupoOgmiosV6ChainContext
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from runner.chain.devnet.cli import serving
+from runner.chain.devnet.demo import answer_42_script
+from runner.chain.devnet.ledger import Ledger
+from runner.chain.devnet.ledger_json import utxo_entry
+from runner.chain.devnet.ogmios_server import MAX_REQUEST_BYTES
+
+
+@pytest.fixture(scope="module")
+def devnet():
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+    ledger = Ledger.create(seed="server-tests")
+    with serving(ledger) as running:
+        yield running
+
+
+def ask(ws: Any, text: str) -> dict[str, Any]:
+    ws.send(text)
+    return json.loads(ws.recv())
+
+
+def rpc(ws: Any, method: str, params: Any = None, request_id: Any = 1) -> dict[str, Any]:
+    request: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": request_id}
+    if params is not None:
+        request["params"] = params
+    return ask(ws, json.dumps(request))
+
+
+def snapshot(ledger: Ledger) -> tuple[Any, frozenset[Any]]:
+    return ledger.tip, frozenset(ledger.utxo)
+
+
+def pay(running: Any, lovelace: int, sender: str = "alice", receiver: str = "bob") -> Transaction:
+    ledger = running.ledger
+    context = KupoOgmiosV6ChainContext(running.ogmios.host, running.ogmios.port, "", False,
+                                       kupo_url=running.kupo_url)
+    builder = TransactionBuilder(context)
+    builder.add_input_address(ledger.wallet(sender).address)
+    builder.add_output(TransactionOutput(ledger.wallet(receiver).address, lovelace))
+    return builder.build_and_sign([ledger.wallet(sender).signing_key],
+                                  change_address=ledger.wallet(sender).address)
+
+
+# --- bad input --------------------------------------------------------------------------
+
+BAD_REQUESTS = [
+    ('{"jsonrpc": "2.0", "method": "queryNetwork/tip", "id": 1', -32700),
+    ("\x00\x01 not json", -32700),
+    ('[1, 2, 3]', -32600),
+    ('{"jsonrpc": "2.0", "method": "queryNetwork/everything", "id": 7}', -32601),
+    ('{"jsonrpc": "2.0", "id": 7}', -32601),
+    ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": [1], "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": {"addresses": ["addr_test1qqq"]}, "id": 7}',
+     -32602),
+    ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": {"addresses": "addr"}, "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": {"outputReferences": '
+     '[{"transaction": {"id": "zz"}, "index": 0}]}, "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": {"colour": "blue"}, "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "queryNetwork/genesisConfiguration", "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "submitTransaction", "params": {}, "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "submitTransaction", "params": {"transaction": {"cbor": "xyz"}}, "id": 7}',
+     -32602),
+    ('{"jsonrpc": "2.0", "method": "submitTransaction", "params": {"transaction": {"cbor": "deadbeef"}}, "id": 7}',
+     -32602),
+    ('{"jsonrpc": "2.0", "method": "evaluateTransaction", "params": {"transaction": {"cbor": "a0"}}, "id": 7}',
+     -32602),
+    ('{"jsonrpc": "2.0", "method": "evaluateTransaction", "params": {"transaction": {"cbor": "a0"}, '
+     '"additionalUtxo": 5}, "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "hasTransaction", "params": {"id": 5}, "id": 7}', 4000),
+]
+
+
+@pytest.mark.parametrize("text,code", BAD_REQUESTS)
+def test_bad_request_gets_its_json_rpc_error_and_the_connection_keeps_serving(devnet, text, code):
+    before = snapshot(devnet.ledger)
+    with connect(devnet.ogmios_url) as ws:
+        reply = ask(ws, text)
+        assert reply["error"]["code"] == code, reply
+        assert reply["error"]["message"]
+        if code not in (-32700, -32600):
+            assert reply["id"] == 7
+        tip = rpc(ws, "queryNetwork/tip")
+        assert tip["result"]["id"] == devnet.ledger.tip.block_hash
+    assert snapshot(devnet.ledger) == before
+
+
+def test_bad_params_message_names_the_field(devnet):
+    with connect(devnet.ogmios_url) as ws:
+        reply = rpc(ws, "queryLedgerState/utxo", {"addresses": [str(devnet.ledger.wallet("bob").address), "nope"]})
+    assert reply["error"]["code"] == -32602
+    assert "params.addresses[1]" in reply["error"]["message"]
+
+
+def test_request_over_the_cap_is_refused_cleanly_and_the_connection_stays(devnet):
+    huge = json.dumps({"jsonrpc": "2.0", "method": "submitTransaction",
+                       "params": {"transaction": {"cbor": "00" * MAX_REQUEST_BYTES}}, "id": 1})
+    before = snapshot(devnet.ledger)
+    with connect(devnet.ogmios_url, max_size=None) as ws:
+        reply = ask(ws, huge)
+        assert reply["error"]["code"] == -32600
+        assert str(MAX_REQUEST_BYTES) in reply["error"]["message"]
+        assert rpc(ws, "queryLedgerState/epoch")["result"] >= 1
+    assert snapshot(devnet.ledger) == before
+
+
+def test_frame_far_over_the_cap_closes_that_socket_only(devnet):
+    with connect(devnet.ogmios_url, max_size=None) as ws:
+        ws.send("x" * (9 * MAX_REQUEST_BYTES))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    with connect(devnet.ogmios_url) as ws:
+        assert rpc(ws, "queryLedgerState/epoch")["result"] >= 1
+
+
+def test_rejected_submission_leaves_the_ledger_unchanged(devnet):
+    tx = pay(devnet, 2_000_000)
+    tx.transaction_witness_set.vkey_witnesses = []  # unsigned
+    before = snapshot(devnet.ledger)
+    with connect(devnet.ogmios_url) as ws:
+        reply = rpc(ws, "submitTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}})
+    assert 3000 <= reply["error"]["code"] < 4000
+    assert snapshot(devnet.ledger) == before
+
+
+# --- the protocol's normal answers ----------------------------------------------------------
+
+def test_every_response_echoes_method_and_id(devnet):
+    with connect(devnet.ogmios_url) as ws:
+        for request_id in ("abc", 42, {"nested": [1]}, None):
+            reply = rpc(ws, "queryNetwork/blockHeight", request_id=request_id)
+            assert reply["method"] == "queryNetwork/blockHeight" and reply["id"] == request_id
+
+
+def test_epoch_is_never_zero_and_the_era_summaries_agree_with_it(devnet):
+    ledger = devnet.ledger
+    with connect(devnet.ogmios_url) as ws:
+        assert rpc(ws, "queryLedgerState/epoch")["result"] == 1
+        epoch_length = ledger.slot_config.epoch_length
+        ledger.advance_slots(epoch_length + 5)
+        epoch = rpc(ws, "queryLedgerState/epoch")["result"]
+        summaries = rpc(ws, "queryLedgerState/eraSummaries")["result"]
+    assert len(summaries) == 7 and all({"start", "end", "parameters"} <= set(s) for s in summaries)
+    conway = summaries[-1]
+    slot = ledger.current_slot
+    assert conway["start"]["slot"] <= slot < conway["end"]["slot"]
+    derived = conway["start"]["epoch"] + (slot - conway["start"]["slot"]) // conway["parameters"]["epochLength"]
+    assert derived == epoch == 2
+    for earlier, later in zip(summaries, summaries[1:]):
+        assert earlier["end"] == later["start"]
+
+
+def test_evaluate_uses_additional_utxo_for_inputs_the_ledger_does_not_know(devnet):
+    script = answer_42_script()
+    address = Address(plutus_script_hash(script), network=Network.TESTNET)
+    phantom = TransactionInput.from_primitive(["ff" * 32, 0])
+    body = TransactionBody(inputs=[phantom],
+                           outputs=[TransactionOutput(devnet.ledger.wallet("bob").address, 2_000_000)],
+                           fee=300_000)
+    redeemer = Redeemer(42, ExecutionUnits(0, 0))
+    redeemer.tag = RedeemerTag.SPEND
+    tx = Transaction(body, TransactionWitnessSet(plutus_v3_script=[script], redeemer=[redeemer]))
+    extra = [utxo_entry(phantom, TransactionOutput(address, 5_000_000, datum=1))]
+    with connect(devnet.ogmios_url) as ws:
+        known = rpc(ws, "evaluateTransaction", {"transaction": {"cbor": tx.to_cbor_hex()},
+                                                "additionalUtxo": extra})
+        unknown = rpc(ws, "evaluateTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}})
+    assert known["result"][0]["validator"] == {"purpose": "spend", "index": 0}
+    assert unknown["error"]["code"] == 3004
+
+
+# --- concurrency ----------------------------------------------------------------------------
+
+def test_twenty_concurrent_clients_get_consistent_answers_while_payments_land(devnet):
+    bob = str(devnet.ledger.wallet("bob").address)
+
+    def client(n: int) -> list[tuple[int, int]]:
+        seen = []
+        with connect(devnet.ogmios_url) as ws:
+            for round_ in range(5):
+                tip = rpc(ws, "queryNetwork/tip", request_id=[n, round_])
+                utxo = rpc(ws, "queryLedgerState/utxo", {"addresses": [bob]}, request_id=[n, round_])
+                assert tip["id"] == [n, round_] and utxo["id"] == [n, round_]
+                assert all(e["address"] == bob for e in utxo["result"])
+                seen.append((tip["result"]["slot"], len(utxo["result"])))
+        return seen
+
+    def payer() -> list[str]:
+        ids = []
+        for _ in range(3):
+            tx = pay(devnet, 1_500_000)
+            with connect(devnet.ogmios_url) as ws:
+                reply = rpc(ws, "submitTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}})
+            ids.append(reply["result"]["transaction"]["id"])
+        return ids
+
+    with ThreadPoolExecutor(max_workers=21) as pool:
+        readers = [pool.submit(client, n) for n in range(20)]
+        paid = pool.submit(payer)
+        results = [r.result(timeout=120) for r in readers]
+        ids = paid.result(timeout=120)
+    assert all(devnet.ledger.has_transaction(tx_id) for tx_id in ids)
+    for seen in results:  # each client sees the chain only move forward
+        assert seen == sorted(seen)
+
+
+# --- plain HTTP -----------------------------------------------------------------------------
+
+def test_health_answers_on_both_ports(devnet):
+    ogmios = httpx.get(devnet.ogmios_url.replace("ws://", "http://") + "/health")
+    assert ogmios.status_code == 200
+    body = ogmios.json()
+    assert body["connectionStatus"] == "connected" and body["currentEra"] == "conway"
+    assert body["lastKnownTip"]["slot"] == devnet.ledger.tip.slot
+    kupo = httpx.get(devnet.kupo_url + "/health")
+    assert kupo.status_code == 200
+    assert kupo.json()["most_recent_checkpoint"] == int(kupo.headers["X-Most-Recent-Checkpoint"])
+    text = httpx.get(devnet.kupo_url + "/health", headers={"Accept": "text/plain"})
+    assert text.headers["Content-Type"].startswith("text/plain") and "kupo_connection_status" in text.text
+
+
+def test_plain_http_to_the_websocket_endpoint_is_told_to_upgrade(devnet):
+    reply = httpx.get(devnet.ogmios_url.replace("ws://", "http://") + "/")
+    assert reply.status_code == 426
+    assert "WebSocket" in reply.json()["hint"]
+
+
+@pytest.mark.parametrize("method,path,status", [
+    ("GET", "/nowhere", 404),
+    ("GET", "/matches/not*a*pattern", 400),
+    ("GET", "/matches/*?spent&unspent", 400),
+    ("GET", "/matches/*?colour=blue", 400),
+    ("GET", "/matches/*?output_index=1", 400),
+    ("GET", "/datums/xyz", 400),
+    ("GET", "/scripts/" + "0" * 57, 400),
+    ("GET", "/checkpoints/yesterday", 400),
+    ("DELETE", "/matches/*", 405),
+    ("POST", "/patterns/*", 405),
+])
+def test_kupo_refusals_carry_a_hint_and_the_checkpoint(devnet, method, path, status):
+    reply = httpx.request(method, devnet.kupo_url + path)
+    assert reply.status_code == status
+    assert reply.json()["hint"]
+    assert int(reply.headers["X-Most-Recent-Checkpoint"]) == devnet.ledger.tip.slot
+
+
+def test_kupo_checkpoint_passes_the_slot_of_a_new_transaction(devnet):
+    before = int(httpx.get(devnet.kupo_url + "/health").headers["X-Most-Recent-Checkpoint"])
+    tx = pay(devnet, 1_700_000)
+    with connect(devnet.ogmios_url) as ws:
+        assert "result" in rpc(ws, "submitTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}})
+    reply = httpx.get(f"{devnet.kupo_url}/matches/*@{tx.id}?unspent")
+    assert int(reply.headers["X-Most-Recent-Checkpoint"]) > before
+    assert {m["created_at"]["slot_no"] for m in reply.json()} == {devnet.ledger.tip.slot}
+    assert sorted(m["output_index"] for m in reply.json()) == [0, 1]
