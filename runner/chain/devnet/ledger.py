@@ -241,6 +241,7 @@ class Ledger:
         return list(evaluate_scripts(
             ptx.tx, ctx.resolved, self.slot_config, dict(self.params.cost_models), budgets="max",
             max_ex_units=ExecutionUnits(self.params.max_tx_ex_mem, self.params.max_tx_ex_steps),
+            tx_id=ptx.tx_id, datum_cbor=list(ptx.spans.datum_items),
         ))
 
     def _apply(self, validation: Validation) -> AppliedTx:

@@ -64,8 +64,9 @@ class CertEffects:
     deposits: int = 0
     refunds: int = 0
     changes: dict[str, StakeAccount | None] = field(default_factory=dict)
-    #: (certificate index, credential) for every certificate that needs a witness
-    witnesses: list[tuple[int, Credential]] = field(default_factory=list)
+    #: (certificate index, credential, Ogmios certificate type) for every certificate
+    #: that needs a witness
+    witnesses: list[tuple[int, Credential, str]] = field(default_factory=list)
 
 
 def _origin(credential: Credential) -> str:
@@ -108,7 +109,7 @@ def process_certificates(ctx: RuleContext, ptx: ParsedTx) -> CertEffects:
         credential = cert.stake_credential.credential
         key = credential_key(credential)
         if isinstance(cert, _WITNESSED):
-            effects.witnesses.append((index, credential))
+            effects.witnesses.append((index, credential, _ogmios_type(cert)))
         if isinstance(cert, _REGISTERING):
             if current(key) is not None:
                 reject(3145, f"certificate #{index}: stake credential already registered",
@@ -138,6 +139,14 @@ def process_certificates(ctx: RuleContext, ptx: ParsedTx) -> CertEffects:
             effects.refunds += account.deposit
     effects.changes = state
     return effects
+
+
+def _ogmios_type(cert: Any) -> str:
+    if isinstance(cert, (StakeDeregistration, StakeDeregistrationConway)):
+        return "stakeCredentialDeregistration"
+    if isinstance(cert, StakeRegistrationConway):
+        return "stakeCredentialRegistration"
+    return "stakeDelegation"
 
 
 def _drep_delegation(index: int, drep: Any) -> str:

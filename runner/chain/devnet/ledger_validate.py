@@ -86,6 +86,7 @@ def run_phase2(ctx: rules.RuleContext, validation: Validation, slot_config: Slot
     evaluations = evaluate_scripts(
         ptx.tx, ctx.resolved, slot_config, dict(params.cost_models),
         budgets="declared", max_ex_units=ExecutionUnits(params.max_tx_ex_mem, params.max_tx_ex_steps),
+        tx_id=ptx.tx_id, datum_cbor=list(ptx.spans.datum_items),
     )
     validation.evaluations = evaluations
     failed = [e for e in evaluations if not e.ok]

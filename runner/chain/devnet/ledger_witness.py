@@ -77,9 +77,9 @@ def needed_scripts(ctx: RuleContext, ptx: ParsedTx, certs: CertEffects) -> list[
                                        {"purpose": "spend", "outputReference": js.output_reference(ref)}))
     for i, policy in enumerate(sorted((body.mint or {}).keys(), key=lambda p: p.payload)):
         needed.append(NeededScript(RedeemerTag.MINT, i, policy.payload, {"purpose": "mint", "policy": policy.payload.hex()}))
-    for index, credential in certs.witnesses:
+    for index, credential, kind in certs.witnesses:
         if isinstance(credential, ScriptHash):
-            cert = {"type": "stakeCredential", "credential": credential.payload.hex(), "from": "script"}
+            cert = {"type": kind, "credential": credential.payload.hex(), "from": "script"}
             needed.append(NeededScript(RedeemerTag.CERTIFICATE, index, credential.payload,
                                        {"purpose": "publish", "certificate": cert}))
     accounts = sorted((bytes(a) for a in (body.withdraws or {})), key=reward_account_sort_key)
@@ -137,7 +137,7 @@ def required_signers(ctx: RuleContext, ptx: ParsedTx, certs: CertEffects) -> set
         part = ctx.resolved[ref].address.payment_part
         if isinstance(part, VerificationKeyHash):
             required.add(part.payload)
-    for _, credential in certs.witnesses:
+    for _, credential, _ in certs.witnesses:
         if isinstance(credential, VerificationKeyHash):
             required.add(credential.payload)
     for account in body.withdraws or {}:
