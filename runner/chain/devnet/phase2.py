@@ -113,6 +113,19 @@ class _Target:
     script_hash: bytes
 
 
+@dataclass(frozen=True)
+class ScriptRun:
+    """One redeemer ready to run: its script and the exact ScriptContext it will get."""
+
+    tag: str
+    index: int
+    language: str
+    script: bytes
+    script_hash: bytes
+    context: PlutusData
+    ex_units: ExecutionUnits | None
+
+
 def evaluate_scripts(
     tx: Transaction,
     resolved: Mapping[TransactionInput, TransactionOutput],
@@ -126,12 +139,30 @@ def evaluate_scripts(
 ) -> list[RedeemerEvaluation]:
     """Evaluate every redeemer of ``tx``, in (tag, index) order.
 
-    ``budgets="declared"`` runs each script under its redeemer's ``ex_units`` (exceeding them
-    fails the script, as on a node); ``"max"`` under the transaction maximum, to measure.
+    ``budgets="declared"`` runs each script under its redeemer's ``ex_units`` (exceeding
+    them fails the script, as on a node); ``"max"`` under the transaction maximum.
 
     ``tx_id`` (hash of the submitted body bytes) and ``datum_cbor`` (the witness datums as
     submitted) spare the re-encoding of a decoded transaction: pycardano does not always
     reproduce the original bytes, and the id and datum hashes are hashes of those bytes.
+    """
+    runs = script_contexts(
+        tx, resolved, slot_config, tx_id=tx_id, datum_cbor=datum_cbor
+    )
+    return [_run(run, _limit(run, budgets, max_ex_units), cost_models) for run in runs]
+
+
+def script_contexts(
+    tx: Transaction,
+    resolved: Mapping[TransactionInput, TransactionOutput],
+    slot_config: SlotClock,
+    *,
+    tx_id: bytes | None = None,
+    datum_cbor: Sequence[bytes] | None = None,
+) -> list[ScriptRun]:
+    """Every redeemer's script and ScriptContext, in (tag, index) order, without running.
+
+    Raises :class:`LedgerRejection` for what a node refuses before running any script.
     """
     redeemers = sorted(_redeemers(tx), key=lambda r: (r.tag, r.index))
     if not redeemers:
@@ -165,12 +196,17 @@ def evaluate_scripts(
             data={"missingScripts": missing},
             hint="attach the script or add a reference input that carries it",
         )
-    results = []
-    for r, t in zip(redeemers, targets):
-        language, script = scripts[t.script_hash]
-        limit = _limit(r, budgets, max_ex_units)
-        results.append(_run(r, language, script, tx_info, t, limit, cost_models))
-    return results
+    return [
+        ScriptRun(
+            TAG_NAMES[r.tag],
+            r.index,
+            *scripts[t.script_hash],
+            t.script_hash,
+            script_context(tx_info, r.data, t.info),
+            r.ex_units,
+        )
+        for r, t in zip(redeemers, targets)
+    ]
 
 
 # --- inputs of the evaluation ----------------------------------------------------------
@@ -319,10 +355,10 @@ def _context_rejection(exc: ContextError) -> LedgerRejection:
     )
 
 
-def _limit(r: _Redeemer, budgets: str, max_ex_units: ExecutionUnits) -> Budget:
+def _limit(run: ScriptRun, budgets: str, max_ex_units: ExecutionUnits) -> Budget:
     if budgets == "max":
         return Budget(cpu=max_ex_units.steps, memory=max_ex_units.mem)
-    units = r.ex_units or ExecutionUnits(0, 0)
+    units = run.ex_units or ExecutionUnits(0, 0)
     return Budget(cpu=units.steps, memory=units.mem)
 
 
@@ -345,44 +381,31 @@ def _raw_cost_model(cost_models: Mapping[Any, Any], language: str) -> list[int]:
 
 
 def _run(
-    r: _Redeemer,
-    language: str,
-    script: bytes,
-    tx_info: PlutusData,
-    target: _Target,
-    limit: Budget,
-    cost_models: Mapping[Any, Any],
+    run: ScriptRun, limit: Budget, cost_models: Mapping[Any, Any]
 ) -> RedeemerEvaluation:
-    name, index = TAG_NAMES[r.tag], r.index
-    if language != "PlutusV3":
-        return RedeemerEvaluation(
-            name,
-            index,
-            False,
-            0,
-            0,
-            (),
-            f"unsupported: the devnet evaluates Plutus V3 scripts only; {r.pointer} runs a {language} script",
+    pointer = f"{run.tag}#{run.index}"
+    if run.language != "PlutusV3":
+        unsupported = (
+            f"unsupported: the devnet evaluates Plutus V3 scripts only; "
+            f"{pointer} runs a {run.language} script"
         )
+        return RedeemerEvaluation(run.tag, run.index, False, 0, 0, (), unsupported)
     models = uplc_speed.cost_models_for(
-        language, _raw_cost_model(cost_models, language)
+        run.language, _raw_cost_model(cost_models, run.language)
     )
     try:
-        program = uplc_speed.load_program(script)
+        program = uplc_speed.load_program(run.script)
     except uplc_speed.MalformedScript as exc:
         raise LedgerRejection(
-            f"script {target.script_hash.hex()} for {r.pointer}: {exc}",
+            f"script {run.script_hash.hex()} for {pointer}: {exc}",
             ogmios_code=3116,
-            data={"malformedScripts": [target.script_hash.hex()]},
+            data={"malformedScripts": [run.script_hash.hex()]},
         ) from exc
-    context = script_context(tx_info, r.data, target.info)
-    result = uplc_speed.evaluate(program, [context], limit, models)
-    used_cpu, used_mem = result.cost.cpu, result.cost.memory
+    result = uplc_speed.evaluate(program, [run.context], limit, models)
+    cpu, mem = result.cost.cpu, result.cost.memory
+    error = _failure(result.result, cpu, mem, limit)
     logs = tuple(str(line) for line in result.logs)
-    error = _failure(result.result, used_cpu, used_mem, limit)
-    return RedeemerEvaluation(
-        name, index, error is None, used_mem, used_cpu, logs, error
-    )
+    return RedeemerEvaluation(run.tag, run.index, error is None, mem, cpu, logs, error)
 
 
 def _failure(value: Any, cpu: int, mem: int, limit: Budget) -> str | None:
