@@ -1,0 +1,153 @@
+"""`milestones devnet ...`: the commands a user types, run as they would run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from runner.chain.devnet.ledger import Ledger
+from runner.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
+    """(exit code, parsed JSON stdout or raw text, stderr) of one in-process invocation."""
+    code = 0
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    try:
+        return code, json.loads(out), err
+    except ValueError:
+        return code, out, err
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "devnet"
+
+
+def test_status_without_a_devnet_says_how_to_start_one(capsys, data_dir):
+    code, _, err = run(capsys, "devnet", "status", "--data-dir", str(data_dir))
+    assert code == 5 and "no devnet" in err and "devnet up" in err
+
+
+def test_reset_creates_a_genesis_that_status_reads_back(capsys, data_dir):
+    code, created, _ = run(capsys, "devnet", "reset", "--seed", "cli", "--data-dir", str(data_dir))
+    assert code == 0 and created["status"] == "reset" and created["slot"] == 0
+    code, status, _ = run(capsys, "devnet", "status", "--data-dir", str(data_dir))
+    assert code == 0
+    assert status["utxo_count"] == created["utxo_count"] == len(Ledger.load(data_dir).utxo)
+
+
+def test_root_data_dir_flag_places_the_devnet_under_it(capsys, tmp_path):
+    code, created, _ = run(capsys, "--data-dir", str(tmp_path), "devnet", "reset")
+    assert code == 0 and Path(created["data_dir"]) == tmp_path / "devnet"
+    assert Ledger.load(tmp_path / "devnet").tip.height == 0
+
+
+def test_advance_moves_the_persisted_clock_by_slots_and_to_a_posix_time(capsys, data_dir):
+    run(capsys, "devnet", "reset", "--data-dir", str(data_dir))
+    code, moved, _ = run(capsys, "devnet", "advance", "--slots", "120", "--data-dir", str(data_dir))
+    assert code == 0 and moved["slot"] == 120 == Ledger.load(data_dir).current_slot
+    target = Ledger.load(data_dir).slot_config.slot_to_posix_ms(500)
+    code, moved, _ = run(capsys, "devnet", "advance", "--to-posix-ms", str(target), "--data-dir", str(data_dir))
+    assert code == 0 and Ledger.load(data_dir).current_slot == 500
+
+
+@pytest.mark.parametrize("args", [[], ["--slots", "1", "--to-posix-ms", "5"], ["--slots", "-3"]])
+def test_advance_needs_exactly_one_forward_move(capsys, data_dir, args):
+    run(capsys, "devnet", "reset", "--data-dir", str(data_dir))
+    code, _, err = run(capsys, "devnet", "advance", *args, "--data-dir", str(data_dir))
+    assert code == 2 and "hint" in err
+    assert Ledger.load(data_dir).current_slot == 0
+
+
+def test_fund_pays_the_address_from_the_faucet(capsys, data_dir):
+    run(capsys, "devnet", "reset", "--data-dir", str(data_dir))
+    bob = Ledger.load(data_dir).wallet("bob").address
+    code, funded, _ = run(capsys, "devnet", "fund", str(bob), "--lovelace", "12345678", "--data-dir", str(data_dir))
+    assert code == 0
+    tx_id, index = funded["output"].split("#")
+    ledger = Ledger.load(data_dir)
+    [(ref, output)] = [(r, o) for r, o in ledger.utxos_at(bob) if r.transaction_id.payload.hex() == tx_id]
+    assert int(ref.index) == int(index) and output.amount.coin == 12_345_678
+
+
+@pytest.mark.parametrize("address,lovelace", [("addr_test1nonsense", "5"), ("", "5")])
+def test_fund_refuses_a_bad_address(capsys, data_dir, address, lovelace):
+    run(capsys, "devnet", "reset", "--data-dir", str(data_dir))
+    code, _, err = run(capsys, "devnet", "fund", address, "--lovelace", lovelace, "--data-dir", str(data_dir))
+    assert code == 2 and "ADDRESS" in err
+
+
+def test_rollback_drops_the_newest_block(capsys, data_dir):
+    run(capsys, "devnet", "reset", "--data-dir", str(data_dir))
+    bob = str(Ledger.load(data_dir).wallet("bob").address)
+    run(capsys, "devnet", "fund", bob, "--lovelace", "5000000", "--data-dir", str(data_dir))
+    assert Ledger.load(data_dir).tip.height == 1
+    code, rolled, _ = run(capsys, "devnet", "rollback", "1", "--no-to-mempool", "--data-dir", str(data_dir))
+    assert code == 0 and rolled["returned_to_mempool"] == []
+    assert Ledger.load(data_dir).tip.height == 0
+
+
+def test_up_refuses_a_non_loopback_host_without_consent(capsys, data_dir):
+    code, _, err = run(capsys, "devnet", "up", "--host", "0.0.0.0", "--data-dir", str(data_dir))
+    assert code == 2 and "--allow-remote" in err
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _read_json_document(stream: Any) -> dict[str, Any]:
+    lines = []
+    for line in stream:
+        lines.append(line)
+        if line.rstrip() == "}":
+            return json.loads("".join(lines))
+    raise AssertionError("`devnet up` exited before announcing its endpoints: " + "".join(lines))
+
+
+def test_up_serves_ogmios_and_kupo_persists_and_locks_its_directory(capsys, data_dir):
+    ogmios_port, kupo_port = _free_port(), _free_port()
+    command = [sys.executable, "-m", "runner", "devnet", "up", "--data-dir", str(data_dir),
+               "--ogmios-port", str(ogmios_port), "--kupo-port", str(kupo_port), "--seed", "up-test"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"}) as process:
+        try:
+            announced = _read_json_document(process.stdout)
+            assert announced["ogmios"] == f"ws://127.0.0.1:{ogmios_port}"
+            assert httpx.get(f"http://127.0.0.1:{ogmios_port}/health").json()["connectionStatus"] == "connected"
+            assert httpx.get(f"http://127.0.0.1:{kupo_port}/health").status_code == 200
+            with connect(announced["ogmios"]) as ws:
+                ws.send(json.dumps({"jsonrpc": "2.0", "method": "queryLedgerState/epoch", "id": 1}))
+                assert json.loads(ws.recv())["result"] == 1
+            code, _, err = run(capsys, "devnet", "advance", "--slots", "5", "--data-dir", str(data_dir))
+            assert code == 5 and "in use" in err
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert Ledger.load(data_dir).genesis.seed == "up-test"
+    assert not (data_dir / "devnet.lock").exists()
+
+
+def test_demo_pays_locks_and_spends_through_the_wire(capsys):
+    code, out, err = run(capsys, "devnet", "demo", "--seed", "demo-test")
+    assert code == 0, err
+    assert "[6/6] alice spent it with redeemer 42" in out
+    assert "tip: slot 4, height 4" in out
