@@ -186,7 +186,8 @@ def utxo_from_json(raw: dict[str, Any]) -> tuple[TransactionInput, TransactionOu
         script=script_from_json(raw["script"]) if raw.get("script") else None,
         post_alonzo=bool(datum or raw.get("script")),
     )
-    return ref, out
+    # Through CBOR once, so the output equals what the ledger itself decodes from a tx.
+    return ref, TransactionOutput.from_cbor(out.to_cbor())
 
 
 def redeemer_pointer(tag: RedeemerTag, index: int) -> dict[str, Any]:

@@ -81,8 +81,6 @@ def save_ledger(ledger: Ledger, data_dir: Path) -> None:
 
 
 def load_ledger(cls: type[Ledger], data_dir: Path) -> Ledger:
-    from runner.chain.devnet.ledger import GenesisSpec
-
     path = data_dir / STATE_FILE
     try:
         state = cbor2.loads(path.read_bytes())
@@ -92,9 +90,20 @@ def load_ledger(cls: type[Ledger], data_dir: Path) -> Ledger:
     except (OSError, ValueError, cbor2.CBORDecodeError) as exc:
         raise StateError(f"devnet state unreadable: {exc}", location=str(path),
                          hint="delete the data directory's devnet state and start again") from exc
-    if state.get("version") != FORMAT_VERSION:
-        raise StateError(f"devnet state format {state.get('version')} is not {FORMAT_VERSION}",
-                         location=str(path), hint="reset the devnet")
+    if not isinstance(state, dict) or state.get("version") != FORMAT_VERSION:
+        version = state.get("version") if isinstance(state, dict) else None
+        raise StateError(f"devnet state format {version!r} is not {FORMAT_VERSION}",
+                         location=str(path), hint="reset the devnet (delete ledger.cbor)")
+    try:
+        return _restore(cls, data_dir, state)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise StateError(f"devnet state is damaged: {exc!r}", location=str(path),
+                         hint="reset the devnet (delete ledger.cbor)") from exc
+
+
+def _restore(cls: type[Ledger], data_dir: Path, state: dict[str, Any]) -> Ledger:
+    from runner.chain.devnet.ledger import GenesisSpec
+
     g = state["genesis"]
     spec = GenesisSpec(g[0], tuple(g[1]), g[2], g[3], g[4], g[5], tuple(_unpair(p) for p in g[6]))
     params = LedgerParams.from_dict(state["params"]["raw"], source=state["params"]["source"])
