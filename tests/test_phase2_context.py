@@ -379,3 +379,24 @@ def test_uplc_parameter_names_follow_the_ledger_order_of_the_raw_list(language):
     assert names[0] == "addInteger-cpu-arguments-intercept"
     assert raw[names.index("cekStartupCost-exBudgetCPU")] == 100
     assert raw[names.index("cekApplyCost-exBudgetCPU")] == 16000
+
+
+def test_a_redeemer_for_a_native_script_policy_is_extraneous():
+    from pycardano import ScriptPubkey
+
+    native = ScriptPubkey(VKH)
+    fee_input = txin(4)
+    body = TransactionBody(
+        inputs=[fee_input],
+        outputs=[TransactionOutput(WALLET, 9_000_000)],
+        fee=1_000_000,
+        mint=MultiAsset({native.hash(): Asset({AssetName(b"n"): 1})}),
+    )
+    witness = TransactionWitnessSet(
+        native_scripts=[native],
+        redeemer=redeemers([(RedeemerTag.MINT, 0, 0, MAX_UNITS)], "list"),
+    )
+    resolved = {fee_input: TransactionOutput(WALLET, 10_000_000)}
+    with pytest.raises(LedgerRejection) as err:
+        script_contexts(Transaction(body, witness), resolved, CLOCK)
+    assert err.value.ogmios_code == 3110 and "native script" in str(err.value)

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pycardano import (
     ExecutionUnits,
+    NativeScript,
     PlutusV1Script,
     PlutusV2Script,
     PlutusV3Script,
@@ -185,6 +186,11 @@ def script_contexts(
         )
     except ContextError as exc:
         raise _context_rejection(exc) from exc
+    for r, t in zip(redeemers, targets):
+        if scripts.get(t.script_hash, ("",))[0] == "native":
+            raise _extraneous(
+                r, "is locked by a native script, which takes no redeemer"
+            )
     missing = sorted(
         {t.script_hash.hex() for t in targets if t.script_hash not in scripts}
     )
@@ -256,10 +262,11 @@ def _scripts(tx: Transaction, view: TxView) -> dict[bytes, tuple[str, bytes]]:
             if out.script is not None
         ),
     ]
-    for script in candidates:
-        language = _LANGUAGES.get(type(script))
-        if language is not None:
-            found[plutus_script_hash(script).payload] = (language, bytes(script))
+    for script in [*candidates, *(ws.native_scripts or [])]:
+        language = _LANGUAGES.get(type(script), "native")
+        if language != "native" or isinstance(script, NativeScript):
+            raw = bytes(script) if language != "native" else script.to_cbor()
+            found.setdefault(plutus_script_hash(script).payload, (language, raw))
     return found
 
 
@@ -303,12 +310,16 @@ def _target(r: _Redeemer, view: TxView, datums: Mapping[bytes, PlutusData]) -> _
         pass
     except ContextError as exc:
         raise _context_rejection(exc) from exc
-    raise LedgerRejection(
-        f"redeemer {r.pointer} points at no script-locked item of the transaction",
+    raise _extraneous(r, "points at no script-locked item of the transaction")
+
+
+def _extraneous(r: _Redeemer, why: str) -> LedgerRejection:
+    return LedgerRejection(
+        f"redeemer {r.pointer} {why}",
         ogmios_code=3110,
         data={"extraneousRedeemers": [{"purpose": TAG_NAMES[r.tag], "index": r.index}]},
-        hint="redeemer indices follow the ledger's order: inputs by (tx id, index), policies and "
-        "reward accounts sorted (script credentials first)",
+        hint="redeemer indices follow the ledger's order: inputs by (tx id, index), "
+        "policies and reward accounts sorted (script credentials first)",
     )
 
 

@@ -76,7 +76,7 @@ __all__ = [
     "uninstall",
 ]
 
-RECURSION_LIMIT = 100_000
+RECURSION_LIMIT = 50_000  # OpShin programs nest deeply; uplc's AST passes recurse
 _MEMO = "_milestones_ex_mem"
 _ORIGINAL: dict[Any, Callable[[Any], int]] = {}
 _PREPARED = True  # skip uplc's per-run UniqueVariableTransformer (see _PreparedMachine)
