@@ -309,3 +309,13 @@ def test_withdraw_redeemer_index_follows_the_ledger_order_script_credentials_fir
 
     rejected(ledger, both(1), 3109)
     accepted(ledger, both(0))
+
+
+def test_declared_budget_is_the_limit_during_submit_3010(ledger, hand):
+    locked = hand.lock(ALWAYS_SUCCEEDS)
+    starved = [redeemer(RedeemerTag.SPEND, 0, units=ExecutionUnits(10, 10))]
+    error = rejected(ledger, spend(hand, locked, witness={"redeemer": starved}), 3010)
+    assert isinstance(error, ScriptFailure)
+    [evaluation] = ledger.evaluate(spend(hand, locked, witness={"redeemer": starved}))
+    assert evaluation.ok and evaluation.memory > 10  # evaluate ignores the declared budget
+    accepted(ledger, spend(hand, locked))
