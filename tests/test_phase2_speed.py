@@ -109,3 +109,26 @@ def test_install_is_idempotent_and_disabled_restores():
     with uplc_speed.disabled():
         assert PlutusData.ex_mem is original
     assert uplc_speed.installed() and PlutusData.ex_mem.__wrapped__ is original
+
+
+def test_cached_program_survives_evaluations_with_the_patches_off(scripts):
+    tx, resolved = Spend(scripts["lock_validator"]).build()
+    program = uplc_speed.load_program(bytes(scripts["lock_validator"]))
+    before = program.dumps()
+    both_ways(tx, resolved)
+    assert uplc_speed.load_program(bytes(scripts["lock_validator"])) is program
+    assert program.dumps() == before
+
+
+def test_undecodable_script_is_a_malformed_script_rejection():
+    from pycardano import PlutusV3Script
+    from scripts.phase2_kit import always_tx
+
+    from runner.errors import LedgerRejection
+
+    tx, resolved = always_tx(PlutusV3Script(bytes.fromhex("4401020304")))
+    with pytest.raises(LedgerRejection) as err:
+        evaluate_scripts(
+            tx, resolved, CLOCK, COST_MODELS, budgets="max", max_ex_units=MAX_UNITS
+        )
+    assert err.value.ogmios_code == 3116

@@ -143,16 +143,26 @@ class MalformedScript(ValueError):
     """The script bytes are not a CBOR-wrapped flat UPLC program."""
 
 
-@functools.lru_cache(maxsize=256)
 def load_program(script: bytes) -> Program:
-    """Decode once and rename variables once; cached by the script's bytes.
+    """The script's program: decoded and renamed once per script while the patches are on.
 
-    The ``Program`` is never mutated by evaluation (the machine builds new frames and
-    environments), so sharing it between evaluations is safe.
+    The shared ``Program`` is never mutated by the prepared machine (it builds new frames
+    and environments). ``uplc``'s own ``Machine.eval`` rewrites some nodes of the tree it
+    is given in place, so with the patches off every evaluation decodes a fresh copy.
     """
+    if not _PREPARED:
+        return _decode(bytes(script))
+    return _decode_and_rename(bytes(script))
+
+
+@functools.lru_cache(maxsize=256)
+def _decode_and_rename(script: bytes) -> Program:
+    return UniqueVariableTransformer().visit(_decode(script))
+
+
+def _decode(script: bytes) -> Program:
     try:
-        program = unflatten(bytes(script))
-        return UniqueVariableTransformer().visit(program)
+        return unflatten(script)
     except Exception as exc:  # the flat decoder raises bare errors of many kinds
         raise MalformedScript(
             f"cannot decode script: {type(exc).__name__}: {exc}"
