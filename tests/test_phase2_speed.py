@@ -21,6 +21,7 @@ from scripts.phase2_kit import (
     COST_MODELS,
     MAX_UNITS,
     Spend,
+    always_tx,
     compile_script,
     mint_tx,
     withdraw_tx,
@@ -28,6 +29,7 @@ from scripts.phase2_kit import (
 
 from runner.chain.devnet import uplc_speed
 from runner.chain.devnet.phase2 import evaluate_scripts
+from runner.errors import LedgerRejection
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +123,6 @@ def test_cached_program_survives_evaluations_with_the_patches_off(scripts):
 
 
 def test_undecodable_script_is_a_malformed_script_rejection():
-    from pycardano import PlutusV3Script
-    from scripts.phase2_kit import always_tx
-
-    from runner.errors import LedgerRejection
-
     tx, resolved = always_tx(PlutusV3Script(bytes.fromhex("4401020304")))
     with pytest.raises(LedgerRejection) as err:
         evaluate_scripts(
