@@ -271,3 +271,21 @@ def test_kupo_checkpoint_passes_the_slot_of_a_new_transaction(devnet):
     assert int(reply.headers["X-Most-Recent-Checkpoint"]) > before
     assert {m["created_at"]["slot_no"] for m in reply.json()} == {devnet.ledger.tip.slot}
     assert sorted(m["output_index"] for m in reply.json()) == [0, 1]
+
+
+def test_kupo_forgets_a_rolled_back_block_and_restores_what_it_spent(devnet):
+    tx = pay(devnet, 1_900_000)
+    spent_inputs = [f"{i.index}@{i.transaction_id.payload.hex()}" for i in tx.transaction_body.inputs]
+    with connect(devnet.ogmios_url) as ws:
+        assert "result" in rpc(ws, "submitTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}})
+    assert httpx.get(f"{devnet.kupo_url}/matches/*@{tx.id}").json()
+    assert all(httpx.get(f"{devnet.kupo_url}/matches/{p}?spent").json() for p in spent_inputs)
+    tip_before = devnet.ledger.tip
+    with devnet.guard.lock:
+        devnet.ledger.rollback(1, to_mempool=False)
+    reply = httpx.get(f"{devnet.kupo_url}/matches/*@{tx.id}")
+    assert reply.json() == []
+    assert int(reply.headers["X-Most-Recent-Checkpoint"]) < tip_before.slot
+    for pattern in spent_inputs:
+        [restored] = httpx.get(f"{devnet.kupo_url}/matches/{pattern}?unspent").json()
+        assert restored["spent_at"] is None

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
-from pycardano import Address, Network, TransactionInput, TransactionOutput
+from pycardano import Address, TransactionInput, TransactionOutput
 
 from runner.chain.devnet import ogmios_shapes as shapes
 
@@ -38,6 +38,10 @@ class Point:
 
     def to_json(self) -> Json:
         return {"slot_no": self.slot, "header_hash": self.header_hash}
+
+
+#: Where outputs that no block produced (genesis, a UTxO file) were "created".
+GENESIS = Point(0, GENESIS_HEADER_HASH)
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ class Match:
             "transaction_index": self.transaction_index,
             "transaction_id": self.ref.transaction_id.payload.hex(),
             "output_index": int(self.ref.index),
-            "address": str(self.output.address),
+            "address": shapes.address_text(self.output.address),
             "value": shapes.kupo_value(self.output.amount),
             "datum_hash": digest,
             "script_hash": shapes.script_hash_hex(script) if script is not None else None,
@@ -236,8 +240,8 @@ def _address_matcher(pattern: str) -> Callable[[Match], bool]:
         raise PatternError(f"unreadable pattern {pattern[:120]!r}: {_PATTERN_HELP}") from exc
     if address.payment_part is None:  # a stake address: every output delegating to it
         return lambda m: m.output.address.staking_part == address.staking_part
-    wanted = bytes(address.to_primitive())
-    return lambda m: bytes(m.output.address.to_primitive()) == wanted
+    wanted = shapes.address_bytes(address)
+    return lambda m: shapes.address_bytes(m.output.address) == wanted
 
 
 # --- building from the ledger -----------------------------------------------------------
@@ -264,35 +268,62 @@ def _spend_details(applied: Any) -> tuple[dict[Any, int], dict[int, bytes]]:
     return positions, redeemers
 
 
-def build(ledger: Any, lookup_datum: Optional[Callable[[str], Optional[bytes]]] = None,
-          lookup_script: Optional[Callable[[str], Optional[tuple[str, bytes]]]] = None) -> KupoIndex:
-    """The whole index from the ledger's blocks and UTxO set (called under the ledger lock)."""
-    genesis = Point(0, GENESIS_HEADER_HASH)
-    created: dict[Any, tuple[Point, int]] = {}
-    outputs: dict[Any, TransactionOutput] = {}
-    spent: dict[Any, Spent] = {}
-    points: list[Point] = []
-    for block in getattr(ledger, "blocks", ()):
+class ChainHistory:
+    """What the blocks say about outputs (created where, spent where), followed block by block.
+
+    Block hashes chain their predecessors, so if the last block seen is still at its
+    height, every earlier one is too and only newer blocks need reading; otherwise (a
+    rollback) the history starts over.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.created: dict[Any, tuple[Point, int]] = {}
+        self.outputs: dict[Any, TransactionOutput] = {}
+        self.spent: dict[Any, Spent] = {}
+        self.points: list[Point] = []
+
+    def follow(self, blocks: list[Any]) -> None:
+        seen = len(self.points)
+        if seen and (seen > len(blocks) or blocks[seen - 1].block_hash != self.points[-1].header_hash):
+            self._reset()
+            seen = 0
+        for block in blocks[seen:]:
+            self._add(block)
+
+    def _add(self, block: Any) -> None:
         point = Point(int(block.slot), str(block.block_hash))
-        points.append(point)
+        self.points.append(point)
         for tx_index, applied in enumerate(block.txs):
             positions, redeemers = _spend_details(applied) if applied.undo.consumed else ({}, {})
             for ref, output in applied.undo.consumed:
-                outputs.setdefault(ref, output)
-                created.setdefault(ref, (genesis, 0))
+                self.outputs.setdefault(ref, output)
+                self.created.setdefault(ref, (GENESIS, 0))
                 position = positions.get(ref)
-                spent[ref] = Spent(point, applied.tx_id, position,
-                                   redeemers.get(position) if position is not None else None)
+                self.spent[ref] = Spent(point, applied.tx_id, position,
+                                        redeemers.get(position) if position is not None else None)
             for ref in applied.undo.produced:
-                created[ref] = (point, tx_index)
-    for ref, output in ledger.utxo.items():
-        outputs[ref] = output
-        created.setdefault(ref, (genesis, 0))
-        spent.pop(ref, None)  # a rollback may have restored it
-    matches = [Match(ref, outputs[ref], created[ref][0], created[ref][1], spent.get(ref))
-               for ref in outputs]
-    return KupoIndex(matches, int(ledger.tip.slot), points,
-                     lookup_datum or (lambda h: None), lookup_script or (lambda h: None))
+                self.created[ref] = (point, tx_index)
+
+    def snapshot(self, ledger: Any, lookup_datum: Optional[Callable[[str], Optional[bytes]]] = None,
+                 lookup_script: Optional[Callable[[str], Optional[tuple[str, bytes]]]] = None) -> KupoIndex:
+        """The index as of the ledger's tip (called under the ledger lock)."""
+        self.follow(list(getattr(ledger, "blocks", ())))
+        outputs = dict(self.outputs)
+        outputs.update(ledger.utxo)
+        matches = [Match(ref, output, *self.created.get(ref, (GENESIS, 0)),
+                         None if ref in ledger.utxo else self.spent.get(ref))
+                   for ref, output in outputs.items()]
+        return KupoIndex(matches, int(ledger.tip.slot), list(self.points),
+                         lookup_datum or (lambda h: None), lookup_script or (lambda h: None))
 
 
-__all__ = ["KupoIndex", "Match", "PatternError", "build", "matcher", "Network"]
+def build(ledger: Any, lookup_datum: Optional[Callable[[str], Optional[bytes]]] = None,
+          lookup_script: Optional[Callable[[str], Optional[tuple[str, bytes]]]] = None) -> KupoIndex:
+    """The whole index from scratch (the servers keep a :class:`ChainHistory` instead)."""
+    return ChainHistory().snapshot(ledger, lookup_datum, lookup_script)
+
+
+__all__ = ["ChainHistory", "KupoIndex", "Match", "PatternError", "build", "matcher"]

@@ -59,6 +59,7 @@ class IndexCache:
         self._lock = threading.Lock()
         self._key: Any = None
         self._index: Optional[KupoIndex] = None
+        self._history = kupo_index.ChainHistory()
 
     def current(self) -> KupoIndex:
         with self._lock:
@@ -68,7 +69,7 @@ class IndexCache:
         tip = ledger.tip
         key = (tip.slot, tip.block_hash, tip.height, len(ledger.utxo))
         if self._index is None or key != self._key:
-            self._index = kupo_index.build(ledger, self._datum, self._script)
+            self._index = self._history.snapshot(ledger, self._datum, self._script)
             self._key = key
         return self._index
 
@@ -173,6 +174,10 @@ def route(index: KupoIndex, url: str, accept: str = "") -> Reply:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "kupo-devnet"
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment: with Nagle on, the body waits for the
+    # client's delayed ACK (~40 ms per request on loopback).
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
     cache: IndexCache  # set on the subclass made by KupoServer
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)

@@ -133,14 +133,29 @@ def _mempool(ledger: Any) -> list[tuple[str, int]]:
     return [(str(tx_id), 0) for tx_id in getattr(ledger, "mempool", ())]
 
 
-def _utxo(ledger: Any, params: Any) -> list[dict[str, Any]]:
+#: Output reference -> its Ogmios JSON. An output never changes under its reference (the
+#: transaction id hashes the body), so entries stay valid across blocks and rollbacks.
+_UTXO_JSON: dict[Any, dict[str, Any]] = {}
+_UTXO_JSON_LIMIT = 200_000
+
+
+def _utxo_json(ref: Any, output: Any) -> dict[str, Any]:
     from runner.chain.devnet.ledger_json import utxo_entry
 
+    entry = _UTXO_JSON.get(ref)
+    if entry is None:
+        if len(_UTXO_JSON) >= _UTXO_JSON_LIMIT:
+            _UTXO_JSON.clear()
+        entry = _UTXO_JSON[ref] = utxo_entry(ref, output)
+    return entry
+
+
+def _utxo(ledger: Any, params: Any) -> list[dict[str, Any]]:
     query = shapes.params_object(params, "queryLedgerState/utxo")
     if "addresses" in query:
-        addresses = [shapes.parse_address(a, f"params.addresses[{i}]")
-                     for i, a in enumerate(shapes.parse_list(query, "addresses"))]
-        entries = [e for a in addresses for e in ledger.utxos_at(a)]
+        wanted = {shapes.address_bytes(shapes.parse_address(a, f"params.addresses[{i}]"))
+                  for i, a in enumerate(shapes.parse_list(query, "addresses"))}
+        entries = [(i, o) for i, o in ledger.utxo.items() if shapes.address_bytes(o.address) in wanted]
     elif "outputReferences" in query:
         refs = [shapes.parse_output_reference(r, f"params.outputReferences[{i}]")
                 for i, r in enumerate(shapes.parse_list(query, "outputReferences"))]
@@ -150,7 +165,7 @@ def _utxo(ledger: Any, params: Any) -> list[dict[str, Any]]:
     else:
         raise BadParams("Invalid request: queryLedgerState/utxo takes {\"addresses\": [...]}, "
                         "{\"outputReferences\": [...]} or no params (whole UTxO).")
-    return [utxo_entry(i, o) for i, o in shapes.sorted_utxo(dict(entries).items())]
+    return [_utxo_json(i, o) for i, o in shapes.sorted_utxo(dict(entries).items())]
 
 
 def _rejection(exc: LedgerRejection) -> RpcFailure:

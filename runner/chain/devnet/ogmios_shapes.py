@@ -13,6 +13,7 @@ agrees with ``queryLedgerState/epoch``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from fractions import Fraction
@@ -107,6 +108,20 @@ def datum_cbor(datum: Any) -> bytes:
     if hasattr(datum, "to_cbor"):
         return bytes(datum.to_cbor())
     return cbor2.dumps(datum, default=default_encoder)
+
+
+@functools.lru_cache(maxsize=65536)
+def _bech32_of(raw: bytes) -> str:
+    return str(Address.from_primitive(raw))
+
+
+def address_bytes(address: Address) -> bytes:
+    return bytes(address.to_primitive())
+
+
+def address_text(address: Address) -> str:
+    """The bech32 text of an address, cached: pycardano re-encodes bech32 on every str()."""
+    return _bech32_of(address_bytes(address))
 
 
 def blake2b_256(data: bytes) -> str:
