@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +73,9 @@ def compile_script(name: str, cache_dir: Path) -> PlutusV3Script:
     if cached.exists():
         return PlutusV3Script(cached.read_bytes())
     script = _build(str(SCRIPTS / f"{name}.py"))
-    cached.write_bytes(bytes(script))
+    partial = cached.with_suffix(f".{os.getpid()}.partial")  # xdist workers race here
+    partial.write_bytes(bytes(script))
+    os.replace(partial, cached)
     return script
 
 
