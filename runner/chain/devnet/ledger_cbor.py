@@ -90,6 +90,14 @@ def map_entries(buf: bytes) -> dict[int, bytes]:
     return out
 
 
+def output_value(raw_output: bytes) -> bytes:
+    """The value field of a serialized output (legacy array or post-Alonzo map form)."""
+    major = raw_output[0] >> 5
+    if major == 4:
+        return container_items(raw_output)[1]
+    return map_entries(raw_output)[1]
+
+
 @dataclass(frozen=True)
 class TxSpans:
     """The submitted bytes of a transaction and of the parts the ledger hashes."""
@@ -101,6 +109,8 @@ class TxSpans:
     redeemers: bytes | None
     datums: bytes | None
     datum_items: tuple[bytes, ...]
+    #: body outputs, then the collateral return if any (their min-UTxO and value sizes)
+    outputs: tuple[bytes, ...] = ()
 
 
 def tx_spans(raw: bytes) -> TxSpans:
@@ -120,6 +130,10 @@ def tx_spans(raw: bytes) -> TxSpans:
         wits = raw[bounds[1][0] : bounds[1][1]]
         aux = raw[bounds[-1][0] : bounds[-1][1]] if arg == 4 else None
         entries = map_entries(wits)
+        body_entries = map_entries(body)
+        outputs = container_items(body_entries[1]) if 1 in body_entries else []
+        if 16 in body_entries:
+            outputs.append(body_entries[16])
         datums = entries.get(4)
         return TxSpans(
             raw=raw,
@@ -129,6 +143,7 @@ def tx_spans(raw: bytes) -> TxSpans:
             redeemers=entries.get(5),
             datums=datums,
             datum_items=tuple(container_items(datums)) if datums else (),
+            outputs=tuple(outputs),
         )
     except (CborSpanError, IndexError) as exc:
         raise deserialisation_error(str(exc)) from exc

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NoReturn
 
-import cbor2
 from pycardano import (
     Address,
     MultiAsset,
@@ -22,7 +21,8 @@ from pycardano import (
 )
 
 from runner.chain.devnet import ledger_json as js
-from runner.chain.devnet.ledger_fees import min_fee, min_utxo
+from runner.chain.devnet.ledger_cbor import output_value
+from runner.chain.devnet.ledger_fees import UTXO_ENTRY_OVERHEAD, min_fee
 from runner.chain.devnet.ledger_types import ParsedTx, StakeAccount, reward_address_text
 from runner.chain.devnet.params import MAX_REF_SCRIPTS_SIZE_PER_TX, LedgerParams
 from runner.errors import LedgerRejection
@@ -117,22 +117,21 @@ def check_network(ctx: RuleContext, ptx: ParsedTx) -> None:
                {"expectedNetwork": expected, "discriminatedType": "transaction"})
 
 
-def _value_size(amount: Value) -> int:
-    prim = amount.to_primitive() if amount.multi_asset else amount.coin
-    return len(cbor2.dumps(prim, default=lambda enc, v: enc.encode(v.to_primitive())))
-
-
 def check_outputs(ctx: RuleContext, ptx: ParsedTx) -> None:
-    """Max value size (3120), then min-UTxO (3125), over outputs and collateral return."""
+    """Max value size (3120), then min-UTxO (3125), over outputs and collateral return.
+
+    Sizes are those of the submitted bytes of each output, as the ledger measures them.
+    """
     outs = _outputs(ptx)
-    too_large = [o for o in outs if _value_size(o.amount) > ctx.params.max_val_size]
+    raws = ptx.spans.outputs if len(ptx.spans.outputs) == len(outs) else tuple(o.to_cbor() for o in outs)
+    too_large = [o for o, raw in zip(outs, raws) if len(output_value(raw)) > ctx.params.max_val_size]
     if too_large:
         reject(3120, f"{len(too_large)} output value(s) exceed {ctx.params.max_val_size} bytes",
                {"excessivelyLargeOutputs": [js.output(o) for o in too_large]},
                "spread the assets over several outputs")
     poor = []
-    for out in outs:
-        needed = min_utxo(ctx.params, out)
+    for out, raw in zip(outs, raws):
+        needed = (UTXO_ENTRY_OVERHEAD + len(raw)) * ctx.params.coins_per_utxo_byte
         if out.amount.coin < needed:
             poor.append({"output": js.output(out), "minimumRequiredValue": js.ada(needed)})
     if poor:
@@ -142,6 +141,7 @@ def check_outputs(ctx: RuleContext, ptx: ParsedTx) -> None:
 
 
 def _script_size(script: Any) -> int:
+    """Plutus: the script bytes; native: its CBOR (the ledger's originalBytes size)."""
     return len(bytes(script)) if isinstance(script, bytes) else len(script.to_cbor())
 
 
