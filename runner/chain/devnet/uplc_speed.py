@@ -76,6 +76,9 @@ __all__ = [
     "uninstall",
 ]
 
+TESTED_UPLC = (
+    "1.3.3"  # the version whose internals the patches below were checked against
+)
 RECURSION_LIMIT = 50_000  # OpShin programs nest deeply; uplc's AST passes recurse
 _MEMO = "_milestones_ex_mem"
 _ORIGINAL: dict[Any, Callable[[Any], int]] = {}
@@ -98,13 +101,21 @@ def _memoised(original: Callable[[Any], int]) -> Callable[[Any], int]:
 
 
 def install() -> None:
-    """Memoise ``ex_mem`` on immutable data values (idempotent)."""
+    """Memoise ``ex_mem`` on immutable data values (idempotent).
+
+    The patches lean on ``uplc`` internals, checked by the equivalence tests for the
+    pinned version only; with another ``uplc`` they stay off and ``uplc`` runs as shipped.
+    """
+    global _PREPARED
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+    if uplc.__version__ != TESTED_UPLC:
+        _PREPARED = False
+        return
     for cls in (PlutusData, BuiltinList, BuiltinPair):
         if cls not in _ORIGINAL:
             _ORIGINAL[cls] = cls.ex_mem
             cls.ex_mem = _memoised(cls.ex_mem)
-    if sys.getrecursionlimit() < RECURSION_LIMIT:
-        sys.setrecursionlimit(RECURSION_LIMIT)
 
 
 def uninstall() -> None:
