@@ -15,7 +15,7 @@ import json
 import statistics
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 from pycardano import TransactionBuilder, TransactionOutput
@@ -38,7 +38,7 @@ def timed(call: Callable[[], object], calls: int) -> list[float]:
 
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def make_payments(running, ledger: Ledger, count: int) -> None:

@@ -3,6 +3,7 @@ never lets a refused request change the ledger."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -10,9 +11,20 @@ from typing import Any
 
 import httpx
 import pytest
-from pycardano import (Address, ExecutionUnits, Network, Redeemer, RedeemerTag, Transaction,
-                       TransactionBody, TransactionBuilder, TransactionInput, TransactionOutput,
-                       TransactionWitnessSet, plutus_script_hash)
+from pycardano import (
+    Address,
+    ExecutionUnits,
+    Network,
+    Redeemer,
+    RedeemerTag,
+    Transaction,
+    TransactionBody,
+    TransactionBuilder,
+    TransactionInput,
+    TransactionOutput,
+    TransactionWitnessSet,
+    plutus_script_hash,
+)
 from pycardano.backend.ogmios_v6 import KupoOgmiosV6ChainContext
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -71,8 +83,8 @@ BAD_REQUESTS = [
     ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": {"addresses": ["addr_test1qqq"]}, "id": 7}',
      -32602),
     ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": {"addresses": "addr"}, "id": 7}', -32602),
-    ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": {"outputReferences": '
-     '[{"transaction": {"id": "zz"}, "index": 0}]}, "id": 7}', -32602),
+    (('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": {"outputReferences": '
+      '[{"transaction": {"id": "zz"}, "index": 0}]}, "id": 7}'), -32602),
     ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": {"colour": "blue"}, "id": 7}', -32602),
     ('{"jsonrpc": "2.0", "method": "queryNetwork/genesisConfiguration", "id": 7}', -32602),
     ('{"jsonrpc": "2.0", "method": "submitTransaction", "params": {}, "id": 7}', -32602),
@@ -82,8 +94,8 @@ BAD_REQUESTS = [
      -32602),
     ('{"jsonrpc": "2.0", "method": "evaluateTransaction", "params": {"transaction": {"cbor": "a0"}}, "id": 7}',
      -32602),
-    ('{"jsonrpc": "2.0", "method": "evaluateTransaction", "params": {"transaction": {"cbor": "a0"}, '
-     '"additionalUtxo": 5}, "id": 7}', -32602),
+    (('{"jsonrpc": "2.0", "method": "evaluateTransaction", "params": {"transaction": {"cbor": "a0"}, '
+      '"additionalUtxo": 5}, "id": 7}'), -32602),
     ('{"jsonrpc": "2.0", "method": "hasTransaction", "params": {"id": 5}, "id": 7}', 4000),
 ]
 
@@ -164,7 +176,7 @@ def test_epoch_is_never_zero_and_the_era_summaries_agree_with_it(devnet):
     assert conway["start"]["slot"] <= slot < conway["end"]["slot"]
     derived = conway["start"]["epoch"] + (slot - conway["start"]["slot"]) // conway["parameters"]["epochLength"]
     assert derived == epoch == 2
-    for earlier, later in zip(summaries, summaries[1:]):
+    for earlier, later in itertools.pairwise(summaries):
         assert earlier["end"] == later["start"]
 
 

@@ -12,8 +12,14 @@ from fractions import Fraction
 
 import pytest
 from ogmios.errors import ResponseError
-from pycardano import (Address, Network, Redeemer, TransactionBuilder, TransactionOutput,
-                       plutus_script_hash)
+from pycardano import (
+    Address,
+    Network,
+    Redeemer,
+    TransactionBuilder,
+    TransactionOutput,
+    plutus_script_hash,
+)
 from pycardano.backend.ogmios_v6 import KupoOgmiosV6ChainContext, OgmiosV6ChainContext
 
 from runner.chain.devnet.cli import serving

@@ -9,19 +9,26 @@ Upstream schema quirks are patched below, each with the reason.
 from __future__ import annotations
 
 import copy
-
-import cbor2
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+import cbor2
 import httpx
 import jsonschema
 import pytest
 import yaml
-from pycardano import (Address, Network, PlutusData, Redeemer, TransactionBuilder, TransactionOutput,
-                       datum_hash, plutus_script_hash)
+from pycardano import (
+    Address,
+    Network,
+    PlutusData,
+    Redeemer,
+    TransactionBuilder,
+    TransactionOutput,
+    datum_hash,
+    plutus_script_hash,
+)
 from pycardano.backend.ogmios_v6 import KupoOgmiosV6ChainContext
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7, DRAFT202012

@@ -15,13 +15,18 @@ import json
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from runner.errors import StateError, UserInputError
+
+if TYPE_CHECKING:  # the servers load websockets: imported when serving, not for `devnet status`
+    from runner.chain.devnet.kupo_server import KupoServer
+    from runner.chain.devnet.ogmios_server import LedgerGuard, OgmiosServer
 
 devnet_app = typer.Typer(add_completion=False, no_args_is_help=True,
                          help="The embedded devnet: a validating Conway ledger served as Ogmios + Kupo.")
@@ -35,9 +40,9 @@ class Serving:
     """A running pair of servers over one ledger (what ``up`` and the tests hold)."""
 
     ledger: Any
-    guard: Any
-    ogmios: Any
-    kupo: Any
+    guard: LedgerGuard
+    ogmios: OgmiosServer
+    kupo: KupoServer
 
     @property
     def ogmios_url(self) -> str:
@@ -54,7 +59,7 @@ class Serving:
 
 @contextlib.contextmanager
 def serving(ledger: Any, *, host: str = "127.0.0.1", ogmios_port: int = 0, kupo_port: int = 0,
-            data_dir: Optional[Path] = None) -> Iterator[Serving]:
+            data_dir: Path | None = None) -> Iterator[Serving]:
     """Serve ``ledger`` until the block exits; port 0 picks a free port (tests)."""
     from runner.chain.devnet.kupo_server import KupoServer
     from runner.chain.devnet.ogmios_server import LedgerGuard, OgmiosServer
@@ -76,7 +81,7 @@ def serving(ledger: Any, *, host: str = "127.0.0.1", ogmios_port: int = 0, kupo_
 
 # --- state in the data directory ---------------------------------------------------------
 
-def _data_dir(explicit: Optional[Path]) -> Path:
+def _data_dir(explicit: Path | None) -> Path:
     if explicit is not None:
         return explicit
     from runner.cli import state  # late: runner.cli imports this module
@@ -88,7 +93,7 @@ def _has_state(directory: Path) -> bool:
     return directory.is_dir() and any(p.name != LOCK_NAME for p in directory.iterdir())
 
 
-def _create(seed: str, params_file: Optional[Path], directory: Path) -> Any:
+def _create(seed: str, params_file: Path | None, directory: Path) -> Any:
     """A fresh genesis that saves itself to ``directory`` after every change."""
     from runner.chain.devnet.ledger import Ledger
     from runner.chain.devnet.params import LedgerParams
@@ -98,7 +103,7 @@ def _create(seed: str, params_file: Optional[Path], directory: Path) -> Any:
     return Ledger.create(seed=seed, params=params, data_dir=directory)
 
 
-def _open(directory: Path, seed: str, params_file: Optional[Path]) -> Any:
+def _open(directory: Path, seed: str, params_file: Path | None) -> Any:
     from runner.chain.devnet.ledger import Ledger
 
     if not _has_state(directory):
@@ -154,6 +159,10 @@ def _check_host(host: str, allow_remote: bool) -> None:
 # --- commands ----------------------------------------------------------------------------
 
 DataDirOption = typer.Option(None, "--data-dir", help="Devnet state directory (default <data dir>/devnet).")
+ParamsOption = typer.Option(None, "--params", help="Protocol parameters JSON (new devnets only; "
+                                                   "default mainnet epoch 616).")
+ParamsOption = typer.Option(None, "--params", help="Protocol parameters JSON (new devnets only; "
+                                                   "default mainnet epoch 616).")
 
 
 @devnet_app.command()
@@ -162,8 +171,8 @@ def up(
     ogmios_port: int = typer.Option(1337, help="Ogmios JSON-RPC WebSocket port."),
     kupo_port: int = typer.Option(1442, help="Kupo HTTP port."),
     seed: str = typer.Option(DEFAULT_SEED, help="Seed of the deterministic genesis (new devnets only)."),
-    params_file: Optional[Path] = typer.Option(None, "--params", help="Protocol parameters JSON (new devnets only)."),
-    data_dir: Optional[Path] = DataDirOption,
+    params_file: Path | None = ParamsOption,
+    data_dir: Path | None = DataDirOption,
     allow_remote: bool = typer.Option(False, help="Allow a non-loopback --host."),
 ) -> None:
     """Serve the devnet as Ogmios (ws://HOST:1337) and Kupo (http://HOST:1442) until Ctrl-C."""
@@ -187,7 +196,7 @@ def _wait_for_signal() -> None:
 
 
 @devnet_app.command()
-def status(data_dir: Optional[Path] = DataDirOption) -> None:
+def status(data_dir: Path | None = DataDirOption) -> None:
     """Print the devnet's slot, tip and UTxO count."""
     directory = _data_dir(data_dir)
     if not _has_state(directory):
@@ -201,8 +210,8 @@ def status(data_dir: Optional[Path] = DataDirOption) -> None:
 @devnet_app.command()
 def reset(
     seed: str = typer.Option(DEFAULT_SEED, help="Seed of the new genesis."),
-    params_file: Optional[Path] = typer.Option(None, "--params", help="Protocol parameters JSON."),
-    data_dir: Optional[Path] = DataDirOption,
+    params_file: Path | None = ParamsOption,
+    data_dir: Path | None = DataDirOption,
 ) -> None:
     """Throw the devnet's state away and start again from genesis."""
     directory = _data_dir(data_dir)
@@ -214,7 +223,7 @@ def reset(
     _emit({"status": "reset", "data_dir": str(directory), "seed": seed, **_status(ledger)})
 
 
-def _mutate(data_dir: Optional[Path], change: Any) -> dict[str, Any]:
+def _mutate(data_dir: Path | None, change: Any) -> dict[str, Any]:
     directory = _data_dir(data_dir)
     with _locked(directory):
         ledger = _open(directory, DEFAULT_SEED, None)
@@ -225,9 +234,9 @@ def _mutate(data_dir: Optional[Path], change: Any) -> dict[str, Any]:
 
 @devnet_app.command()
 def advance(
-    slots: Optional[int] = typer.Option(None, "--slots", help="Move the clock forward N slots."),
-    to_posix_ms: Optional[int] = typer.Option(None, "--to-posix-ms", help="Move the clock to POSIX time T (ms)."),
-    data_dir: Optional[Path] = DataDirOption,
+    slots: int | None = typer.Option(None, "--slots", help="Move the clock forward N slots."),
+    to_posix_ms: int | None = typer.Option(None, "--to-posix-ms", help="Move the clock to POSIX time T (ms)."),
+    data_dir: Path | None = DataDirOption,
 ) -> None:
     """Move the devnet's clock forward (time travel for rehearsals)."""
     if (slots is None) == (to_posix_ms is None):
@@ -246,7 +255,7 @@ def advance(
 def fund(
     address: str = typer.Argument(..., help="Bech32 address to fund."),
     lovelace: int = typer.Option(..., "--lovelace", help="Amount in lovelace."),
-    data_dir: Optional[Path] = DataDirOption,
+    data_dir: Path | None = DataDirOption,
 ) -> None:
     """Pay ADA from the devnet's faucet to ADDRESS."""
     from runner.chain.devnet.ogmios_shapes import BadParams, parse_address
@@ -271,7 +280,7 @@ def fund(
 def rollback(
     blocks: int = typer.Argument(..., help="How many of the newest blocks to drop."),
     to_mempool: bool = typer.Option(True, help="Return their transactions to the mempool (else drop them)."),
-    data_dir: Optional[Path] = DataDirOption,
+    data_dir: Path | None = DataDirOption,
 ) -> None:
     """Drop the newest N blocks (to rehearse a chain rollback)."""
     if blocks <= 0:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: A hand-written Plutus V3 validator: succeeds iff the redeemer is the integer 42.
 #: (V3 scripts take the whole ScriptContext = Constr 0 [txInfo, redeemer, scriptInfo].)

@@ -10,8 +10,9 @@ no longer the ledger's) rebuilds it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 from pycardano import Address, TransactionInput, TransactionOutput
 
@@ -47,9 +48,9 @@ GENESIS = Point(0, GENESIS_HEADER_HASH)
 @dataclass(frozen=True)
 class Spent:
     point: Point
-    transaction_id: Optional[str]
-    input_index: Optional[int]
-    redeemer: Optional[bytes]
+    transaction_id: str | None
+    input_index: int | None
+    redeemer: bytes | None
 
 
 @dataclass
@@ -58,14 +59,14 @@ class Match:
     output: TransactionOutput
     created: Point
     transaction_index: int
-    spent: Optional[Spent] = None
+    spent: Spent | None = None
 
     @property
     def sort_key(self) -> tuple[int, int, bytes, int]:
         return (self.created.slot, self.transaction_index, self.ref.transaction_id.payload,
                 int(self.ref.index))
 
-    def to_json(self, index: "KupoIndex", resolve: bool) -> Json:
+    def to_json(self, index: KupoIndex, resolve: bool) -> Json:
         digest, inline = shapes.output_datum(self.output)
         script = self.output.script
         out: Json = {
@@ -99,17 +100,17 @@ class KupoIndex:
     matches: list[Match]
     checkpoint_slot: int
     points: list[Point]
-    lookup_datum: Callable[[str], Optional[bytes]] = field(default=lambda h: None)
-    lookup_script: Callable[[str], Optional[tuple[str, bytes]]] = field(default=lambda h: None)
+    lookup_datum: Callable[[str], bytes | None] = field(default=lambda h: None)
+    lookup_script: Callable[[str], tuple[str, bytes] | None] = field(default=lambda h: None)
 
-    def datum(self, digest: str) -> Optional[bytes]:
+    def datum(self, digest: str) -> bytes | None:
         for match in self.matches:
             found, inline = shapes.output_datum(match.output)
             if found == digest and inline is not None:
                 return inline
         return self.lookup_datum(digest)
 
-    def script(self, digest: str) -> Optional[tuple[str, bytes]]:
+    def script(self, digest: str) -> tuple[str, bytes] | None:
         for match in self.matches:
             script = match.output.script
             if script is not None and shapes.script_hash_hex(script) == digest:
@@ -122,7 +123,7 @@ class KupoIndex:
         sample = newest[:100] + [newest[i] for i in _powers_of_two(100, len(newest))]
         return [p.to_json() for p in sample]
 
-    def checkpoint_at(self, slot: int, *, strict: bool) -> Optional[Json]:
+    def checkpoint_at(self, slot: int, *, strict: bool) -> Json | None:
         before = [p for p in self.points if p.slot <= slot]
         if not before or (strict and before[-1].slot != slot):
             return None
@@ -146,7 +147,7 @@ def _powers_of_two(start: int, end: int) -> Iterable[int]:
         i += step
 
 
-def _int_filter(filters: dict[str, str], key: str) -> Optional[int]:
+def _int_filter(filters: dict[str, str], key: str) -> int | None:
     if key not in filters:
         return None
     if not filters[key].isdigit():
@@ -192,7 +193,7 @@ def _in_slot_range(match: Match, filters: dict[str, str]) -> bool:
     return True
 
 
-def _holds(output: TransactionOutput, policy: str, name: Optional[str]) -> bool:
+def _holds(output: TransactionOutput, policy: str, name: str | None) -> bool:
     amount = output.amount
     multi = getattr(amount, "multi_asset", None) or {}
     for pid, assets in multi.items():
@@ -252,7 +253,7 @@ def _spend_details(applied: Any) -> tuple[dict[Any, int], dict[int, bytes]]:
 
     try:
         tx = Transaction.from_cbor(applied.cbor)
-    except Exception:  # the ledger accepted it, so this would be a decoder gap: no details
+    except Exception:  # noqa: BLE001 - accepted by the ledger: a decoder gap, so no details
         return {}, {}
     inputs = sorted(tx.transaction_body.inputs, key=lambda r: (r.transaction_id.payload, int(r.index)))
     positions = {ref: i for i, ref in enumerate(inputs)}
@@ -307,8 +308,8 @@ class ChainHistory:
             for ref in applied.undo.produced:
                 self.created[ref] = (point, tx_index)
 
-    def snapshot(self, ledger: Any, lookup_datum: Optional[Callable[[str], Optional[bytes]]] = None,
-                 lookup_script: Optional[Callable[[str], Optional[tuple[str, bytes]]]] = None) -> KupoIndex:
+    def snapshot(self, ledger: Any, lookup_datum: Callable[[str], bytes | None] | None = None,
+                 lookup_script: Callable[[str], tuple[str, bytes] | None] | None = None) -> KupoIndex:
         """The index as of the ledger's tip (called under the ledger lock)."""
         self.follow(list(getattr(ledger, "blocks", ())))
         outputs = dict(self.outputs)
@@ -320,8 +321,8 @@ class ChainHistory:
                          lookup_datum or (lambda h: None), lookup_script or (lambda h: None))
 
 
-def build(ledger: Any, lookup_datum: Optional[Callable[[str], Optional[bytes]]] = None,
-          lookup_script: Optional[Callable[[str], Optional[tuple[str, bytes]]]] = None) -> KupoIndex:
+def build(ledger: Any, lookup_datum: Callable[[str], bytes | None] | None = None,
+          lookup_script: Callable[[str], tuple[str, bytes] | None] | None = None) -> KupoIndex:
     """The whole index from scratch (the servers keep a :class:`ChainHistory` instead)."""
     return ChainHistory().snapshot(ledger, lookup_datum, lookup_script)
 

@@ -17,10 +17,11 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from runner.chain.devnet import kupo_index
@@ -58,7 +59,7 @@ class IndexCache:
         self.guard = guard
         self._lock = threading.Lock()
         self._key: Any = None
-        self._index: Optional[KupoIndex] = None
+        self._index: KupoIndex | None = None
         self._history = kupo_index.ChainHistory()
 
     def current(self) -> KupoIndex:
@@ -74,11 +75,11 @@ class IndexCache:
         return self._index
 
 
-    def _datum(self, digest: str) -> Optional[bytes]:
+    def _datum(self, digest: str) -> bytes | None:
         found = self.guard.read(lambda ledger: ledger.datum_by_hash(digest))
         return None if found is None else bytes(found)
 
-    def _script(self, digest: str) -> Optional[tuple[str, bytes]]:
+    def _script(self, digest: str) -> tuple[str, bytes] | None:
         found = self.guard.read(lambda ledger: ledger.script_by_hash(digest))
         if found is None:
             return None
@@ -97,7 +98,7 @@ def _query(url: str) -> tuple[str, dict[str, list[str]]]:
     return unquote(parts.path), parse_qs(parts.query, keep_blank_values=True)
 
 
-def _matches(index: KupoIndex, pattern: Optional[str], query: dict[str, list[str]]) -> Reply:
+def _matches(index: KupoIndex, pattern: str | None, query: dict[str, list[str]]) -> Reply:
     unknown = sorted(set(query) - FLAGS - FILTERS)
     if unknown:
         raise HttpFailure(HTTPStatus.BAD_REQUEST, f"unknown query parameter(s): {', '.join(unknown)}; "
@@ -180,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
     wbufsize = 64 * 1024
     cache: IndexCache  # set on the subclass made by KupoServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         index = self.cache.current()
         try:
             reply = route(index, self.path, self.headers.get("Accept", ""))
@@ -197,7 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
                       {"hint": f"{self.command} is not served by the devnet's Kupo; use GET"})
         self._send(reply, self.cache.current().checkpoint_slot)
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = _refuse  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_PATCH = _refuse
 
     def _send(self, reply: Reply, checkpoint: int) -> None:
         if isinstance(reply.body, str):
@@ -211,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("kupo %s - %s", self.address_string(), format % args)
 
 
@@ -224,9 +225,9 @@ class KupoServer:
         self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True
         self.host, self.port = host, self._httpd.server_address[1]
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
-    def start(self) -> "KupoServer":
+    def start(self) -> KupoServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"kupo:{self.port}",
                                         daemon=True)
         self._thread.start()
@@ -243,4 +244,4 @@ class KupoServer:
         return f"http://{self.host}:{self.port}"
 
 
-__all__ = ["KupoServer", "route", "HttpFailure", "Match"]
+__all__ = ["HttpFailure", "KupoServer", "Match", "route"]

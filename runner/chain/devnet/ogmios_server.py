@@ -19,8 +19,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -48,7 +49,7 @@ class LedgerGuard:
     to persist the ledger to the data directory.
     """
 
-    def __init__(self, ledger: Any, on_change: Optional[Callable[[Any], None]] = None) -> None:
+    def __init__(self, ledger: Any, on_change: Callable[[Any], None] | None = None) -> None:
         self.ledger = ledger
         self.lock = threading.RLock()
         self.on_change = on_change
@@ -81,7 +82,7 @@ class RpcFailure(Exception):
 class Session:
     """Per-connection state: the acquired mempool snapshot (Ogmios' local-tx-monitor)."""
 
-    snapshot: Optional[list[tuple[str, int]]] = None
+    snapshot: list[tuple[str, int]] | None = None
     cursor: int = 0
     snapshot_slot: int = 0
 
@@ -103,9 +104,9 @@ def _epoch(ledger: Any) -> int:
     return shapes.epoch_of_slot(int(ledger.current_slot), _slot_config(ledger)[2])
 
 
-def health(ledger: Any, guard: "LedgerGuard") -> dict[str, Any]:
+def health(ledger: Any, guard: LedgerGuard) -> dict[str, Any]:
     """Ogmios' ``/health`` document (the fields its dashboards and probes read)."""
-    start_ms, slot_ms, epoch_length = _slot_config(ledger)
+    epoch_length = _slot_config(ledger)[2]
     point = _chain_point(ledger)
     now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000000Z"
     return {
@@ -213,7 +214,7 @@ def _deserialisation(reason: str) -> dict[str, Any]:
     return {"code": error["code"], "message": error["message"], "data": error["data"]}
 
 
-def _submit(guard: "LedgerGuard", params: Any) -> dict[str, Any]:
+def _submit(guard: LedgerGuard, params: Any) -> dict[str, Any]:
     raw = _tx_bytes(params, "submitTransaction")
     try:
         tx_id = guard.write(lambda ledger: ledger.submit(raw))
@@ -222,7 +223,7 @@ def _submit(guard: "LedgerGuard", params: Any) -> dict[str, Any]:
     return {"transaction": {"id": str(tx_id)}}
 
 
-def _additional_utxo(params: Any) -> Optional[dict[Any, Any]]:
+def _additional_utxo(params: Any) -> dict[Any, Any] | None:
     from runner.chain.devnet.ledger_json import utxo_from_json
 
     extra = shapes.params_object(params, "evaluateTransaction").get("additionalUtxo")
@@ -236,7 +237,7 @@ def _additional_utxo(params: Any) -> Optional[dict[Any, Any]]:
         raise BadParams(f"Invalid request: params.additionalUtxo holds an unreadable entry: {exc!r}") from exc
 
 
-def _evaluate(guard: "LedgerGuard", params: Any) -> list[dict[str, Any]]:
+def _evaluate(guard: LedgerGuard, params: Any) -> list[dict[str, Any]]:
     raw = _tx_bytes(params, "evaluateTransaction")
     extra = _additional_utxo(params)
     try:
@@ -334,7 +335,7 @@ _MEMPOOL: dict[str, Callable[[Any, Session, Any], Any]] = {
 METHODS = tuple(_QUERIES) + tuple(_MEMPOOL) + ("submitTransaction", "evaluateTransaction")
 
 
-def dispatch(guard: "LedgerGuard", session: Session, method: Any, params: Any) -> Any:
+def dispatch(guard: LedgerGuard, session: Session, method: Any, params: Any) -> Any:
     """Route one request; ``RpcFailure`` for every refusal, with Ogmios' code."""
     try:
         if method == "submitTransaction":
@@ -352,7 +353,7 @@ def dispatch(guard: "LedgerGuard", session: Session, method: Any, params: Any) -
 
 
 def _response(method: Any, request_id: Any, *, result: Any = None,
-              error: Optional[dict[str, Any]] = None) -> str:
+              error: dict[str, Any] | None = None) -> str:
     reply: dict[str, Any] = {"jsonrpc": "2.0"}
     if isinstance(method, str):
         reply["method"] = method
@@ -399,11 +400,11 @@ class OgmiosServer:
     guard: LedgerGuard
     host: str = "127.0.0.1"
     port: int = 1337
-    _loop: Optional[asyncio.AbstractEventLoop] = field(default=None, init=False)
-    _server: Optional[Server] = field(default=None, init=False)
-    _thread: Optional[threading.Thread] = field(default=None, init=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
+    _server: Server | None = field(default=None, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
 
-    def start(self) -> "OgmiosServer":
+    def start(self) -> OgmiosServer:
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -413,7 +414,7 @@ class OgmiosServer:
             try:
                 self._server = loop.run_until_complete(self._open())
                 self.port = self._server.sockets[0].getsockname()[1] if self.port == 0 else self.port
-            except BaseException as exc:  # reported to the caller of start()
+            except BaseException as exc:  # noqa: BLE001 (re-raised by start())
                 failure.append(exc)
                 loop.close()
                 ready.set()
@@ -464,7 +465,7 @@ class OgmiosServer:
         except ConnectionClosed:
             pass
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Optional[Response]:
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0].rstrip("/")
         if path == "/health":
             body = json.dumps(self.guard.read(lambda ledger: health(ledger, self.guard))).encode()

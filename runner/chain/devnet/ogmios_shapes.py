@@ -14,10 +14,12 @@ agrees with ``queryLedgerState/epoch``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from fractions import Fraction
-from typing import Any, Iterable, Mapping, Sequence
+from hashlib import blake2b
+from typing import Any
 
 import cbor2
 from pycardano import (
@@ -32,10 +34,8 @@ from pycardano import (
     TransactionOutput,
     Value,
 )
-from pycardano.hash import SCRIPT_HASH_SIZE
-from pycardano.serialization import RawCBOR, default_encoder
 from pycardano.plutus import script_hash as _script_hash
-from hashlib import blake2b
+from pycardano.serialization import RawCBOR, default_encoder
 
 Json = dict[str, Any]
 
@@ -152,9 +152,7 @@ def script_bytes(script: Any) -> bytes:
 
 
 def script_hash_hex(script: Any) -> str:
-    digest = _script_hash(script).payload
-    assert len(digest) == SCRIPT_HASH_SIZE
-    return digest.hex()
+    return bytes(_script_hash(script).payload).hex()
 
 
 def output_datum(output: TransactionOutput) -> tuple[str | None, bytes | None]:
