@@ -256,6 +256,14 @@ def test_tx_info_has_sixteen_fields_in_ledger_order():
     assert treasury == C(0, I(123)) and donation == C(1)
 
 
+@pytest.mark.parametrize(("given", "shown"), [(None, C(1)), (0, C(1)), (5, C(0, I(5)))])
+def test_treasury_donation_is_just_a_positive_amount(given, shown):
+    tx, resolved = _busy_tx()
+    tx.transaction_body.donation = given
+    info = script_contexts(tx, resolved, CLOCK)[0].context.fields[0]
+    assert info.fields[15] == shown
+
+
 def test_tx_outs_encode_addresses_datums_and_reference_scripts():
     tx, resolved = _busy_tx()
     info = script_contexts(tx, resolved, CLOCK)[0].context.fields[0]

@@ -321,7 +321,9 @@ class TxView:
             votes_data(body.voting_procedures),
             PlutusList([]),
             _maybe_int(body.current_treasury_value),
-            _maybe_int(body.donation),
+            _maybe_int(
+                body.donation or None
+            ),  # the ledger shows a zero donation as Nothing
         )
 
     @staticmethod
