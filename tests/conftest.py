@@ -13,9 +13,10 @@ import functools
 import json
 import math
 import sys
-from pathlib import Path
+from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pycardano import (

@@ -7,7 +7,10 @@ script-data hashes and redeemer indices: what pycardano builds, the devnet must 
 from __future__ import annotations
 
 import pytest
+from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, HandTx, accepted, script_address
 from pycardano import (
+    Address,
+    Network,
     Redeemer,
     StakeCredential,
     StakeRegistration,
@@ -16,9 +19,7 @@ from pycardano import (
     Withdrawals,
     plutus_script_hash,
 )
-from pycardano import Address, Network
 
-from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, HandTx, accepted, script_address
 from runner.chain.devnet.context import DevnetChainContext
 from runner.errors import ScriptFailure
 

@@ -7,6 +7,7 @@ v6.14 code and data shape, and for leaving the ledger unchanged.
 
 from __future__ import annotations
 
+from conftest import accepted, rejected
 from pycardano import (
     Address,
     Asset,
@@ -20,7 +21,6 @@ from pycardano import (
     Value,
 )
 
-from conftest import accepted, rejected
 from runner.chain.devnet.genesis import faucet_policy
 
 

@@ -8,6 +8,7 @@ ledger rule, not a validator. Each rejection has an accepted twin.
 from __future__ import annotations
 
 import pytest
+from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, accepted, redeemer, rejected
 from pycardano import (
     Address,
     Asset,
@@ -28,7 +29,6 @@ from pycardano import (
     plutus_script_hash,
 )
 
-from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, accepted, redeemer, rejected
 from runner.errors import ScriptFailure
 
 SCRIPT_HASH = plutus_script_hash(ALWAYS_SUCCEEDS)
@@ -129,7 +129,7 @@ def test_collateral_with_tokens_needs_a_return_3133(ledger, hand):
 def test_insufficient_collateral_is_rejected_3128_and_total_must_match_3135(ledger, hand):
     alice = hand.w("alice")
     locked = hand.lock(ALWAYS_SUCCEEDS)
-    coll_ref, coll_out = hand.utxos("alice")[1]
+    _, coll_out = hand.utxos("alice")[1]
 
     def with_return(kept, total=300_000):
         back = TransactionOutput(alice.address, kept)
@@ -288,7 +288,7 @@ def test_deregistration_refunds_the_deposit(ledger, hand):
 @pytest.mark.parametrize("order", ["key-then-script"])
 def test_withdraw_redeemer_index_follows_the_ledger_order_script_credentials_first(ledger, hand, order):
     """Two withdrawals, one key and one script: the script one is index 0 (Credential Ord)."""
-    from pycardano import VoteDelegation, DRep, DRepKind
+    from pycardano import DRep, DRepKind, VoteDelegation
 
     alice = hand.w("alice")
     key_cred = StakeCredential(alice.stake_verification_key.hash())

@@ -6,9 +6,23 @@ from __future__ import annotations
 import json
 
 import pytest
-from pycardano import AssetName, Network, StakeCredential, StakeRegistration, Transaction, TransactionInput
+from conftest import (
+    ALWAYS_SUCCEEDS,
+    HandTx,
+    accepted,
+    assert_ogmios_shape,
+    rejected,
+    script_address,
+)
+from pycardano import (
+    AssetName,
+    Network,
+    StakeCredential,
+    StakeRegistration,
+    Transaction,
+    TransactionInput,
+)
 
-from conftest import ALWAYS_SUCCEEDS, HandTx, accepted, assert_ogmios_shape, rejected, script_address
 from runner.chain.devnet.clock import SlotConfig, era_summaries
 from runner.chain.devnet.genesis import derive_wallet, faucet_policy_id
 from runner.chain.devnet.ledger import Ledger
@@ -196,9 +210,8 @@ def test_in_tick_mode_blocks_form_only_on_tick(ledger_factory):
 
 
 def test_era_summaries_have_seven_eras_in_ogmios_shape():
-    from jsonschema import Draft7Validator
-
     from conftest import _ogmios_registry
+    from jsonschema import Draft7Validator
 
     config = SlotConfig(system_start_ms=0, slot_length_ms=1000, epoch_length=86_400)
     summaries = era_summaries(config)

@@ -9,7 +9,6 @@ evaluation becomes :class:`ScriptFailure`, never a pycardano exception.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Dict, List, Union
 
 from pycardano import (
     Address,
@@ -30,7 +29,7 @@ _PYCARDANO_TAGS = {"spend": "spend", "mint": "mint", "withdraw": "withdrawal",
                    "publish": "certificate", "vote": "voting", "propose": "proposing"}
 
 
-class DevnetChainContext(ChainContext):
+class DevnetChainContext(ChainContext):  # type: ignore[misc]
     """A ChainContext whose chain is a :class:`Ledger` in this process."""
 
     def __init__(self, ledger: Ledger) -> None:
@@ -71,22 +70,22 @@ class DevnetChainContext(ChainContext):
     def last_block_slot(self) -> int:
         return self.ledger.tip.slot
 
-    def _utxos(self, address: str) -> List[UTxO]:
+    def _utxos(self, address: str) -> list[UTxO]:
         return [UTxO(ref, out) for ref, out in self.ledger.utxos_at(address)]
 
-    def utxos(self, address: Union[str, Address]) -> List[UTxO]:
+    def utxos(self, address: str | Address) -> list[UTxO]:
         return self._utxos(str(address))
 
-    def submit_tx(self, tx: Union[Transaction, bytes, str]) -> str:  # type: ignore[override]
+    def submit_tx(self, tx: Transaction | bytes | str) -> str:
         return self.ledger.submit(tx)
 
-    def submit_tx_cbor(self, cbor: Union[bytes, str]) -> str:  # type: ignore[override]
+    def submit_tx_cbor(self, cbor: bytes | str) -> str:
         return self.ledger.submit(cbor)
 
-    def evaluate_tx(self, tx: Transaction) -> Dict[str, ExecutionUnits]:
+    def evaluate_tx(self, tx: Transaction) -> dict[str, ExecutionUnits]:
         return self.evaluate_tx_cbor(tx.to_cbor())
 
-    def evaluate_tx_cbor(self, cbor: Union[bytes, str]) -> Dict[str, ExecutionUnits]:
+    def evaluate_tx_cbor(self, cbor: bytes | str) -> dict[str, ExecutionUnits]:
         """Budgets measured under the maximum; a failing script raises ScriptFailure (3010)."""
         evaluations = self.ledger.evaluate(cbor)
         failed = [e for e in evaluations if not e.ok]

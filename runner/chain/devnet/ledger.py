@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import ChainMap
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 from pycardano import (
     Address,
@@ -32,10 +33,18 @@ from runner.chain.devnet import ledger_rules as rules
 from runner.chain.devnet.clock import SlotConfig
 from runner.chain.devnet.genesis import FAUCET, Wallet, derive_wallet, genesis_outputs
 from runner.chain.devnet.ledger_index import ChainIndex
-from runner.chain.devnet.ledger_types import AppliedTx, Block, ParsedTx, StakeAccount, Tip, Undo, block_hash
+from runner.chain.devnet.ledger_types import (
+    AppliedTx,
+    Block,
+    ParsedTx,
+    StakeAccount,
+    Tip,
+    Undo,
+    block_hash,
+)
 from runner.chain.devnet.ledger_validate import Validation, run_phase2, validate_phase1
 from runner.chain.devnet.params import LedgerParams
-from runner.errors import UserInputError
+from runner.errors import LedgerRejection, UserInputError
 
 BlockMode = Literal["submit", "tick"]
 
@@ -229,9 +238,11 @@ class Ledger:
         pycardano evaluates drafts (zero budgets, fake witnesses, provisional fee), so only
         what the scripts need is checked: inputs exist, scripts and redeemers line up.
         """
-        from runner.chain.devnet.phase2 import evaluate_scripts  # lazy: optional sibling module
         from runner.chain.devnet.ledger_certs import process_certificates
         from runner.chain.devnet.ledger_witness import needed_scripts
+        from runner.chain.devnet.phase2 import (
+            evaluate_scripts,  # lazy: optional sibling module
+        )
 
         ptx = ParsedTx.parse(_tx_bytes(tx))
         utxo = ChainMap(dict(additional_utxo or {}), self._utxo)
@@ -352,7 +363,7 @@ class Ledger:
             try:
                 self._mempool.append(self._validate_and_apply(ParsedTx.parse(applied.cbor)))
                 kept.append(applied.tx_id)
-            except rules.LedgerRejection:
+            except LedgerRejection:
                 continue
         self._autosave()
         return kept
@@ -376,7 +387,7 @@ class Ledger:
 
 def _tx_bytes(tx: bytes | str | Transaction) -> bytes:
     if isinstance(tx, Transaction):
-        return tx.to_cbor()
+        return bytes(tx.to_cbor())
     if isinstance(tx, str):
         try:
             return bytes.fromhex(tx)

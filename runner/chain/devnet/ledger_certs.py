@@ -12,7 +12,7 @@ pools and no DReps: delegations to them are refused with the ledger's own codes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from pycardano import (
     DRepKind,
@@ -41,7 +41,7 @@ from runner.chain.devnet.ledger_types import (
     reward_address_text,
 )
 
-Credential = VerificationKeyHash | ScriptHash
+Credential: TypeAlias = "VerificationKeyHash | ScriptHash"
 
 #: Certificates whose credential must witness the transaction (all but legacy registration).
 _WITNESSED = (

@@ -7,7 +7,8 @@ tokens are minted under a native-script policy that requires the faucet's signat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pycardano import (
     Address,

@@ -7,7 +7,8 @@ module owns both directions so they cannot drift apart.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import cbor2
 from pycardano import (

@@ -7,11 +7,11 @@ Witness rules live in ``ledger_witness``, certificates in ``ledger_certs``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NoReturn
+from typing import Any, NoReturn
 
 from pycardano import (
-    Address,
     MultiAsset,
     Network,
     ScriptHash,
@@ -142,7 +142,7 @@ def check_outputs(ctx: RuleContext, ptx: ParsedTx) -> None:
 
 def _script_size(script: Any) -> int:
     """Plutus: the script bytes; native: its CBOR (the ledger's originalBytes size)."""
-    return len(bytes(script)) if isinstance(script, bytes) else len(script.to_cbor())
+    return len(bytes(script)) if isinstance(script, bytes) else len(bytes(script.to_cbor()))
 
 
 def check_reference_scripts(ctx: RuleContext, ptx: ParsedTx) -> int:
@@ -253,12 +253,4 @@ def check_collateral(ctx: RuleContext, ptx: ParsedTx) -> None:
         reject(3135, f"declared total collateral {body.total_collateral} differs from the actual {balance.coin}",
                {"declaredTotalCollateral": js.ada(body.total_collateral),
                 "computedTotalCollateral": js.ada(balance.coin)})
-
-
-def collateral_balance(ctx: RuleContext, ptx: ParsedTx) -> int:
-    body = ptx.tx.transaction_body
-    total = sum(ctx.resolved[r].amount.coin for r in body.collateral or [])
-    if body.collateral_return is not None:
-        total -= body.collateral_return.amount.coin
-    return total
 

@@ -17,7 +17,11 @@ from pycardano import ExecutionUnits
 
 from runner.chain.devnet import ledger_rules as rules
 from runner.chain.devnet.clock import SlotConfig
-from runner.chain.devnet.ledger_certs import CertEffects, check_withdrawals, process_certificates
+from runner.chain.devnet.ledger_certs import (
+    CertEffects,
+    check_withdrawals,
+    process_certificates,
+)
 from runner.chain.devnet.ledger_types import ParsedTx
 from runner.chain.devnet.ledger_witness import WitnessResult, check_witnesses
 from runner.errors import ScriptFailure
@@ -80,7 +84,9 @@ def run_phase2(ctx: rules.RuleContext, validation: Validation, slot_config: Slot
         if not ptx.is_valid:
             _mismatch("no script runs, so the transaction cannot be invalid")
         return
-    from runner.chain.devnet.phase2 import evaluate_scripts  # lazy: optional sibling module
+    from runner.chain.devnet.phase2 import (
+        evaluate_scripts,  # lazy: optional sibling module
+    )
 
     params = ctx.params
     evaluations = evaluate_scripts(

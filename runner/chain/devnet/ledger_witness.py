@@ -150,13 +150,13 @@ def required_signers(ctx: RuleContext, ptx: ParsedTx, certs: CertEffects) -> set
 
 def native_script_holds(script: NativeScript, signers: set[bytes], lower: int | None, upper: int | None) -> bool:
     if isinstance(script, ScriptPubkey):
-        return script.key_hash.payload in signers
+        return bytes(script.key_hash.payload) in signers
     if isinstance(script, ScriptAll):
         return all(native_script_holds(s, signers, lower, upper) for s in script.native_scripts)
     if isinstance(script, ScriptAny):
         return any(native_script_holds(s, signers, lower, upper) for s in script.native_scripts)
     if isinstance(script, ScriptNofK):
-        return sum(native_script_holds(s, signers, lower, upper) for s in script.native_scripts) >= script.n
+        return sum(native_script_holds(s, signers, lower, upper) for s in script.native_scripts) >= int(script.n)
     if isinstance(script, InvalidBefore):
         return lower is not None and lower >= script.before
     if isinstance(script, InvalidHereAfter):

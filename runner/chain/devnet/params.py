@@ -10,10 +10,11 @@ the ledger computes fees with rationals, and a float would round differently.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pycardano import ProtocolParameters
 
