@@ -258,7 +258,7 @@ def fund(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Pay ADA from the devnet's faucet to ADDRESS."""
-    from runner.chain.devnet.ogmios_shapes import BadParams, parse_address
+    from runner.chain.devnet.ogmios_methods import BadParams, parse_address
 
     try:
         target = parse_address(address, "ADDRESS")
