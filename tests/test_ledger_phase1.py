@@ -214,3 +214,71 @@ def test_reference_scripts_above_200_kib_are_rejected_3166(ledger_factory):
     error = rejected(ledger, kit.pay(reference_inputs=refs, ref_script_size=14 * 15_000), 3166)
     assert error.data["measuredReferenceScriptsSize"] == {"bytes": 14 * 15_000}
     accepted(ledger, kit.pay(reference_inputs=refs[:13], ref_script_size=13 * 15_000))
+
+
+def test_collateral_input_must_be_signed_by_its_key_3101(ledger, hand):
+    from conftest import ALWAYS_SUCCEEDS, redeemer
+    from pycardano import RedeemerTag
+
+    locked = hand.lock(ALWAYS_SUCCEEDS)
+    bob_collateral = [hand.utxos("bob")[0][0]]
+    witness = {"redeemer": [redeemer(RedeemerTag.SPEND, 0)], "plutus_v3_script": [ALWAYS_SUCCEEDS]}
+
+    def spend(signers):
+        return hand.build([(locked, ledger.utxo[locked])], [], signers, change_to=hand.w("alice").address,
+                          collateral=bob_collateral, witness=witness, integrity=True)
+
+    error = rejected(ledger, spend([hand.w("alice")]), 3101)
+    assert error.data["missingSignatories"] == [hand.w("bob").key_hash.hex()]
+    accepted(ledger, spend([hand.w("alice"), hand.w("bob")]))
+
+
+def test_key_credentials_of_certificates_and_withdrawals_must_sign_3101_and_vote_3150(ledger, hand):
+    from pycardano import (
+        DRep,
+        DRepKind,
+        StakeCredential,
+        StakeRegistration,
+        VoteDelegation,
+        Withdrawals,
+    )
+
+    alice = hand.w("alice")
+    stake_hash = alice.stake_verification_key.hash()
+    cred = StakeCredential(stake_hash)
+    account = Address(staking_part=stake_hash, network=Network.TESTNET).to_primitive()
+    accepted(ledger, hand.build(hand.utxos("alice")[:1], [], [alice], certificates=[StakeRegistration(cred)],
+                                adjust=-2_000_000))
+
+    def withdraw(signers):
+        return hand.build(hand.utxos("alice")[:1], [], signers, withdraws=Withdrawals({account: 0}))
+
+    assert rejected(ledger, withdraw([alice, alice.stake_signing_key]), 3150).data == {
+        "marginalizedCredentials": [stake_hash.payload.hex()]}
+
+    def delegate(signers):
+        return hand.build(hand.utxos("alice")[:1], [], signers,
+                          certificates=[VoteDelegation(cred, DRep(DRepKind.ALWAYS_ABSTAIN))])
+
+    error = rejected(ledger, delegate([alice]), 3101)
+    assert error.data["missingSignatories"] == [stake_hash.payload.hex()]
+    accepted(ledger, delegate([alice, alice.stake_signing_key]))
+    rejected(ledger, withdraw([alice]), 3101)
+    accepted(ledger, withdraw([alice, alice.stake_signing_key]))
+
+
+def test_metadata_and_its_hash_must_match_3105_3106_3107(ledger, hand):
+    from pycardano import AlonzoMetadata, AuxiliaryData, Metadata
+
+    aux = AuxiliaryData(AlonzoMetadata(metadata=Metadata({674: {"msg": ["devnet"]}})))
+    other = AuxiliaryData(AlonzoMetadata(metadata=Metadata({674: {"msg": ["other"]}})))
+
+    def with_aux(attached, declared):
+        tx = hand.pay(fee=400_000, auxiliary_data_hash=declared.hash() if declared else None)
+        tx.auxiliary_data = attached
+        return tx
+
+    assert rejected(ledger, with_aux(aux, None), 3105).data == {"metadata": {"hash": aux.hash().payload.hex()}}
+    rejected(ledger, with_aux(None, aux), 3106)
+    rejected(ledger, with_aux(aux, other), 3107)
+    accepted(ledger, with_aux(aux, aux))
