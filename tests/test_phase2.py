@@ -22,6 +22,7 @@ from uplc.tools import flatten, parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from conftest import assert_ogmios_shape
 from scripts.phase2_kit import (
     CLOCK,
     COST_MODELS,
@@ -146,6 +147,7 @@ def test_missing_script_is_a_ledger_rejection(lock_script):
     with pytest.raises(LedgerRejection) as err:
         run(tx, resolved)
     assert err.value.ogmios_code == 3102
+    assert_ogmios_shape(err.value)
     assert plutus_script_hash(lock_script).payload.hex() in str(err.value)
 
 
@@ -155,6 +157,7 @@ def test_missing_hashed_datum_is_a_ledger_rejection(lock_script):
     with pytest.raises(LedgerRejection) as err:
         run(tx, resolved)
     assert err.value.ogmios_code == 3111
+    assert_ogmios_shape(err.value)
 
 
 def test_redeemer_pointing_past_the_inputs_is_extraneous(lock_script):
@@ -164,6 +167,7 @@ def test_redeemer_pointing_past_the_inputs_is_extraneous(lock_script):
     with pytest.raises(LedgerRejection) as err:
         run(tx, resolved)
     assert err.value.ogmios_code == 3110
+    assert_ogmios_shape(err.value)
     assert err.value.data == {"extraneousRedeemers": [{"purpose": "spend", "index": 5}]}
 
 
@@ -172,6 +176,9 @@ def test_unresolved_input_is_an_unknown_output_reference(lock_script):
     with pytest.raises(LedgerRejection) as err:
         run(tx, {})
     assert err.value.ogmios_code == 3117
+    assert_ogmios_shape(err.value)
+    refs = err.value.data["unknownOutputReferences"]
+    assert refs == [{"transaction": {"id": "07" * 32}, "index": 0}]
 
 
 # --- budgets ---------------------------------------------------------------------------
@@ -215,6 +222,7 @@ def test_missing_cost_model_is_a_ledger_rejection(lock_script):
             max_ex_units=MAX_UNITS,
         )
     assert err.value.ogmios_code == 3115
+    assert_ogmios_shape(err.value)
 
 
 # --- V3 result and languages -----------------------------------------------------------

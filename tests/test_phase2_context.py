@@ -45,6 +45,7 @@ from uplc.ast import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from conftest import assert_ogmios_shape
 from scripts.phase2_kit import (
     CLOCK,
     COST_MODELS,
@@ -310,6 +311,7 @@ def test_the_submitted_tx_id_and_datum_bytes_win_over_re_encoding():
     ) as err:  # pycardano re-encodes indefinite-length
         script_contexts(tx, resolved, CLOCK)
     assert err.value.ogmios_code == 3111
+    assert_ogmios_shape(err.value)
     runs = script_contexts(
         tx, resolved, CLOCK, tx_id=b"\xee" * 32, datum_cbor=[raw_datum]
     )
@@ -325,8 +327,14 @@ def test_a_byron_input_cannot_be_shown_to_a_script():
         "Ae2tdPwUPEZFRbyhz3cpfC2CumGzNkFBN2L42rcUc2yjQpEkxDbkPodpMAi"
     )
     resolved[txin(5, 0)] = TransactionOutput(byron, 4_000_000)
-    with pytest.raises(LedgerRejection, match="no payment credential"):
+    with pytest.raises(LedgerRejection, match="no payment credential") as err:
         script_contexts(tx, resolved, CLOCK)
+    assert err.value.ogmios_code == 3010
+    assert_ogmios_shape(err.value)
+    assert [d["validator"] for d in err.value.data] == [
+        {"purpose": "spend", "index": 2},
+        {"purpose": "mint", "index": 0},
+    ]
 
 
 def test_every_redeemer_runs_on_the_busy_transaction():
@@ -408,3 +416,4 @@ def test_a_redeemer_for_a_native_script_policy_is_extraneous():
     with pytest.raises(LedgerRejection) as err:
         script_contexts(Transaction(body, witness), resolved, CLOCK)
     assert err.value.ogmios_code == 3110 and "native script" in str(err.value)
+    assert_ogmios_shape(err.value)

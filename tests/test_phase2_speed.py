@@ -16,6 +16,7 @@ from uplc.ast import PlutusData, data_from_cbor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from conftest import assert_ogmios_shape
 from scripts.phase2_kit import (
     CLOCK,
     COST_MODELS,
@@ -129,3 +130,4 @@ def test_undecodable_script_is_a_malformed_script_rejection():
             tx, resolved, CLOCK, COST_MODELS, budgets="max", max_ex_units=MAX_UNITS
         )
     assert err.value.ogmios_code == 3116
+    assert_ogmios_shape(err.value)

@@ -46,6 +46,7 @@ from runner.chain.devnet.script_context import (
     ContextError,
     SlotClock,
     TxView,
+    UnknownInputs,
     bstr,
     constr,
     integer,
@@ -59,7 +60,7 @@ from runner.chain.devnet.script_context import (
     voter_data,
     voter_key,
 )
-from runner.errors import LedgerRejection
+from runner.errors import LedgerRejection, ScriptFailure
 
 __all__ = ["TAG_NAMES", "RedeemerEvaluation", "evaluate_scripts"]
 
@@ -171,7 +172,7 @@ def script_contexts(
     try:
         view = TxView.of(tx, resolved)
     except ContextError as exc:
-        raise _context_rejection(exc) from exc
+        raise _context_rejection(exc, redeemers) from exc
     datums = (
         _witness_datums(tx) if datum_cbor is None else _datums_from_cbor(datum_cbor)
     )
@@ -185,7 +186,7 @@ def script_contexts(
             sorted(datums.items()),
         )
     except ContextError as exc:
-        raise _context_rejection(exc) from exc
+        raise _context_rejection(exc, redeemers) from exc
     for r, t in zip(redeemers, targets):
         if scripts.get(t.script_hash, ("",))[0] == "native":
             raise _extraneous(
@@ -309,7 +310,7 @@ def _target(r: _Redeemer, view: TxView, datums: Mapping[bytes, PlutusData]) -> _
     except IndexError:
         pass
     except ContextError as exc:
-        raise _context_rejection(exc) from exc
+        raise _context_rejection(exc, [r]) from exc
     raise _extraneous(r, "points at no script-locked item of the transaction")
 
 
@@ -350,19 +351,38 @@ def _cert_credential(cert: Any) -> Any:
     return None
 
 
-def _context_rejection(exc: ContextError) -> LedgerRejection:
-    text = str(exc)
-    if text.startswith("unknown output references"):
+def _context_rejection(
+    exc: ContextError, redeemers: Sequence[_Redeemer]
+) -> LedgerRejection:
+    """Unknown inputs are 3117; a context the ledger cannot build fails every script (3010)."""
+    if isinstance(exc, UnknownInputs):
+        refs = [
+            {"transaction": {"id": r.transaction_id.payload.hex()}, "index": r.index}
+            for r in exc.refs
+        ]
         return LedgerRejection(
-            text,
+            str(exc),
             ogmios_code=3117,
-            data={"unknownOutputReferences": []},
-            hint="the inputs must exist in the ledger's UTxO set",
+            data={"unknownOutputReferences": refs},
+            hint="the inputs and reference inputs must exist in the ledger's UTxO set",
         )
-    return LedgerRejection(
-        text,
+    error = {
+        "code": 3012,
+        "message": str(exc),
+        "data": {"validationError": str(exc), "traces": []},
+    }
+    return ScriptFailure(
+        f"no script can run: {exc}",
         ogmios_code=3010,
-        hint="the devnet cannot show this transaction to a script",
+        data=[
+            {
+                "validator": {"purpose": TAG_NAMES[r.tag], "index": r.index},
+                "error": error,
+            }
+            for r in redeemers
+        ],
+        location="devnet ledger, phase 2",
+        hint="the devnet cannot show this transaction to a Plutus V3 script",
     )
 
 

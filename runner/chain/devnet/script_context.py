@@ -59,6 +59,7 @@ __all__ = [
     "ContextError",
     "SlotClock",
     "TxView",
+    "UnknownInputs",
     "constr",
     "credential",
     "just",
@@ -71,6 +72,15 @@ __all__ = [
 
 class ContextError(ValueError):
     """The transaction cannot be shown to a Plutus V3 script (a ledger translation error)."""
+
+
+class UnknownInputs(ContextError):
+    """Inputs or reference inputs missing from ``resolved`` (spent or never created)."""
+
+    def __init__(self, refs: Sequence[TransactionInput]) -> None:
+        self.refs = tuple(refs)
+        shown = ", ".join(f"{r.transaction_id.payload.hex()}#{r.index}" for r in refs)
+        super().__init__(f"unknown output references: {shown}")
 
 
 class SlotClock(Protocol):
@@ -253,12 +263,7 @@ class TxView:
             if ref not in resolved
         ]
         if missing:
-            raise ContextError(
-                "unknown output references: "
-                + ", ".join(
-                    f"{r.transaction_id.payload.hex()}#{r.index}" for r in missing
-                )
-            )
+            raise UnknownInputs(missing)
         inputs = tuple((r, resolved[r]) for r in sorted(set(body.inputs), key=_ref_key))
         refs = tuple(
             (r, resolved[r])
