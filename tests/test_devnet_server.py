@@ -301,3 +301,12 @@ def test_kupo_forgets_a_rolled_back_block_and_restores_what_it_spent(devnet):
     for pattern in spent_inputs:
         [restored] = httpx.get(f"{devnet.kupo_url}/matches/{pattern}?unspent").json()
         assert restored["spent_at"] is None
+
+
+def test_kupo_places_genesis_outputs_in_the_genesis_block(devnet):
+    alice = devnet.ledger.wallet("alice")
+    genesis_block = devnet.ledger.blocks[0]
+    matches = httpx.get(f"{devnet.kupo_url}/matches/{alice.address}?order=oldest_first").json()
+    assert matches[0]["created_at"] == {"slot_no": genesis_block.slot, "header_hash": genesis_block.block_hash}
+    checkpoints = httpx.get(f"{devnet.kupo_url}/checkpoints").json()
+    assert checkpoints[-1] == matches[0]["created_at"]

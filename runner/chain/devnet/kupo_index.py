@@ -41,7 +41,8 @@ class Point:
         return {"slot_no": self.slot, "header_hash": self.header_hash}
 
 
-#: Where outputs that no block produced (genesis, a UTxO file) were "created".
+#: Where outputs that no block produced were "created" when the chain has no blocks at
+#: all; otherwise it is the ledger's genesis block (its first block, height 0).
 GENESIS = Point(0, GENESIS_HEADER_HASH)
 
 
@@ -286,6 +287,11 @@ class ChainHistory:
         self.spent: dict[Any, Spent] = {}
         self.points: list[Point] = []
 
+    @property
+    def origin(self) -> Point:
+        """Where genesis outputs (and a UTxO file's) were created: the first block seen."""
+        return self.points[0] if self.points else GENESIS
+
     def follow(self, blocks: list[Any]) -> None:
         seen = len(self.points)
         if seen and (seen > len(blocks) or blocks[seen - 1].block_hash != self.points[-1].header_hash):
@@ -301,7 +307,7 @@ class ChainHistory:
             positions, redeemers = _spend_details(applied) if applied.undo.consumed else ({}, {})
             for ref, output in applied.undo.consumed:
                 self.outputs.setdefault(ref, output)
-                self.created.setdefault(ref, (GENESIS, 0))
+                self.created.setdefault(ref, (self.origin, 0))
                 position = positions.get(ref)
                 self.spent[ref] = Spent(point, applied.tx_id, position,
                                         redeemers.get(position) if position is not None else None)
@@ -314,7 +320,7 @@ class ChainHistory:
         self.follow(list(getattr(ledger, "blocks", ())))
         outputs = dict(self.outputs)
         outputs.update(ledger.utxo)
-        matches = [Match(ref, output, *self.created.get(ref, (GENESIS, 0)),
+        matches = [Match(ref, output, *self.created.get(ref, (self.origin, 0)),
                          None if ref in ledger.utxo else self.spent.get(ref))
                    for ref, output in outputs.items()]
         return KupoIndex(matches, int(ledger.tip.slot), list(self.points),
