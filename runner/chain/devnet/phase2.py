@@ -232,6 +232,7 @@ def _redeemers(tx: Transaction) -> list[_Redeemer]:
     return [
         _Redeemer(int(r.tag.value), int(r.index), to_data(r.data), r.ex_units)
         for r in raw
+        if r.tag is not None  # a pycardano draft's untagged redeemer points at nothing yet
     ]
 
 
