@@ -220,6 +220,9 @@ def test_era_summaries_have_seven_eras_in_ogmios_shape():
     validator = Draft7Validator({"$ref": "cardano.json#/definitions/EraSummary"}, registry=_ogmios_registry())
     for summary in summaries:
         assert not list(validator.iter_errors(summary))
+    conway = summaries[-1]
+    slot = 3 * 86_400 + 5  # hard-fork arithmetic over the summaries agrees with the clock
+    assert conway["start"]["epoch"] + (slot - conway["start"]["slot"]) // 86_400 == config.epoch_of_slot(slot) == 4
 
 
 # --- parameters and files ------------------------------------------------------------------
@@ -273,3 +276,13 @@ def test_a_garbage_transaction_is_a_deserialisation_error(ledger):
 
 def test_network_is_testnet(ledger):
     assert ledger.network == Network.TESTNET
+
+
+def test_governance_content_is_refused_openly(ledger, hand):
+    from pycardano import Address, Anchor, AnchorDataHash, InfoAction, ProposalProcedure
+
+    account = Address(staking_part=ledger.wallet("alice").address.staking_part, network=Network.TESTNET)
+    proposal = ProposalProcedure(100_000_000_000, account, InfoAction(),
+                                 Anchor("https://example.org", AnchorDataHash(b"\x00" * 32)))
+    rejected(ledger, hand.pay(proposal_procedures=[proposal]), 3997)
+    accepted(ledger, hand.pay())

@@ -3,13 +3,20 @@
 The devnet has one era (Conway) from slot 0; the six earlier eras are empty (they start
 and end at slot 0). Clients such as pycardano's Ogmios context expect all seven entries
 and drop an entry that has no ``end``, so Conway gets an end far in the future
-(``horizon_slots``) instead of ``null``.
+(``horizon_epochs``) instead of ``null``.
+
+Epochs are numbered from 1 (``FIRST_EPOCH``): pycardano's Ogmios client treats epoch 0 as
+an error. The empty Babbage era carries the step from epoch 0 to 1, so the usual
+hard-fork arithmetic over the summaries agrees with :meth:`SlotConfig.epoch_of_slot`
+(the same scheme as the devnet's Ogmios server, ``ogmios_shapes``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+FIRST_EPOCH = 1
 
 ERAS = ("byron", "shelley", "allegra", "mary", "alonzo", "babbage", "conway")
 
@@ -34,7 +41,7 @@ class SlotConfig:
         return max(0, (posix_ms - self.system_start_ms) // self.slot_length_ms)
 
     def epoch_of_slot(self, slot: int) -> int:
-        return slot // self.epoch_length
+        return FIRST_EPOCH + slot // self.epoch_length
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -48,12 +55,8 @@ class SlotConfig:
         return cls(int(raw["system_start_ms"]), int(raw["slot_length_ms"]), int(raw["epoch_length"]))
 
 
-def _bound(config: SlotConfig, slot: int) -> dict[str, Any]:
-    return {
-        "time": {"seconds": slot * config.slot_length_ms // 1000},
-        "slot": slot,
-        "epoch": config.epoch_of_slot(slot),
-    }
+def _bound(config: SlotConfig, slot: int, epoch: int) -> dict[str, Any]:
+    return {"time": {"seconds": slot * config.slot_length_ms // 1000}, "slot": slot, "epoch": epoch}
 
 
 def era_summaries(
@@ -69,7 +72,10 @@ def era_summaries(
         "slotLength": {"milliseconds": config.slot_length_ms},
         "safeZone": safe_zone,
     }
-    empty = {"start": _bound(config, 0), "end": _bound(config, 0), "parameters": params}
-    conway_end = horizon_epochs * config.epoch_length
-    conway = {"start": _bound(config, 0), "end": _bound(config, conway_end), "parameters": params}
-    return [dict(empty) for _ in ERAS[:-1]] + [conway]
+    origin, first = _bound(config, 0, 0), _bound(config, 0, FIRST_EPOCH)
+    summaries = [{"start": origin, "end": origin, "parameters": params} for _ in ERAS[:5]]
+    summaries.append({"start": origin, "end": first, "parameters": params})  # babbage: epoch 0 -> 1
+    end_slot = horizon_epochs * config.epoch_length
+    end = _bound(config, end_slot, config.epoch_of_slot(end_slot))
+    summaries.append({"start": first, "end": end, "parameters": params})
+    return summaries

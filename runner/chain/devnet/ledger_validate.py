@@ -40,6 +40,7 @@ class Validation:
 
 def validate_phase1(ctx: rules.RuleContext, ptx: ParsedTx) -> Validation:
     rules.check_size(ctx, ptx)
+    check_unsupported(ptx)
     rules.resolve_inputs(ctx, ptx)
     rules.check_validity_interval(ctx, ptx)
     rules.check_network(ctx, ptx)
@@ -55,6 +56,15 @@ def validate_phase1(ctx: rules.RuleContext, ptx: ParsedTx) -> Validation:
         rules.check_ex_units(ctx, ptx)
     check_metadata_hash(ptx)
     return Validation(ptx, certs, witness)
+
+
+def check_unsupported(ptx: ParsedTx) -> None:
+    """Governance is out of the devnet's scope: refuse it openly rather than half-apply it."""
+    body = ptx.tx.transaction_body
+    if body.voting_procedures or body.proposal_procedures or body.update is not None:
+        rules.reject(3997, "governance votes, proposals and protocol updates are not supported by the devnet",
+                     {"error": "unsupported governance content"},
+                     "remove voting/proposal procedures and updates from the transaction")
 
 
 def check_metadata_hash(ptx: ParsedTx) -> None:
