@@ -28,9 +28,7 @@ def _time_one(tx: object, resolved: dict, runs: int) -> tuple[float, tuple[int, 
     times, budget = [], (0, 0)
     for _ in range(runs):
         start = time.perf_counter()
-        [result] = evaluate_scripts(
-            tx, resolved, CLOCK, COST_MODELS, budgets="max", max_ex_units=MAX_UNITS
-        )
+        [result] = evaluate_scripts(tx, resolved, CLOCK, COST_MODELS, budgets="max", max_ex_units=MAX_UNITS)
         times.append(time.perf_counter() - start)
         assert result.ok, result.error
         budget = (result.memory, result.cpu)
@@ -54,9 +52,7 @@ def main() -> None:
         with uplc_speed.disabled():
             plain, plain_budget = _time_one(tx, resolved, max(3, args.runs // 2))
         if fast_budget != plain_budget:
-            raise SystemExit(
-                f"budgets differ with {fillers} inputs: {fast_budget} vs {plain_budget}"
-            )
+            raise SystemExit(f"budgets differ with {fillers} inputs: {fast_budget} vs {plain_budget}")
         print(
             f"{fillers + 1:>6} {fast * 1e3:>11.1f} {plain * 1e3:>9.1f} {plain / fast:>7.1f}x "
             f"{1 / fast:>7.1f}  {fast_budget}"

@@ -60,12 +60,8 @@ def withdraw_script(script_cache: Path) -> PlutusV3Script:
     return compile_script("withdraw_script", script_cache)
 
 
-def run(
-    tx: Transaction, resolved: dict, budgets: str = "declared"
-) -> list[RedeemerEvaluation]:
-    return evaluate_scripts(
-        tx, resolved, CLOCK, COST_MODELS, budgets=budgets, max_ex_units=MAX_UNITS
-    )
+def run(tx: Transaction, resolved: dict, budgets: str = "declared") -> list[RedeemerEvaluation]:
+    return evaluate_scripts(tx, resolved, CLOCK, COST_MODELS, budgets=budgets, max_ex_units=MAX_UNITS)
 
 
 def run_spend(spend: Spend, budgets: str = "declared") -> RedeemerEvaluation:
@@ -188,9 +184,7 @@ def test_declared_budget_below_the_cost_fails_and_max_budget_measures(lock_scrip
     measured = run_spend(Spend(lock_script), budgets="max")
     exact = ExecutionUnits(measured.memory, measured.cpu)
     assert run_spend(Spend(lock_script, units=exact)).ok
-    short = run_spend(
-        Spend(lock_script, units=ExecutionUnits(measured.memory, measured.cpu - 1))
-    )
+    short = run_spend(Spend(lock_script, units=ExecutionUnits(measured.memory, measured.cpu - 1)))
     assert not short.ok and "budget exhausted" in short.error
     assert run_spend(Spend(lock_script, units=ExecutionUnits(1, 1)), budgets="max").ok
 
@@ -204,9 +198,7 @@ def test_cost_model_comes_from_the_protocol_parameters(lock_script):
     names = parameter_names()["PlutusV3"]
     position = names.index("cekApplyCost-exBudgetCPU")
     dearer["PlutusV3"][position] += 1000
-    again = evaluate_scripts(
-        tx, resolved, CLOCK, dearer, budgets="declared", max_ex_units=MAX_UNITS
-    )[0]
+    again = evaluate_scripts(tx, resolved, CLOCK, dearer, budgets="declared", max_ex_units=MAX_UNITS)[0]
     assert again.ok and again.memory == base.memory and again.cpu > base.cpu
 
 
@@ -239,9 +231,7 @@ def test_v3_script_returning_anything_but_unit_fails():
 
 
 def test_v2_script_is_reported_unsupported():
-    script = PlutusV2Script(
-        flatten(parse("(program 1.0.0 (lam d (lam r (lam c (con unit ())))))"))
-    )
+    script = PlutusV2Script(flatten(parse("(program 1.0.0 (lam d (lam r (lam c (con unit ())))))")))
     [result] = run(*always_tx(script))
     assert not result.ok and result.error.startswith("unsupported")
 

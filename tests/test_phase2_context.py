@@ -90,9 +90,7 @@ def ms(slot: int) -> int:
 
 
 def test_validity_start_is_a_closed_lower_bound_and_ttl_an_open_upper_bound():
-    assert validity_range(10, 20, CLOCK) == C(
-        0, C(0, C(1, I(ms(10))), C(1)), C(0, C(1, I(ms(20))), C(0))
-    )
+    assert validity_range(10, 20, CLOCK) == C(0, C(0, C(1, I(ms(10))), C(1)), C(0, C(1, I(ms(20))), C(0)))
 
 
 def test_absent_bounds_are_infinite_and_closed():
@@ -153,9 +151,7 @@ def test_certificates_use_the_v3_txcert_encoding(cert, expected):
 def _busy_tx() -> tuple[Transaction, dict]:
     """A spend through UNIT with unsorted inputs, signers, withdrawals and two datums."""
     lock_a, lock_b = Lock(1, b"a", 1), Lock(2, b"b", 2)
-    stake = Address(
-        UNIT_HASH, VerificationKeyHash(b"\x05" * 28), network=Network.TESTNET
-    )
+    stake = Address(UNIT_HASH, VerificationKeyHash(b"\x05" * 28), network=Network.TESTNET)
     spent = txin(5, 1)
     resolved = {
         spent: TransactionOutput(stake, 3_000_000, datum_hash=datum_hash(lock_a)),
@@ -168,16 +164,10 @@ def _busy_tx() -> tuple[Transaction, dict]:
     }
     body = TransactionBody(
         inputs=[spent, txin(5, 0), txin(2, 3)],
-        outputs=[
-            TransactionOutput(
-                script_address(UNIT), 2_000_000, datum_hash=datum_hash(lock_b)
-            )
-        ],
+        outputs=[TransactionOutput(script_address(UNIT), 2_000_000, datum_hash=datum_hash(lock_b))],
         fee=777_777,
         mint=MultiAsset({UNIT_HASH: Asset({AssetName(b"t"): -3})}),
-        withdraws=Withdrawals(
-            {bytes([0xE0]) + b"\x00" * 28: 1, bytes([0xF0]) + b"\xff" * 28: 2}
-        ),
+        withdraws=Withdrawals({bytes([0xE0]) + b"\x00" * 28: 1, bytes([0xF0]) + b"\xff" * 28: 2}),
         validity_start=100,
         required_signers=[
             VerificationKeyHash(b"\x09" * 28),
@@ -248,9 +238,7 @@ def test_tx_info_has_sixteen_fields_in_ledger_order():
         (C(1, C(0, B(b"\x05" * 32), I(1))), I(22)),
         (C(0, B(UNIT_HASH.payload)), I(11)),
     ]
-    hashes = sorted(
-        [datum_hash(Lock(1, b"a", 1)).payload, datum_hash(Lock(2, b"b", 2)).payload]
-    )
+    hashes = sorted([datum_hash(Lock(1, b"a", 1)).payload, datum_hash(Lock(2, b"b", 2)).payload])
     assert [k for k, _ in dats.value.items()] == [B(h) for h in hashes]
     assert txid == B(tx.id.payload)
     assert votes == PlutusMap({}) and props == PlutusList([])
@@ -270,13 +258,9 @@ def test_tx_outs_encode_addresses_datums_and_reference_scripts():
     info = script_contexts(tx, resolved, CLOCK)[0].context.fields[0]
     ins, refs = info.fields[0].value, info.fields[1].value
     pointer_out = ins[0].fields[1]
-    assert pointer_out.fields[0] == C(
-        0, C(0, B(VKH.payload)), C(0, C(1, I(1), I(2), I(3)))
-    )
+    assert pointer_out.fields[0] == C(0, C(0, B(VKH.payload)), C(0, C(1, I(1), I(2), I(3))))
     script_out = ins[2].fields[1]
-    assert script_out.fields[0] == C(
-        0, C(1, B(UNIT_HASH.payload)), C(0, C(0, C(0, B(b"\x05" * 28))))
-    )
+    assert script_out.fields[0] == C(0, C(1, B(UNIT_HASH.payload)), C(0, C(0, C(0, B(b"\x05" * 28)))))
     assert script_out.fields[2] == C(1, B(datum_hash(Lock(1, b"a", 1)).payload))
     assert script_out.fields[3] == C(1)
     with_ref = refs[1].fields[1]
@@ -290,31 +274,21 @@ def test_script_info_carries_the_purpose_and_the_spent_datum():
     tx, resolved = _busy_tx()
     spend, mint = script_contexts(tx, resolved, CLOCK)
     assert spend.context.fields[1] == I(22)
-    assert spend.context.fields[2] == C(
-        1, C(0, B(b"\x05" * 32), I(1)), C(0, C(0, I(1), B(b"a"), I(1)))
-    )
+    assert spend.context.fields[2] == C(1, C(0, B(b"\x05" * 32), I(1)), C(0, C(0, I(1), B(b"a"), I(1))))
     assert mint.context.fields[2] == C(0, B(UNIT_HASH.payload))
 
 
 def test_the_submitted_tx_id_and_datum_bytes_win_over_re_encoding():
     tx, resolved = _busy_tx()
-    raw_datum = bytes.fromhex(
-        "d8798301416101"
-    )  # Lock(1, b"a", 1), definite-length list
+    raw_datum = bytes.fromhex("d8798301416101")  # Lock(1, b"a", 1), definite-length list
     raw_hash = hashlib.blake2b(raw_datum, digest_size=32).digest()
     spent = txin(5, 1)
-    resolved[spent] = TransactionOutput(
-        resolved[spent].address, 3_000_000, datum_hash=DatumHash(raw_hash)
-    )
-    with pytest.raises(
-        LedgerRejection
-    ) as err:  # pycardano re-encodes indefinite-length
+    resolved[spent] = TransactionOutput(resolved[spent].address, 3_000_000, datum_hash=DatumHash(raw_hash))
+    with pytest.raises(LedgerRejection) as err:  # pycardano re-encodes indefinite-length
         script_contexts(tx, resolved, CLOCK)
     assert err.value.ogmios_code == 3111
     assert_ogmios_shape(err.value)
-    runs = script_contexts(
-        tx, resolved, CLOCK, tx_id=b"\xee" * 32, datum_cbor=[raw_datum]
-    )
+    runs = script_contexts(tx, resolved, CLOCK, tx_id=b"\xee" * 32, datum_cbor=[raw_datum])
     info = runs[0].context.fields[0]
     assert info.fields[11] == B(b"\xee" * 32)
     assert list(info.fields[10].value) == [B(raw_hash)]
@@ -323,9 +297,7 @@ def test_the_submitted_tx_id_and_datum_bytes_win_over_re_encoding():
 
 def test_a_byron_input_cannot_be_shown_to_a_script():
     tx, resolved = _busy_tx()
-    byron = Address.from_primitive(
-        "Ae2tdPwUPEZFRbyhz3cpfC2CumGzNkFBN2L42rcUc2yjQpEkxDbkPodpMAi"
-    )
+    byron = Address.from_primitive("Ae2tdPwUPEZFRbyhz3cpfC2CumGzNkFBN2L42rcUc2yjQpEkxDbkPodpMAi")
     resolved[txin(5, 0)] = TransactionOutput(byron, 4_000_000)
     with pytest.raises(LedgerRejection, match="no payment credential") as err:
         script_contexts(tx, resolved, CLOCK)
@@ -339,9 +311,7 @@ def test_a_byron_input_cannot_be_shown_to_a_script():
 
 def test_every_redeemer_runs_on_the_busy_transaction():
     tx, resolved = _busy_tx()
-    results = evaluate_scripts(
-        tx, resolved, CLOCK, COST_MODELS, budgets="max", max_ex_units=MAX_UNITS
-    )
+    results = evaluate_scripts(tx, resolved, CLOCK, COST_MODELS, budgets="max", max_ex_units=MAX_UNITS)
     assert [(r.tag, r.index, r.ok) for r in results] == [
         ("spend", 2, True),
         ("mint", 0, True),
@@ -381,12 +351,7 @@ def test_uplc_parameter_names_follow_the_ledger_order_of_the_raw_list(language):
 
     import uplc
 
-    table = (
-        Path(uplc.__file__).parent
-        / "cost_model_files"
-        / "2024-07-30"
-        / "cost-model-merged.json"
-    )
+    table = Path(uplc.__file__).parent / "cost_model_files" / "2024-07-30" / "cost-model-merged.json"
     defaults = list(json.loads(table.read_text())[language].values())
     raw = list(COST_MODELS[language])
     names = parameter_names()[language]

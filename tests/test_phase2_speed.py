@@ -37,18 +37,13 @@ from runner.errors import LedgerRejection
 def scripts(pytestconfig: pytest.Config) -> dict[str, PlutusV3Script]:
     cache = Path(pytestconfig.cache.mkdir("opshin-test-scripts"))
     return {
-        name: compile_script(name, cache)
-        for name in ("lock_validator", "mint_policy", "withdraw_script")
+        name: compile_script(name, cache) for name in ("lock_validator", "mint_policy", "withdraw_script")
     }
 
 
-def both_ways(
-    tx: Transaction, resolved: dict, budgets: str = "declared"
-) -> tuple[list, list]:
+def both_ways(tx: Transaction, resolved: dict, budgets: str = "declared") -> tuple[list, list]:
     def run() -> list:
-        return evaluate_scripts(
-            tx, resolved, CLOCK, COST_MODELS, budgets=budgets, max_ex_units=MAX_UNITS
-        )
+        return evaluate_scripts(tx, resolved, CLOCK, COST_MODELS, budgets=budgets, max_ex_units=MAX_UNITS)
 
     patched = run()
     with uplc_speed.disabled():
@@ -71,9 +66,7 @@ SPENDS = {
 
 @pytest.mark.parametrize("case", SPENDS, ids=list(SPENDS))
 def test_spend_budgets_identical_with_and_without_patches(scripts, case):
-    patched, plain = both_ways(
-        *Spend(scripts["lock_validator"], **SPENDS[case]).build()
-    )
+    patched, plain = both_ways(*Spend(scripts["lock_validator"], **SPENDS[case]).build())
     assert patched == plain
     assert patched[0].cpu > 0
 
@@ -91,9 +84,7 @@ def test_mint_and_withdraw_budgets_identical(scripts):
 
 
 def test_memoised_size_equals_the_library_size_on_nested_data():
-    raw = bytes.fromhex(
-        "d8799f9f0102ff a2410a01420b0b02 d87a80 1a00989680 ff".replace(" ", "")
-    )
+    raw = bytes.fromhex("d8799f9f0102ff a2410a01420b0b02 d87a80 1a00989680 ff".replace(" ", ""))
     data = data_from_cbor(raw)
     with uplc_speed.disabled():
         expected = data.ex_mem()
@@ -126,8 +117,6 @@ def test_cached_program_survives_evaluations_with_the_patches_off(scripts):
 def test_undecodable_script_is_a_malformed_script_rejection():
     tx, resolved = always_tx(PlutusV3Script(bytes.fromhex("4401020304")))
     with pytest.raises(LedgerRejection) as err:
-        evaluate_scripts(
-            tx, resolved, CLOCK, COST_MODELS, budgets="max", max_ex_units=MAX_UNITS
-        )
+        evaluate_scripts(tx, resolved, CLOCK, COST_MODELS, budgets="max", max_ex_units=MAX_UNITS)
     assert err.value.ogmios_code == 3116
     assert_ogmios_shape(err.value)

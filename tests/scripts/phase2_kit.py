@@ -97,16 +97,11 @@ def script_address(script: PlutusV3Script) -> Address:
     return Address(plutus_script_hash(script), network=Network.TESTNET)
 
 
-def redeemers(
-    entries: list[tuple[RedeemerTag, int, object, ExecutionUnits]], form: str
-) -> object:
+def redeemers(entries: list[tuple[RedeemerTag, int, object, ExecutionUnits]], form: str) -> object:
     """The same redeemers in the legacy list form or the Conway map form."""
     if form == "map":
         return RedeemerMap(
-            {
-                RedeemerKey(tag, i): RedeemerValue(data, units)
-                for tag, i, data, units in entries
-            }
+            {RedeemerKey(tag, i): RedeemerValue(data, units) for tag, i, data, units in entries}
         )
     out = []
     for tag, i, data, units in entries:
@@ -128,9 +123,7 @@ class Spend:
     not_before_slot: int = 1_000
     datum_mode: str = "inline"  # or "hash"
     form: str = "list"
-    units: ExecutionUnits = field(
-        default_factory=lambda: ExecutionUnits(MAX_UNITS.mem, MAX_UNITS.steps)
-    )
+    units: ExecutionUnits = field(default_factory=lambda: ExecutionUnits(MAX_UNITS.mem, MAX_UNITS.steps))
     by_reference: bool = False
     fillers: int = 0  # extra key-locked inputs around the script input
     script_input: int = 7  # its tx id byte: sorts among the fillers
@@ -168,15 +161,11 @@ class Spend:
             required_signers=[self.signer] if self.signer else None,
             reference_inputs=refs or None,
         )
-        index = sorted(inputs, key=lambda r: (r.transaction_id.payload, r.index)).index(
-            spent
-        )
+        index = sorted(inputs, key=lambda r: (r.transaction_id.payload, r.index)).index(spent)
         witness = TransactionWitnessSet(
             plutus_v3_script=None if self.by_reference else [self.script],
             plutus_data=[lock] if self.datum_mode == "hash" else None,
-            redeemer=redeemers(
-                [(RedeemerTag.SPEND, index, self.secret, self.units)], self.form
-            ),
+            redeemer=redeemers([(RedeemerTag.SPEND, index, self.secret, self.units)], self.form),
         )
         return Transaction(body, witness), resolved
 
@@ -188,9 +177,7 @@ def uplc_script(source: str) -> PlutusV3Script:
 def always_tx(script: PlutusV3Script | PlutusV2Script) -> tuple[Transaction, dict]:
     spent = txin(9)
     resolved = {spent: TransactionOutput(script_address(script), 3_000_000)}
-    body = TransactionBody(
-        inputs=[spent], outputs=[TransactionOutput(WALLET, 2_000_000)], fee=1_000_000
-    )
+    body = TransactionBody(inputs=[spent], outputs=[TransactionOutput(WALLET, 2_000_000)], fee=1_000_000)
     witness = TransactionWitnessSet(
         redeemer=redeemers([(RedeemerTag.SPEND, 0, 0, MAX_UNITS)], "list"),
         plutus_v3_script=[script] if isinstance(script, PlutusV3Script) else None,
@@ -206,9 +193,7 @@ def mint_tx(
     resolved = {fee_input: TransactionOutput(WALLET, 10_000_000)}
     policy = plutus_script_hash(script)
     other = plutus_script_hash(uplc_script("(program 1.1.0 (lam ctx (con unit ())))"))
-    mint = MultiAsset(
-        {policy: Asset({AssetName(b"ms"): minted}), other: Asset({AssetName(b"zz"): 1})}
-    )
+    mint = MultiAsset({policy: Asset({AssetName(b"ms"): minted}), other: Asset({AssetName(b"zz"): 1})})
     index = sorted([policy.payload, other.payload]).index(policy.payload)
     body = TransactionBody(
         inputs=[fee_input],
@@ -232,9 +217,7 @@ def mint_tx(
     return Transaction(body, witness), resolved
 
 
-def withdraw_tx(
-    script: PlutusV3Script, amount: int, redeemer: int
-) -> tuple[Transaction, dict]:
+def withdraw_tx(script: PlutusV3Script, amount: int, redeemer: int) -> tuple[Transaction, dict]:
     fee_input = txin(4)
     resolved = {fee_input: TransactionOutput(WALLET, 10_000_000)}
     # a key account: sorts after script accounts whatever its hash

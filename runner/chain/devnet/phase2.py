@@ -22,7 +22,7 @@ project's validators are V3.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -148,9 +148,7 @@ def evaluate_scripts(
     submitted) spare the re-encoding of a decoded transaction: pycardano does not always
     reproduce the original bytes, and the id and datum hashes are hashes of those bytes.
     """
-    runs = script_contexts(
-        tx, resolved, slot_config, tx_id=tx_id, datum_cbor=datum_cbor
-    )
+    runs = script_contexts(tx, resolved, slot_config, tx_id=tx_id, datum_cbor=datum_cbor)
     return [_run(run, _limit(run, budgets, max_ex_units), cost_models) for run in runs]
 
 
@@ -173,9 +171,7 @@ def script_contexts(
         view = TxView.of(tx, resolved)
     except ContextError as exc:
         raise _context_rejection(exc, redeemers) from exc
-    datums = (
-        _witness_datums(tx) if datum_cbor is None else _datums_from_cbor(datum_cbor)
-    )
+    datums = _witness_datums(tx) if datum_cbor is None else _datums_from_cbor(datum_cbor)
     scripts = _scripts(tx, view)
     targets = [_target(r, view, datums) for r in redeemers]
     try:
@@ -189,12 +185,8 @@ def script_contexts(
         raise _context_rejection(exc, redeemers) from exc
     for r, t in zip(redeemers, targets):
         if scripts.get(t.script_hash, ("",))[0] == "native":
-            raise _extraneous(
-                r, "is locked by a native script, which takes no redeemer"
-            )
-    missing = sorted(
-        {t.script_hash.hex() for t in targets if t.script_hash not in scripts}
-    )
+            raise _extraneous(r, "is locked by a native script, which takes no redeemer")
+    missing = sorted({t.script_hash.hex() for t in targets if t.script_hash not in scripts})
     if missing:
         raise LedgerRejection(
             f"no script for hash(es) {', '.join(missing)} in the witness set or in the "
@@ -226,8 +218,7 @@ def _redeemers(tx: Transaction) -> list[_Redeemer]:
         return []
     if isinstance(raw, (RedeemerMap, dict)):
         return [
-            _Redeemer(int(k.tag.value), int(k.index), to_data(v.data), v.ex_units)
-            for k, v in raw.items()
+            _Redeemer(int(k.tag.value), int(k.index), to_data(v.data), v.ex_units) for k, v in raw.items()
         ]
     return [
         _Redeemer(int(r.tag.value), int(r.index), to_data(r.data), r.ex_units)
@@ -237,17 +228,11 @@ def _redeemers(tx: Transaction) -> list[_Redeemer]:
 
 
 def _witness_datums(tx: Transaction) -> dict[bytes, PlutusData]:
-    return {
-        datum_hash(d).payload: to_data(d)
-        for d in tx.transaction_witness_set.plutus_data or []
-    }
+    return {datum_hash(d).payload: to_data(d) for d in tx.transaction_witness_set.plutus_data or []}
 
 
 def _datums_from_cbor(items: Sequence[bytes]) -> dict[bytes, PlutusData]:
-    return {
-        hashlib.blake2b(bytes(raw), digest_size=32).digest(): data_from_cbor(bytes(raw))
-        for raw in items
-    }
+    return {hashlib.blake2b(bytes(raw), digest_size=32).digest(): data_from_cbor(bytes(raw)) for raw in items}
 
 
 def _scripts(tx: Transaction, view: TxView) -> dict[bytes, tuple[str, bytes]]:
@@ -258,11 +243,7 @@ def _scripts(tx: Transaction, view: TxView) -> dict[bytes, tuple[str, bytes]]:
         *(ws.plutus_v1_script or []),
         *(ws.plutus_v2_script or []),
         *(ws.plutus_v3_script or []),
-        *(
-            out.script
-            for _, out in (*view.inputs, *view.reference_inputs)
-            if out.script is not None
-        ),
+        *(out.script for _, out in (*view.inputs, *view.reference_inputs) if out.script is not None),
     ]
     for script in [*candidates, *(ws.native_scripts or [])]:
         language = _LANGUAGES.get(type(script), "native")
@@ -275,44 +256,71 @@ def _scripts(tx: Transaction, view: TxView) -> dict[bytes, tuple[str, bytes]]:
 def _target(r: _Redeemer, view: TxView, datums: Mapping[bytes, PlutusData]) -> _Target:
     """Resolve a redeemer pointer as the ledger does; a dangling one is extraneous (3110)."""
     try:
-        if r.tag == 0:
-            ref, out = view.inputs[r.index]
-            payment = out.address.payment_part
-            if isinstance(payment, ScriptHash):
-                purpose = constr(1, tx_out_ref(ref))
-                return _Target(
-                    purpose,
-                    constr(1, tx_out_ref(ref), _spent_datum(out, datums)),
-                    payment.payload,
-                )
-        elif r.tag == 1:
-            policy = view.policies[r.index]
-            purpose = constr(0, bstr(policy.payload))
-            return _Target(purpose, purpose, policy.payload)
-        elif r.tag == 2:
-            cert = view.certificates[r.index]
-            cred = _cert_credential(cert)
-            if isinstance(cred, ScriptHash):
-                purpose = constr(3, integer(r.index), tx_cert(cert))
-                return _Target(purpose, purpose, cred.payload)
-        elif r.tag == 3:
-            account, _ = view.withdrawals[r.index]
-            if account[0] & 0x10:
-                purpose = constr(2, reward_account_credential(account))
-                return _Target(purpose, purpose, bytes(account[1:]))
-        elif r.tag == 4:
-            voters = sorted(
-                view.tx.transaction_body.voting_procedures or {}, key=voter_key
-            )
-            voter = voters[r.index]
-            if isinstance(voter.credential, ScriptHash):
-                purpose = constr(4, voter_data(voter))
-                return _Target(purpose, purpose, voter.credential.payload)
+        target = _RESOLVERS[r.tag](r.index, view, datums)
     except IndexError:
-        pass
+        target = None
     except ContextError as exc:
         raise _context_rejection(exc, [r]) from exc
-    raise _extraneous(r, "points at no script-locked item of the transaction")
+    if target is None:
+        raise _extraneous(r, "points at no script-locked item of the transaction")
+    return target
+
+
+_Datums = Mapping[bytes, PlutusData]
+
+
+def _spend_target(i: int, view: TxView, datums: _Datums) -> _Target | None:
+    ref, out = view.inputs[i]
+    payment = out.address.payment_part
+    if not isinstance(payment, ScriptHash):
+        return None
+    info = constr(1, tx_out_ref(ref), _spent_datum(out, datums))
+    return _Target(constr(1, tx_out_ref(ref)), info, payment.payload)
+
+
+def _mint_target(i: int, view: TxView, _: _Datums) -> _Target:
+    policy = view.policies[i]
+    purpose = constr(0, bstr(policy.payload))
+    return _Target(purpose, purpose, policy.payload)
+
+
+def _cert_target(i: int, view: TxView, _: _Datums) -> _Target | None:
+    cert = view.certificates[i]
+    cred = _cert_credential(cert)
+    if not isinstance(cred, ScriptHash):
+        return None
+    purpose = constr(3, integer(i), tx_cert(cert))
+    return _Target(purpose, purpose, cred.payload)
+
+
+def _withdraw_target(i: int, view: TxView, _: _Datums) -> _Target | None:
+    account, _amount = view.withdrawals[i]
+    if not account[0] & 0x10:
+        return None
+    purpose = constr(2, reward_account_credential(account))
+    return _Target(purpose, purpose, bytes(account[1:]))
+
+
+def _vote_target(i: int, view: TxView, _: _Datums) -> _Target | None:
+    voter = sorted(view.tx.transaction_body.voting_procedures or {}, key=voter_key)[i]
+    if not isinstance(voter.credential, ScriptHash):
+        return None
+    purpose = constr(4, voter_data(voter))
+    return _Target(purpose, purpose, voter.credential.payload)
+
+
+def _propose_target(i: int, view: TxView, _: _Datums) -> _Target | None:
+    raise ContextError("governance proposals are not encoded by the devnet's V3 context")
+
+
+_RESOLVERS: dict[int, Callable[[int, TxView, _Datums], _Target | None]] = {
+    0: _spend_target,
+    1: _mint_target,
+    2: _cert_target,
+    3: _withdraw_target,
+    4: _vote_target,
+    5: _propose_target,
+}
 
 
 def _extraneous(r: _Redeemer, why: str) -> LedgerRejection:
@@ -325,9 +333,7 @@ def _extraneous(r: _Redeemer, why: str) -> LedgerRejection:
     )
 
 
-def _spent_datum(
-    out: TransactionOutput, datums: Mapping[bytes, PlutusData]
-) -> PlutusData:
+def _spent_datum(out: TransactionOutput, datums: Mapping[bytes, PlutusData]) -> PlutusData:
     if out.datum is not None:
         return just(to_data(out.datum))
     if out.datum_hash is not None:
@@ -352,15 +358,10 @@ def _cert_credential(cert: Any) -> Any:
     return None
 
 
-def _context_rejection(
-    exc: ContextError, redeemers: Sequence[_Redeemer]
-) -> LedgerRejection:
+def _context_rejection(exc: ContextError, redeemers: Sequence[_Redeemer]) -> LedgerRejection:
     """Unknown inputs are 3117; a context the ledger cannot build fails every script (3010)."""
     if isinstance(exc, UnknownInputs):
-        refs = [
-            {"transaction": {"id": r.transaction_id.payload.hex()}, "index": r.index}
-            for r in exc.refs
-        ]
+        refs = [{"transaction": {"id": r.transaction_id.payload.hex()}, "index": r.index} for r in exc.refs]
         return LedgerRejection(
             str(exc),
             ogmios_code=3117,
@@ -412,9 +413,7 @@ def _raw_cost_model(cost_models: Mapping[Any, Any], language: str) -> list[int]:
     )
 
 
-def _run(
-    run: ScriptRun, limit: Budget, cost_models: Mapping[Any, Any]
-) -> RedeemerEvaluation:
+def _run(run: ScriptRun, limit: Budget, cost_models: Mapping[Any, Any]) -> RedeemerEvaluation:
     pointer = f"{run.tag}#{run.index}"
     if run.language != "PlutusV3":
         unsupported = (
@@ -422,9 +421,7 @@ def _run(
             f"{pointer} runs a {run.language} script"
         )
         return RedeemerEvaluation(run.tag, run.index, False, 0, 0, (), unsupported)
-    models = uplc_speed.cost_models_for(
-        run.language, _raw_cost_model(cost_models, run.language)
-    )
+    models = uplc_speed.cost_models_for(run.language, _raw_cost_model(cost_models, run.language))
     try:
         program = uplc_speed.load_program(run.script)
     except uplc_speed.MalformedScript as exc:

@@ -202,11 +202,7 @@ def output_datum(out: TransactionOutput) -> PlutusConstr:
 
 def tx_out(out: TransactionOutput, where: str) -> PlutusConstr:
     """``TxOut = Constr 0 [Address, Value, OutputDatum, Maybe ScriptHash]``."""
-    script = (
-        just(bstr(plutus_script_hash(out.script).payload))
-        if out.script is not None
-        else nothing()
-    )
+    script = just(bstr(plutus_script_hash(out.script).payload)) if out.script is not None else nothing()
     return constr(
         0,
         address_data(out.address, where),
@@ -253,22 +249,13 @@ class TxView:
     certificates: tuple[Any, ...]
 
     @classmethod
-    def of(
-        cls, tx: Transaction, resolved: Mapping[TransactionInput, TransactionOutput]
-    ) -> TxView:
+    def of(cls, tx: Transaction, resolved: Mapping[TransactionInput, TransactionOutput]) -> TxView:
         body = tx.transaction_body
-        missing = [
-            ref
-            for ref in [*body.inputs, *(body.reference_inputs or [])]
-            if ref not in resolved
-        ]
+        missing = [ref for ref in [*body.inputs, *(body.reference_inputs or [])] if ref not in resolved]
         if missing:
             raise UnknownInputs(missing)
         inputs = tuple((r, resolved[r]) for r in sorted(set(body.inputs), key=_ref_key))
-        refs = tuple(
-            (r, resolved[r])
-            for r in sorted(set(body.reference_inputs or []), key=_ref_key)
-        )
+        refs = tuple((r, resolved[r]) for r in sorted(set(body.reference_inputs or []), key=_ref_key))
         mint = body.mint or {}
         policies = tuple(sorted(mint, key=lambda p: p.payload))
         withdrawals = tuple(
@@ -277,9 +264,7 @@ class TxView:
                 key=lambda kv: _withdrawal_key(kv[0]),
             )
         )
-        return cls(
-            tx, inputs, refs, policies, withdrawals, tuple(body.certificates or ())
-        )
+        return cls(tx, inputs, refs, policies, withdrawals, tuple(body.certificates or ()))
 
     def tx_info(
         self,
@@ -298,27 +283,15 @@ class TxView:
         return constr(
             0,
             PlutusList([self._in_info(r, o, "input") for r, o in self.inputs]),
-            PlutusList(
-                [
-                    self._in_info(r, o, "reference input")
-                    for r, o in self.reference_inputs
-                ]
-            ),
+            PlutusList([self._in_info(r, o, "reference input") for r, o in self.reference_inputs]),
             PlutusList([tx_out(o, f"output {i}") for i, o in enumerate(body.outputs)]),
             integer(body.fee),
             value_data(None, body.mint),
             PlutusList([tx_cert(c) for c in self.certificates]),
-            pmap(
-                (reward_account_credential(a), integer(q)) for a, q in self.withdrawals
-            ),
+            pmap((reward_account_credential(a), integer(q)) for a, q in self.withdrawals),
             validity_range(body.validity_start, body.ttl, clock),
             PlutusList(
-                [
-                    bstr(h.payload)
-                    for h in sorted(
-                        body.required_signers or [], key=lambda h: h.payload
-                    )
-                ]
+                [bstr(h.payload) for h in sorted(body.required_signers or [], key=lambda h: h.payload)]
             ),
             pmap(redeemers),
             pmap((bstr(h), d) for h, d in sorted(datums, key=lambda hd: hd[0])),
@@ -326,15 +299,11 @@ class TxView:
             votes_data(body.voting_procedures),
             PlutusList([]),
             _maybe_int(body.current_treasury_value),
-            _maybe_int(
-                body.donation or None
-            ),  # the ledger shows a zero donation as Nothing
+            _maybe_int(body.donation or None),  # the ledger shows a zero donation as Nothing
         )
 
     @staticmethod
-    def _in_info(
-        ref: TransactionInput, out: TransactionOutput, kind: str
-    ) -> PlutusConstr:
+    def _in_info(ref: TransactionInput, out: TransactionOutput, kind: str) -> PlutusConstr:
         where = f"{kind} {ref.transaction_id.payload.hex()}#{ref.index}"
         return constr(0, tx_out_ref(ref), tx_out(out, where))
 
@@ -343,9 +312,7 @@ def _maybe_int(n: int | None) -> PlutusConstr:
     return nothing() if n is None else just(integer(n))
 
 
-def validity_range(
-    lower_slot: int | None, upper_slot: int | None, clock: SlotClock
-) -> PlutusConstr:
+def validity_range(lower_slot: int | None, upper_slot: int | None, clock: SlotClock) -> PlutusConstr:
     """``Interval (LowerBound lo True) (UpperBound hi closed)``.
 
     The ledger turns ``validity_start`` into a closed lower bound and ``ttl`` into an
@@ -355,21 +322,15 @@ def validity_range(
     if lower_slot is None:
         lower = constr(0, constr(0), bool_data(True))
     else:
-        lower = constr(
-            0, constr(1, integer(clock.slot_to_posix_ms(lower_slot))), bool_data(True)
-        )
+        lower = constr(0, constr(1, integer(clock.slot_to_posix_ms(lower_slot))), bool_data(True))
     if upper_slot is None:
         upper = constr(0, constr(2), bool_data(True))
     else:
-        upper = constr(
-            0, constr(1, integer(clock.slot_to_posix_ms(upper_slot))), bool_data(False)
-        )
+        upper = constr(0, constr(1, integer(clock.slot_to_posix_ms(upper_slot))), bool_data(False))
     return constr(0, lower, upper)
 
 
-def script_context(
-    tx_info: PlutusData, redeemer: PlutusData, script_info: PlutusData
-) -> PlutusConstr:
+def script_context(tx_info: PlutusData, redeemer: PlutusData, script_info: PlutusData) -> PlutusConstr:
     """``ScriptContext = Constr 0 [TxInfo, Redeemer, ScriptInfo]`` (V3)."""
     return constr(0, tx_info, redeemer, script_info)
 
@@ -400,9 +361,7 @@ def tx_cert(c: Any) -> PlutusConstr:
     if isinstance(c, certs.StakeDeregistrationConway):
         return constr(1, _stake_cred(c.stake_credential), just(integer(c.coin)))
     if isinstance(c, certs.StakeDelegation):
-        return constr(
-            2, _stake_cred(c.stake_credential), constr(0, bstr(c.pool_keyhash.payload))
-        )
+        return constr(2, _stake_cred(c.stake_credential), constr(0, bstr(c.pool_keyhash.payload)))
     if isinstance(c, certs.VoteDelegation):
         return constr(2, _stake_cred(c.stake_credential), constr(1, _drep(c.drep)))
     if isinstance(c, certs.StakeAndVoteDelegation):
@@ -468,9 +427,7 @@ def votes_data(procedures: Any) -> PlutusMap:
                 constr(0, bstr(a.transaction_id.payload), integer(a.gov_action_index)),
                 constr(actions[a].vote.value),
             )
-            for a in sorted(
-                actions, key=lambda a: (a.transaction_id.payload, a.gov_action_index)
-            )
+            for a in sorted(actions, key=lambda a: (a.transaction_id.payload, a.gov_action_index))
         ]
         out.append((voter_data(voter), pmap(inner)))
     return pmap(out)

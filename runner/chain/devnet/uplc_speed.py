@@ -76,9 +76,7 @@ __all__ = [
     "uninstall",
 ]
 
-TESTED_UPLC = (
-    "1.3.3"  # the version whose internals the patches below were checked against
-)
+TESTED_UPLC = "1.3.3"  # the version whose internals the patches below were checked against
 RECURSION_LIMIT = 50_000  # OpShin programs nest deeply; uplc's AST passes recurse
 _MEMO = "_milestones_ex_mem"
 _ORIGINAL: dict[Any, Callable[[Any], int]] = {}
@@ -91,9 +89,7 @@ def _memoised(original: Callable[[Any], int]) -> Callable[[Any], int]:
             return int(self.__dict__[_MEMO])
         except KeyError:
             size = original(self)
-            self.__dict__[_MEMO] = (
-                size  # frozen dataclass: bypass __setattr__, not a field
-            )
+            self.__dict__[_MEMO] = size  # frozen dataclass: bypass __setattr__, not a field
             return size
 
     ex_mem.__wrapped__ = original  # type: ignore[attr-defined]
@@ -175,9 +171,7 @@ def _decode(script: bytes) -> Program:
     try:
         return unflatten(script)
     except Exception as exc:  # the flat decoder raises bare errors of many kinds
-        raise MalformedScript(
-            f"cannot decode script: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise MalformedScript(f"cannot decode script: {type(exc).__name__}: {exc}") from exc
 
 
 _OP_BY_TYPE: dict[type, CekOp] = {}
@@ -208,10 +202,7 @@ class _PreparedMachine(Machine):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self._ops = tuple(CekOp)
         self._op_index = {op: i for i, op in enumerate(self._ops)}
-        costs = [
-            budget_cost_of_op_on_model(self.cek_machine_cost_model, op, 0)
-            for op in self._ops
-        ]
+        costs = [budget_cost_of_op_on_model(self.cek_machine_cost_model, op, 0) for op in self._ops]
         self._step_costs = tuple((c.cpu, c.memory) for c in costs)
         self._counts = [0] * len(self._ops)
         self._pending = 0
@@ -237,11 +228,7 @@ class _PreparedMachine(Machine):  # type: ignore[misc]
         stack: list[Any] = [Compute(NoFrame(), frozendict.frozendict(), program.term)]
         res: Any
         try:
-            self.spend_budget(
-                budget_cost_of_op_on_model(
-                    self.cek_machine_cost_model, CekOp.Startup, 0
-                )
-            )
+            self.spend_budget(budget_cost_of_op_on_model(self.cek_machine_cost_model, CekOp.Startup, 0))
             while stack:
                 step = stack.pop()
                 if isinstance(step, Compute):
@@ -258,9 +245,7 @@ class _PreparedMachine(Machine):  # type: ignore[misc]
         return ComputationResult(res, self.logs, self.budget - self.remaining_budget)
 
 
-def evaluate(
-    program: Program, args: Sequence[AST], budget: Budget, models: CostModels
-) -> ComputationResult:
+def evaluate(program: Program, args: Sequence[AST], budget: Budget, models: CostModels) -> ComputationResult:
     """Apply ``args`` to ``program`` and run it under ``budget``."""
     if sys.getrecursionlimit() < RECURSION_LIMIT:
         sys.setrecursionlimit(RECURSION_LIMIT)
@@ -277,12 +262,7 @@ def evaluate(
 
 # --- cost models ---------------------------------------------------------------------
 
-_NAMES_FILE = (
-    Path(uplc.__file__).parent
-    / "cost_model_files"
-    / "2024-07-30"
-    / "cost-model-merged.json"
-)
+_NAMES_FILE = Path(uplc.__file__).parent / "cost_model_files" / "2024-07-30" / "cost-model-merged.json"
 # uplc spells one V1 parameter differently from what its own loader looks up.
 _RENAMES = {"cekApplyCost-exBudgetMem": "cekApplyCost-exBudgetMemory"}
 
@@ -296,10 +276,7 @@ def parameter_names() -> dict[str, tuple[str, ...]]:
     """
     with open(_NAMES_FILE) as f:
         table = json.load(f)
-    return {
-        lang: tuple(_RENAMES.get(n, n) for n in params)
-        for lang, params in table.items()
-    }
+    return {lang: tuple(_RENAMES.get(n, n) for n in params) for lang, params in table.items()}
 
 
 @dataclass(frozen=True)
@@ -316,12 +293,8 @@ def _cost_models(language: str, raw: tuple[int, ...]) -> CostModels:
     defaults = dict(zip(names, _default_values(language)))
     config = {**defaults, **config}
     return CostModels(
-        cek=updated_cek_machine_cost_model_from_network_config(
-            default_cek_machine_cost_model_base(), config
-        ),
-        builtin=updated_builtin_cost_model_from_network_config(
-            default_builtin_cost_model_base(), config
-        ),
+        cek=updated_cek_machine_cost_model_from_network_config(default_cek_machine_cost_model_base(), config),
+        builtin=updated_builtin_cost_model_from_network_config(default_builtin_cost_model_base(), config),
     )
 
 
