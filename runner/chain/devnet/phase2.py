@@ -62,7 +62,7 @@ from runner.chain.devnet.script_context import (
 )
 from runner.errors import LedgerRejection, ScriptFailure
 
-__all__ = ["TAG_NAMES", "RedeemerEvaluation", "evaluate_scripts"]
+__all__ = ["TAG_NAMES", "RedeemerEvaluation", "ScriptRun", "evaluate_scripts", "script_contexts"]
 
 uplc_speed.install()
 
@@ -73,11 +73,6 @@ _LANGUAGES = {
     PlutusV1Script: "PlutusV1",
     PlutusV2Script: "PlutusV2",
     PlutusV3Script: "PlutusV3",
-}
-_LANGUAGE_ALIASES = {
-    "PlutusV1": ("PlutusV1", "plutus:v1", "plutusV1", "V1", "0"),
-    "PlutusV2": ("PlutusV2", "plutus:v2", "plutusV2", "V2", "1"),
-    "PlutusV3": ("PlutusV3", "plutus:v3", "plutusV3", "V3", "2"),
 }
 
 
@@ -399,12 +394,9 @@ def _limit(run: ScriptRun, budgets: str, max_ex_units: ExecutionUnits) -> Budget
 
 
 def _raw_cost_model(cost_models: Mapping[Any, Any], language: str) -> list[int]:
-    for key in _LANGUAGE_ALIASES[language]:
-        for candidate in (key, key.lower()):
-            if candidate in cost_models:
-                return list(cost_models[candidate])
-    if language == "PlutusV3" and 2 in cost_models:
-        return list(cost_models[2])
+    raw = uplc_speed.find_raw_cost_model(cost_models, language)
+    if raw is not None:
+        return raw
     raise LedgerRejection(
         f"the protocol parameters have no cost model for {language}",
         ogmios_code=3115,

@@ -27,7 +27,7 @@ import copy
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,7 @@ __all__ = [
     "cost_models_for",
     "disabled",
     "evaluate",
+    "find_raw_cost_model",
     "install",
     "installed",
     "load_program",
@@ -301,6 +302,21 @@ def _cost_models(language: str, raw: tuple[int, ...]) -> CostModels:
 def _default_values(language: str) -> tuple[int, ...]:
     with open(_NAMES_FILE) as f:
         return tuple(json.load(f)[language].values())
+
+
+_LANGUAGE_KEYS = {
+    "PlutusV1": ("PlutusV1", "plutus:v1", "v1", 0),
+    "PlutusV2": ("PlutusV2", "plutus:v2", "v2", 1),
+    "PlutusV3": ("PlutusV3", "plutus:v3", "v3", 2),
+}
+
+
+def find_raw_cost_model(cost_models: Mapping[Any, Sequence[int]], language: str) -> list[int] | None:
+    """The raw list of ``language`` under any usual key (``PlutusV3``, ``plutus:v3``, ``v3``, 2)."""
+    for key in _LANGUAGE_KEYS[language]:
+        if key in cost_models:
+            return [int(v) for v in cost_models[key]]
+    return None
 
 
 def cost_models_for(language: str, raw: Sequence[int]) -> CostModels:
