@@ -102,9 +102,22 @@ def test_rollback_drops_the_newest_block(capsys, data_dir):
     assert Ledger.load(data_dir).tip.height == 0
 
 
+def test_rollback_past_genesis_is_refused_with_the_ledgers_reason(capsys, data_dir):
+    run(capsys, "devnet", "reset", "--data-dir", str(data_dir))
+    code, _, err = run(capsys, "devnet", "rollback", "3", "--data-dir", str(data_dir))
+    assert code == 2 and "cannot roll back 3 blocks" in err
+    assert Ledger.load(data_dir).tip.height == 0
+
+
 def test_up_refuses_a_non_loopback_host_without_consent(capsys, data_dir):
     code, _, err = run(capsys, "devnet", "up", "--host", "0.0.0.0", "--data-dir", str(data_dir))
     assert code == 2 and "--allow-remote" in err
+
+
+def _ask(url: str, method: str) -> Any:
+    with connect(url) as ws:
+        ws.send(json.dumps({"jsonrpc": "2.0", "method": method, "id": 1}))
+        return json.loads(ws.recv())["result"]
 
 
 def _free_port() -> int:
@@ -136,13 +149,19 @@ def test_up_serves_ogmios_and_kupo_persists_and_locks_its_directory(capsys, data
             with connect(announced["ogmios"]) as ws:
                 ws.send(json.dumps({"jsonrpc": "2.0", "method": "queryLedgerState/epoch", "id": 1}))
                 assert json.loads(ws.recv())["result"] == 1
-            code, _, err = run(capsys, "devnet", "advance", "--slots", "5", "--data-dir", str(data_dir))
+            code, moved, err = run(capsys, "devnet", "advance", "--slots", "5", "--data-dir", str(data_dir))
+            assert code == 0, err
+            assert moved["slot"] == announced["slot"] + 5  # the served ledger moved
+            ws_status = _ask(announced["ogmios"], "devnet/status")
+            assert ws_status["slot"] == moved["slot"]
+            code, _, err = run(capsys, "devnet", "reset", "--data-dir", str(data_dir))
             assert code == 5 and "in use" in err
         finally:
             process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert Ledger.load(data_dir).genesis.seed == "up-test"
+    assert Ledger.load(data_dir).current_slot == announced["slot"] + 5  # persisted by the server
     assert not (data_dir / "devnet.lock").exists()
 
 

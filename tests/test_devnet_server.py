@@ -310,3 +310,30 @@ def test_kupo_places_genesis_outputs_in_the_genesis_block(devnet):
     assert matches[0]["created_at"] == {"slot_no": genesis_block.slot, "header_hash": genesis_block.block_hash}
     checkpoints = httpx.get(f"{devnet.kupo_url}/checkpoints").json()
     assert checkpoints[-1] == matches[0]["created_at"]
+
+
+@pytest.mark.parametrize("method,params", [
+    ("devnet/advance", {"slots": -1}),
+    ("devnet/advance", {"slots": 1, "posixMs": 5}),
+    ("devnet/fund", {"address": "addr_nope", "lovelace": 5}),
+    ("devnet/rollback", {"blocks": 10_000}),
+])
+def test_devnet_control_methods_refuse_bad_params_without_changing_the_ledger(devnet, method, params):
+    before = snapshot(devnet.ledger), devnet.ledger.current_slot
+    with connect(devnet.ogmios_url) as ws:
+        reply = rpc(ws, method, params)
+    assert reply["error"]["code"] == -32602 and reply["error"]["message"]
+    assert (snapshot(devnet.ledger), devnet.ledger.current_slot) == before
+
+
+def test_devnet_control_methods_move_the_clock_and_fund_over_the_wire(devnet):
+    bob = devnet.ledger.wallet("bob").address
+    with connect(devnet.ogmios_url) as ws:
+        start = rpc(ws, "devnet/status")["result"]["slot"]
+        moved = rpc(ws, "devnet/advance", {"slots": 10})["result"]
+        funded = rpc(ws, "devnet/fund", {"address": str(bob), "lovelace": 4_200_000})["result"]
+    assert moved["slot"] == start + 10 == moved["advanced_to_slot"]
+    tx_id, index = funded["output"].split("#")
+    [(_, output)] = [(r, o) for r, o in devnet.ledger.utxos_at(bob)
+                     if r.transaction_id.payload.hex() == tx_id and int(r.index) == int(index)]
+    assert output.amount.coin == 4_200_000

@@ -1,10 +1,11 @@
 """``milestones devnet ...``: run the embedded devnet, inspect it, move its clock.
 
 ``up`` serves the ledger over Ogmios (WebSocket JSON-RPC) and Kupo (HTTP) on loopback,
-persisting it to ``<data-dir>/devnet`` after every change. The other commands work on
-that persisted state while no server runs (a running ``up`` holds the directory's lock
-file and they refuse, rather than write under its feet). ``demo`` runs a short,
-self-contained tour of the devnet through its own Ogmios and Kupo endpoints.
+persisting it to ``<data-dir>/devnet`` after every change. ``advance``, ``fund`` and
+``rollback`` go to the running ``up`` (its lock file names its URL) through devnet-only
+``devnet/...`` methods, or work on the persisted state when nothing serves it; ``reset``
+refuses while a server holds the directory. ``demo`` runs a short, self-contained tour
+of the devnet through its own Ogmios and Kupo endpoints.
 """
 
 from __future__ import annotations
@@ -114,23 +115,32 @@ def _open(directory: Path, seed: str, params_file: Path | None) -> Any:
 
 
 @contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    """One process at a time per devnet directory (``up`` holds it while serving)."""
+def _locked(directory: Path) -> Iterator[Path]:
+    """One owner at a time per devnet directory; ``up`` holds it while serving and records
+    its Ogmios URL in it, so the other commands can ask the running server instead."""
     directory.mkdir(parents=True, exist_ok=True)
     lock = directory / LOCK_NAME
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError as exc:
-        owner = lock.read_text(errors="replace").strip() or "?"
+        owner = _lock_info(directory).get("pid", "?")
         raise StateError(f"the devnet in {directory} is in use (pid {owner})", location=str(lock),
                          hint="stop `milestones devnet up` first, or delete the lock file if "
                               "that process no longer exists") from exc
-    os.write(fd, str(os.getpid()).encode())
+    os.write(fd, json.dumps({"pid": os.getpid()}).encode())
     os.close(fd)
     try:
-        yield
+        yield lock
     finally:
         lock.unlink(missing_ok=True)
+
+
+def _lock_info(directory: Path) -> dict[str, Any]:
+    try:
+        info = json.loads((directory / LOCK_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 def _emit(value: dict[str, Any]) -> None:
@@ -138,11 +148,9 @@ def _emit(value: dict[str, Any]) -> None:
 
 
 def _status(ledger: Any) -> dict[str, Any]:
-    tip = ledger.tip
-    return {"slot": int(ledger.current_slot), "tip": {"slot": tip.slot, "id": tip.block_hash,
-                                                       "height": tip.height},
-            "posix_ms": ledger.slot_config.slot_to_posix_ms(int(ledger.current_slot)),
-            "utxo_count": len(ledger.utxo)}
+    from runner.chain.devnet.control import status_of
+
+    return status_of(ledger)
 
 
 def _check_host(host: str, allow_remote: bool) -> None:
@@ -178,9 +186,10 @@ def up(
     """Serve the devnet as Ogmios (ws://HOST:1337) and Kupo (http://HOST:1442) until Ctrl-C."""
     _check_host(host, allow_remote)
     directory = _data_dir(data_dir)
-    with _locked(directory):
+    with _locked(directory) as lock:
         ledger = _open(directory, seed, params_file)
         with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
+            lock.write_text(json.dumps({"pid": os.getpid(), "ogmios": running.ogmios_url}))
             _emit({"status": "serving", "ogmios": running.ogmios_url, "kupo": running.kupo_url,
                    "data_dir": str(directory), **_status(ledger)})
             _wait_for_signal()
@@ -223,13 +232,43 @@ def reset(
     _emit({"status": "reset", "data_dir": str(directory), "seed": seed, **_status(ledger)})
 
 
-def _mutate(data_dir: Path | None, change: Any) -> dict[str, Any]:
+def _control(data_dir: Path | None, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run a ``devnet/...`` method: on the running ``devnet up`` if there is one, else on
+    the persisted state (the same code, through the same :mod:`control` functions)."""
     directory = _data_dir(data_dir)
+    url = _lock_info(directory).get("ogmios")
+    if isinstance(url, str):
+        return _remote(directory, url, method, params)
+    from runner.chain.devnet.control import control
+    from runner.chain.devnet.ogmios_methods import BadParams, LedgerGuard
+
     with _locked(directory):
         ledger = _open(directory, DEFAULT_SEED, None)
-        result = change(ledger)
-        ledger.save(directory)
-    return {**(result or {}), **_status(ledger)}
+        try:
+            return control(LedgerGuard(ledger), method, params)
+        except BadParams as exc:
+            raise UserInputError(str(exc).removeprefix("Invalid request: "), location=method,
+                                 hint="see `milestones devnet --help`") from exc
+
+
+def _remote(directory: Path, url: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    from websockets.exceptions import WebSocketException
+    from websockets.sync.client import connect
+
+    request = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": "cli"})
+    try:
+        with connect(url, open_timeout=5) as ws:
+            ws.send(request)
+            reply = json.loads(ws.recv(timeout=120))
+    except (OSError, TimeoutError, WebSocketException) as exc:
+        raise StateError(f"`devnet up` holds {directory} but does not answer at {url}: {exc}",
+                         location=str(directory / LOCK_NAME),
+                         hint="if that process is gone, delete the lock file") from exc
+    if "error" in reply:
+        error = reply["error"]
+        raise UserInputError(str(error.get("message", error)).removeprefix("Invalid request: "),
+                             location=f"{url} {method}", hint="see `milestones devnet --help`")
+    return dict(reply["result"])
 
 
 @devnet_app.command()
@@ -245,10 +284,8 @@ def advance(
     if slots is not None and slots < 0:
         raise UserInputError("--slots must be >= 0: the clock never goes back", location="--slots",
                              hint="use `devnet rollback N` to drop blocks")
-    if slots is not None:
-        _emit(_mutate(data_dir, lambda ledger: {"advanced_to_slot": ledger.advance_slots(slots)}))
-    else:
-        _emit(_mutate(data_dir, lambda ledger: {"advanced_to_slot": ledger.advance_to_posix_ms(to_posix_ms)}))
+    params = {"slots": slots} if slots is not None else {"posixMs": to_posix_ms}
+    _emit(_control(data_dir, "devnet/advance", params))
 
 
 @devnet_app.command()
@@ -261,19 +298,13 @@ def fund(
     from runner.chain.devnet.ogmios_methods import BadParams, parse_address
 
     try:
-        target = parse_address(address, "ADDRESS")
+        parse_address(address, "ADDRESS")
     except BadParams as exc:
         raise UserInputError(str(exc).removeprefix("Invalid request: "), location="ADDRESS",
                              hint="give a bech32 address such as addr_test1...") from exc
     if lovelace <= 0:
         raise UserInputError("--lovelace must be positive", location="--lovelace", hint="e.g. 10000000")
-
-    def pay(ledger: Any) -> dict[str, Any]:
-        ref = ledger.fund(target, lovelace)
-        return {"funded": str(target), "lovelace": lovelace,
-                "output": f"{ref.transaction_id.payload.hex()}#{ref.index}"}
-
-    _emit(_mutate(data_dir, pay))
+    _emit(_control(data_dir, "devnet/fund", {"address": address, "lovelace": lovelace}))
 
 
 @devnet_app.command()
@@ -285,7 +316,7 @@ def rollback(
     """Drop the newest N blocks (to rehearse a chain rollback)."""
     if blocks <= 0:
         raise UserInputError("N must be a positive number of blocks", location="N", hint="e.g. 1")
-    _emit(_mutate(data_dir, lambda ledger: {"returned_to_mempool": ledger.rollback(blocks, to_mempool=to_mempool)}))
+    _emit(_control(data_dir, "devnet/rollback", {"blocks": blocks, "toMempool": to_mempool}))
 
 
 @devnet_app.command()

@@ -386,6 +386,11 @@ def dispatch(guard: LedgerGuard, session: Session, method: Any, params: Any) -> 
             return guard.read(lambda ledger: _QUERIES[method](ledger, params))
         if method in _MEMPOOL:
             return guard.read(lambda ledger: _MEMPOOL[method](ledger, session, params))
+        if isinstance(method, str) and method.startswith("devnet/"):
+            from runner.chain.devnet.control import CONTROL, control
+
+            if method in CONTROL:
+                return control(guard, method, params)
     except BadParams as exc:
         raise RpcFailure(-32602, str(exc)) from exc
     raise RpcFailure(-32601, f"Invalid request: unknown method {str(method)[:100]!r}. This devnet "
