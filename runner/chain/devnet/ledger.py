@@ -30,6 +30,7 @@ from pycardano import (
 )
 
 from runner.chain.devnet import ledger_rules as rules
+from runner.chain.devnet import ledger_speed
 from runner.chain.devnet.clock import SlotConfig
 from runner.chain.devnet.genesis import FAUCET, Wallet, derive_wallet, genesis_outputs
 from runner.chain.devnet.ledger_index import ChainIndex
@@ -47,6 +48,8 @@ from runner.chain.devnet.params import LedgerParams
 from runner.errors import LedgerRejection, UserInputError
 
 BlockMode = Literal["submit", "tick"]
+
+ledger_speed.install()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,37 @@
+"""The pycardano type-hint cache (ledger_speed) changes speed only, never bytes."""
+
+from __future__ import annotations
+
+import typing
+
+from conftest import ALWAYS_SUCCEEDS, HandTx
+from pycardano import Transaction
+
+from runner.chain.devnet import ledger_speed
+
+
+def _round_trips(raw: bytes) -> bytes:
+    return Transaction.from_cbor(raw).to_cbor()
+
+
+def test_decoding_and_encoding_are_identical_with_and_without_the_cache(ledger):
+    hand = HandTx(ledger)
+    locked = hand.lock(ALWAYS_SUCCEEDS, datum=[1, b"x", {2: 3}], script_ref=ALWAYS_SUCCEEDS)
+    raws = [hand.pay().to_cbor(), *(t.cbor for b in ledger.blocks for t in b.txs)]
+    assert locked in ledger.utxo
+    ledger_speed.uninstall()
+    try:
+        plain = [_round_trips(r) for r in raws]
+    finally:
+        ledger_speed.install()
+    assert [_round_trips(r) for r in raws] == plain
+
+
+def test_cached_hints_equal_typing_and_are_copies():
+    import pycardano.serialization as ser
+    from pycardano import TransactionBody
+
+    first = ser.get_type_hints(TransactionBody)
+    assert first == typing.get_type_hints(TransactionBody)
+    first.clear()
+    assert ser.get_type_hints(TransactionBody) == typing.get_type_hints(TransactionBody)
