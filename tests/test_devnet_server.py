@@ -199,6 +199,23 @@ def test_evaluate_uses_additional_utxo_for_inputs_the_ledger_does_not_know(devne
     assert unknown["error"]["code"] == 3004
 
 
+def test_evaluate_refuses_additional_utxo_the_ledger_already_has(devnet):
+    ref, output = next(iter(devnet.ledger.utxo.items()))
+    with connect(devnet.ogmios_url) as ws:
+        reply = rpc(ws, "evaluateTransaction", {"transaction": {"cbor": "84a0a0f5f6"},
+                                                "additionalUtxo": [utxo_entry(ref, output)]})
+    assert reply["error"]["code"] == 3002
+    assert reply["error"]["data"]["overlappingOutputReferences"] == [
+        {"transaction": {"id": ref.transaction_id.payload.hex()}, "index": ref.index}]
+
+
+def test_binary_frames_are_answered_like_text_frames(devnet):
+    with connect(devnet.ogmios_url) as ws:
+        ws.send(json.dumps({"jsonrpc": "2.0", "method": "queryNetwork/tip", "id": "b"}).encode())
+        reply = json.loads(ws.recv())
+    assert reply["id"] == "b" and reply["result"]["id"] == devnet.ledger.tip.block_hash
+
+
 # --- concurrency ----------------------------------------------------------------------------
 
 def test_twenty_concurrent_clients_get_consistent_answers_while_payments_land(devnet):

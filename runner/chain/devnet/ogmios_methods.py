@@ -280,8 +280,19 @@ def _additional_utxo(params: Any) -> dict[Any, Any] | None:
 def _evaluate(guard: LedgerGuard, params: Any) -> list[dict[str, Any]]:
     raw = _tx_bytes(params, "evaluateTransaction")
     extra = _additional_utxo(params)
+
+    def evaluate(ledger: Any) -> list[Any]:
+        from runner.chain.devnet.ledger_json import output_references
+
+        overlapping = [ref for ref in (extra or {}) if ref in ledger.utxo]
+        if overlapping:
+            raise RpcFailure(3002, "Some user-provided UTxO entries overlap with the ledger's UTxO; "
+                                   "give only outputs the ledger does not know.",
+                             {"overlappingOutputReferences": output_references(overlapping)})
+        return list(ledger.evaluate(raw, additional_utxo=extra))
+
     try:
-        results = guard.read(lambda ledger: ledger.evaluate(raw, additional_utxo=extra))
+        results = guard.read(evaluate)
     except LedgerRejection as exc:
         raise _evaluation_rejection(exc) from exc
     failures = [r for r in results if not r.ok]
