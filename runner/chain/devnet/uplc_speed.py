@@ -127,15 +127,18 @@ def installed() -> bool:
 
 
 @contextlib.contextmanager
-def disabled() -> Iterator[None]:
-    """Run ``uplc``'s own code paths: no ``ex_mem`` memo, the per-run variable pass.
+def disabled(*, memo: bool = True, machine: bool = True) -> Iterator[None]:
+    """Run ``uplc``'s own code paths: without the ``ex_mem`` memo (``memo``) and/or with
+    ``uplc``'s machine, per-run variable pass and per-run decoding (``machine``).
 
     For the equivalence tests and the benchmark; not thread-safe (it patches classes).
     """
     global _PREPARED
     was_installed, was_prepared = installed(), _PREPARED
-    uninstall()
-    _PREPARED = False
+    if memo:
+        uninstall()
+    if machine:
+        _PREPARED = False
     try:
         yield
     finally:
