@@ -46,6 +46,11 @@ def both_ways(tx: Transaction, resolved: dict, budgets: str = "declared") -> tup
         return evaluate_scripts(tx, resolved, CLOCK, COST_MODELS, budgets=budgets, max_ex_units=MAX_UNITS)
 
     patched = run()
+    with uplc_speed.disabled(memo=False):  # uplc's machine with the memo
+        assert patched == run()
+    with uplc_speed.disabled(machine=False):  # the prepared machine without the memo
+        assert not uplc_speed.installed()
+        assert patched == run()
     with uplc_speed.disabled():
         assert not uplc_speed.installed()
         plain = run()
