@@ -60,13 +60,22 @@ __all__ = [
     "SlotClock",
     "TxView",
     "UnknownInputs",
+    "bstr",
     "constr",
     "credential",
+    "integer",
     "just",
     "nothing",
+    "reward_account_credential",
+    "script_context",
     "to_data",
+    "tx_cert",
     "tx_out_ref",
+    "validity_range",
     "value_data",
+    "voter_data",
+    "voter_key",
+    "votes_data",
 ]
 
 
