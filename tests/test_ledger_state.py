@@ -286,3 +286,17 @@ def test_governance_content_is_refused_openly(ledger, hand):
                                  Anchor("https://example.org", AnchorDataHash(b"\x00" * 32)))
     rejected(ledger, hand.pay(proposal_procedures=[proposal]), 3997)
     accepted(ledger, hand.pay())
+
+
+def test_address_index_agrees_with_a_scan_after_payments_and_rollbacks(ledger, hand):
+    def scan(address):
+        return sorted((r.to_cbor(), o.to_cbor()) for r, o in ledger.utxo.items() if o.address == address)
+
+    for sender, to in [("alice", "bob"), ("bob", "carol"), ("carol", "alice"), ("alice", "alice")]:
+        accepted(ledger, hand.pay(sender, to))
+    ledger.rollback(2, to_mempool=True)
+    ledger.rollback(1)
+    for name in ("alice", "bob", "carol", "faucet"):
+        address = ledger.wallet(name).address
+        assert sorted((r.to_cbor(), o.to_cbor()) for r, o in ledger.utxos_at(address)) == scan(address)
+        assert ledger.utxos_at(str(address)) == ledger.utxos_at(address)

@@ -17,7 +17,7 @@ from collections import ChainMap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pycardano import (
     Address,
@@ -43,6 +43,7 @@ from runner.chain.devnet.ledger_types import (
     Undo,
     block_hash,
 )
+from runner.chain.devnet.ledger_utxo import UtxoSet
 from runner.chain.devnet.ledger_validate import Validation, run_phase2, validate_phase1
 from runner.chain.devnet.params import LedgerParams
 from runner.errors import LedgerRejection, UserInputError
@@ -130,11 +131,12 @@ class Ledger:
     def _init_state(self) -> None:
         spec = self.genesis
         wallets = [self._wallets[n] for n in self._wallet_names()]
-        self._utxo: dict[TransactionInput, TransactionOutput] = dict(
+        self._utxo = UtxoSet(dict(
             genesis_outputs(spec.seed, wallets, initial_lovelace=spec.initial_lovelace,
                             utxos_per_wallet=spec.utxos_per_wallet, faucet_lovelace=spec.faucet_lovelace)
-        )
-        self._utxo.update(dict(spec.extra_utxo))
+        ))
+        for ref, out in spec.extra_utxo:
+            self._utxo.add(ref, out)
         self._stake: dict[str, StakeAccount] = {}
         genesis_hash = hashlib.blake2b(f"genesis-block:{spec.seed}".encode(), digest_size=32).hexdigest()
         self._blocks: list[Block] = [Block(spec.start_slot, genesis_hash, 0, [])]
@@ -176,8 +178,7 @@ class Ledger:
         return [t.tx_id for t in self._mempool]
 
     def utxos_at(self, address: Address | str) -> list[tuple[TransactionInput, TransactionOutput]]:
-        target = str(address)
-        return [(i, o) for i, o in self._utxo.items() if str(o.address) == target]
+        return self._utxo.at(address)
 
     def resolve(self, refs: Iterable[TransactionInput]) -> list[tuple[TransactionInput, TransactionOutput]]:
         return [(r, self._utxo[r]) for r in refs if r in self._utxo]
@@ -248,7 +249,8 @@ class Ledger:
         )
 
         ptx = ParsedTx.parse(_tx_bytes(tx))
-        utxo = ChainMap(dict(additional_utxo or {}), self._utxo)
+        # ChainMap only reads from the second map; the UtxoSet is never written through it.
+        utxo = ChainMap(dict(additional_utxo or {}), cast(dict[TransactionInput, TransactionOutput], self._utxo))
         ctx = self._context(utxo, check_signatures=False)
         rules.resolve_inputs(ctx, ptx)
         needed_scripts(ctx, ptx, process_certificates(ctx, ptx))
@@ -281,7 +283,7 @@ class Ledger:
         for ref in spent:
             undo.consumed.append((ref, self._utxo.pop(ref)))
         for ref, out in produced:
-            self._utxo[ref] = out
+            self._utxo.add(ref, out)
             undo.produced.append(ref)
             self.index.add_output(out)
         self.index.add_witnesses(ptx)
@@ -290,9 +292,10 @@ class Ledger:
     def _undo(self, applied: AppliedTx) -> None:
         undo = applied.undo
         for ref in undo.produced:
-            self._utxo.pop(ref, None)
+            if ref in self._utxo:
+                self._utxo.pop(ref)
         for ref, out in undo.consumed:
-            self._utxo[ref] = out
+            self._utxo.add(ref, out)
         for key, before in undo.stake_before.items():
             if before is None:
                 self._stake.pop(key, None)

@@ -19,6 +19,7 @@ from runner.chain.devnet.clock import SlotConfig
 from runner.chain.devnet.ledger_index import ChainIndex
 from runner.chain.devnet.ledger_json import utxo_from_json
 from runner.chain.devnet.ledger_types import AppliedTx, Block, StakeAccount, Undo
+from runner.chain.devnet.ledger_utxo import UtxoSet
 from runner.chain.devnet.params import LedgerParams
 from runner.errors import StateError, UserInputError
 from runner.store.atomic import write_bytes_atomic
@@ -110,7 +111,7 @@ def _restore(cls: type[Ledger], data_dir: Path, state: dict[str, Any]) -> Ledger
     ledger = cls(params, SlotConfig.from_dict(state["slot_config"]), spec,
                  network=Network(state["network"]), block_mode=state["block_mode"], data_dir=data_dir)
     ledger._current_slot = state["current_slot"]
-    ledger._utxo = dict(_unpair(p) for p in state["utxo"])
+    ledger._utxo = UtxoSet(dict(_unpair(p) for p in state["utxo"]))
     ledger._stake = {k: StakeAccount.from_list(v) for k, v in state["stake"].items()}
     ledger._blocks = [Block(b[0], b[1], b[2], [_tx_load(t) for t in b[3]]) for b in state["blocks"]]
     ledger._mempool = [_tx_load(t) for t in state["mempool"]]

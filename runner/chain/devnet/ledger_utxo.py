@@ -1,0 +1,56 @@
+"""The UTxO set with an index by address.
+
+Kupo's ``/matches/{address}`` and pycardano's ``utxos(address)`` ask for one address at
+a time; a scan of the whole set with a bech32 encoding per output would make every such
+query O(size of the chain). The index keeps it O(outputs at that address).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from pycardano import Address, TransactionInput, TransactionOutput
+
+
+def address_key(address: Address | str) -> bytes:
+    parsed = address if isinstance(address, Address) else Address.from_primitive(address)
+    return bytes(parsed.to_primitive())
+
+
+class UtxoSet(Mapping[TransactionInput, TransactionOutput]):
+    """A read-only Mapping for the rules; ``add``/``pop`` keep the address index in step."""
+
+    def __init__(self, entries: Mapping[TransactionInput, TransactionOutput] | None = None) -> None:
+        self._outputs: dict[TransactionInput, TransactionOutput] = {}
+        self._by_address: dict[bytes, dict[TransactionInput, None]] = {}
+        for ref, out in (entries or {}).items():
+            self.add(ref, out)
+
+    def __getitem__(self, ref: TransactionInput) -> TransactionOutput:
+        return self._outputs[ref]
+
+    def __iter__(self) -> Iterator[TransactionInput]:
+        return iter(self._outputs)
+
+    def __len__(self) -> int:
+        return len(self._outputs)
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self._outputs
+
+    def add(self, ref: TransactionInput, out: TransactionOutput) -> None:
+        self._outputs[ref] = out
+        self._by_address.setdefault(address_key(out.address), {})[ref] = None
+
+    def pop(self, ref: TransactionInput) -> TransactionOutput:
+        out = self._outputs.pop(ref)
+        key = address_key(out.address)
+        refs = self._by_address[key]
+        del refs[ref]
+        if not refs:
+            del self._by_address[key]
+        return out
+
+    def at(self, address: Address | str) -> list[tuple[TransactionInput, TransactionOutput]]:
+        refs = self._by_address.get(address_key(address), {})
+        return [(ref, self._outputs[ref]) for ref in refs]
