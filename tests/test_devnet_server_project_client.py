@@ -11,7 +11,13 @@ import sys
 import time
 
 import pytest
-from pycardano import Address, Network, TransactionBuilder, TransactionOutput, plutus_script_hash
+from pycardano import (
+    Address,
+    Network,
+    TransactionBuilder,
+    TransactionOutput,
+    plutus_script_hash,
+)
 
 from runner.chain.devnet.cli import serving
 from runner.chain.devnet.context import DevnetChainContext
@@ -25,9 +31,9 @@ from runner.errors import LedgerRejection
 def served():
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     ledger = Ledger.create(seed="project-client")
-    with serving(ledger) as running:
-        with OgmiosKupoBackend.connect(running.ogmios_url, running.kupo_url, timeout=10) as backend:
-            yield running, backend
+    with serving(ledger) as running, OgmiosKupoBackend.connect(
+            running.ogmios_url, running.kupo_url, timeout=10) as backend:
+        yield running, backend
 
 
 def test_chain_facts_match_the_ledger(served):
