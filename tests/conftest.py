@@ -91,9 +91,9 @@ class HandTx:
         return self.ledger.wallet(name)
 
     def utxos(self, name: str) -> list[tuple[TransactionInput, TransactionOutput]]:
-        """ADA-only UTxOs of a wallet, in a stable order."""
+        """ADA-only UTxOs of a wallet, largest first (ties in reference order)."""
         found = [(r, o) for r, o in self.ledger.utxos_at(self.w(name).address) if not o.amount.multi_asset]
-        return sorted(found, key=lambda ro: (ro[0].transaction_id.payload, ro[0].index))
+        return sorted(found, key=lambda ro: (-ro[1].amount.coin, ro[0].transaction_id.payload, ro[0].index))
 
     def min_fee(self, size: int, units: Sequence[ExecutionUnits] = (), ref_script_size: int = 0) -> int:
         """Independent re-statement of the Conway fee formula (not the ledger's code)."""
