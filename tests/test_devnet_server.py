@@ -254,10 +254,13 @@ def test_twenty_concurrent_clients_get_consistent_answers_while_payments_land(de
 # --- plain HTTP -----------------------------------------------------------------------------
 
 def test_health_answers_on_both_ports(devnet):
+    with connect(devnet.ogmios_url) as ws:
+        rpc(ws, "queryNetwork/tip")  # so the counters have something to count
     ogmios = httpx.get(devnet.ogmios_url.replace("ws://", "http://") + "/health")
     assert ogmios.status_code == 200
     body = ogmios.json()
     assert body["connectionStatus"] == "connected" and body["currentEra"] == "conway"
+    assert body["metrics"]["totalConnections"] > 0 and body["metrics"]["totalMessages"] > 0
     assert body["lastKnownTip"]["slot"] == devnet.ledger.tip.slot
     kupo = httpx.get(devnet.kupo_url + "/health")
     assert kupo.status_code == 200

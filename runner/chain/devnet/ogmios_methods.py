@@ -144,7 +144,7 @@ def _epoch(ledger: Any) -> int:
     return shapes.epoch_of_slot(int(ledger.current_slot), _slot_config(ledger)[2])
 
 
-def health(ledger: Any, guard: LedgerGuard) -> dict[str, Any]:
+def health(ledger: Any, guard: LedgerGuard, counters: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Ogmios' ``/health`` document (the fields its dashboards and probes read)."""
     epoch_length = _slot_config(ledger)[2]
     point = _chain_point(ledger)
@@ -155,8 +155,8 @@ def health(ledger: Any, guard: LedgerGuard) -> dict[str, Any]:
         "lastTipUpdate": now,
         "networkSynchronization": 1.0,
         "currentEra": "conway",
-        "metrics": {"activeConnections": 0, "totalConnections": 0, "runtimeStats": {},
-                    "sessionDurations": {}, "totalMessages": 0, "totalUnrouted": 0},
+        "metrics": {"activeConnections": 0, "totalConnections": 0, "totalMessages": 0,
+                    **(counters or {}), "runtimeStats": {}, "sessionDurations": {}, "totalUnrouted": 0},
         "connectionStatus": "connected",
         "currentEpoch": _epoch(ledger),
         "slotInEpoch": int(ledger.current_slot) % epoch_length,

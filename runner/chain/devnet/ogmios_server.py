@@ -92,6 +92,9 @@ class OgmiosServer:
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
     _server: Server | None = field(default=None, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
+    #: Counters for /health, touched only from the event loop's thread.
+    metrics: dict[str, int] = field(default_factory=lambda: {
+        "activeConnections": 0, "totalConnections": 0, "totalMessages": 0}, init=False)
 
     def start(self) -> OgmiosServer:
         ready = threading.Event()
@@ -147,17 +150,22 @@ class OgmiosServer:
 
     async def _connection(self, websocket: ServerConnection) -> None:
         session = Session()
+        self.metrics["activeConnections"] += 1
+        self.metrics["totalConnections"] += 1
         try:
             async for message in websocket:
+                self.metrics["totalMessages"] += 1
                 reply = await asyncio.to_thread(answer, self.guard, session, message)
                 await websocket.send(reply)
         except ConnectionClosed:
             pass
+        finally:
+            self.metrics["activeConnections"] -= 1
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0].rstrip("/")
         if path == "/health":
-            body = json.dumps(self.guard.read(lambda ledger: health(ledger, self.guard))).encode()
+            body = json.dumps(self.guard.read(lambda ledger: health(ledger, self.guard, self.metrics))).encode()
             return _http(http.HTTPStatus.OK, body, "application/json;charset=utf-8")
         if request.headers.get("Upgrade", "").lower() != "websocket":
             body = json.dumps({"hint": "this is an Ogmios JSON-RPC WebSocket endpoint; "
