@@ -357,3 +357,30 @@ def test_devnet_control_methods_move_the_clock_and_fund_over_the_wire(devnet):
     [(_, output)] = [(r, o) for r, o in devnet.ledger.utxos_at(bob)
                      if r.transaction_id.payload.hex() == tx_id and int(r.index) == int(index)]
     assert output.amount.coin == 4_200_000
+
+
+def test_kupo_credential_patterns_accept_hex_and_bech32_keys(devnet):
+    from pycardano.crypto.bech32 import encode
+
+    alice = devnet.ledger.wallet("alice")
+    key = alice.verification_key.payload
+    key_hash = alice.address.payment_part.payload
+    expected = httpx.get(f"{devnet.kupo_url}/matches/{alice.address}").json()
+    assert expected
+    for credential in (key.hex(), key_hash.hex(), encode("addr_vk", key), encode("addr_vkh", key_hash)):
+        reply = httpx.get(f"{devnet.kupo_url}/matches/{credential}/*")
+        assert reply.status_code == 200, reply.text
+        assert reply.json() == expected
+
+
+def test_garbled_http_gets_a_json_refusal_with_the_checkpoint(devnet):
+    import socket
+
+    host, port = devnet.kupo.host, devnet.kupo.port
+    with socket.create_connection((host, port)) as sock:
+        sock.sendall(b"NONSENSE\r\n\r\n")
+        answer_bytes = sock.recv(65536)
+    head, _, body = answer_bytes.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.") and b" 400 " in head.split(b"\r\n")[0]
+    assert b"X-Most-Recent-Checkpoint" in head
+    assert json.loads(body)["hint"]

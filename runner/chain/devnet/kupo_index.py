@@ -25,7 +25,8 @@ _OUTPUT_REF = re.compile(r"^(\*|[0-9]+)@([0-9a-f]{64})$")
 _CREDENTIAL = re.compile(r"^(\*|[0-9a-f]{56}|[0-9a-f]{64})$")
 _HEX = re.compile(r"^(?:[0-9a-f]{2})+$")
 _PATTERN_HELP = ("use *, an address (bech32 or hex), a stake address, {credential}/{credential} "
-                 "(56/64 hex or *), {policy_id}.{asset_name|*} or {output_index|*}@{transaction_id}")
+                 "(56/64 hex, addr_vk/addr_vkh/stake_vk/script bech32, or *), "
+                 "{policy_id}.{asset_name|*} or {output_index|*}@{transaction_id}")
 
 
 class PatternError(ValueError):
@@ -203,13 +204,30 @@ def _holds(output: TransactionOutput, policy: str, name: str | None) -> bool:
     return False
 
 
-def _credential_matches(spec: str, part: Any) -> bool:
-    if spec == "*":
+#: bech32 prefixes Kupo accepts for a credential, and whether they carry a key (hashed first).
+_CREDENTIAL_PREFIXES = {"addr_vk": True, "stake_vk": True, "addr_vkh": False, "stake_vkh": False,
+                        "addr_shared_vk": True, "script": False}
+
+
+def _credential_hash(spec: str) -> str | None:
+    """The 28-byte credential hash (hex) of a credential spec: hex key/hash or bech32."""
+    if _CREDENTIAL.match(spec):
+        return spec if len(spec) == 56 else shapes.blake2b_224(bytes.fromhex(spec))
+    from pycardano.crypto.bech32 import bech32_decode, convertbits
+
+    hrp, data, _ = bech32_decode(spec)
+    if hrp not in _CREDENTIAL_PREFIXES or data is None:
+        return None
+    raw = bytes(convertbits(data, 5, 8, False) or [])
+    if _CREDENTIAL_PREFIXES[hrp]:
+        return shapes.blake2b_224(raw) if len(raw) == 32 else None
+    return raw.hex() if len(raw) == 28 else None
+
+
+def _credential_matches(wanted: str | None, part: Any) -> bool:
+    if wanted is None:  # the wildcard
         return True
-    if part is None or not hasattr(part, "payload"):
-        return False
-    wanted = spec if len(spec) == 56 else shapes.blake2b_224(bytes.fromhex(spec))
-    return bytes(part.payload).hex() == wanted
+    return part is not None and hasattr(part, "payload") and bytes(part.payload).hex() == wanted
 
 
 def matcher(pattern: str) -> Callable[[Match], bool]:
@@ -225,10 +243,12 @@ def matcher(pattern: str) -> Callable[[Match], bool]:
         return lambda m: _holds(m.output, policy, None if name == "*" else name)
     if "/" in pattern:
         left, _, right = pattern.partition("/")
-        if not (_CREDENTIAL.match(left) and _CREDENTIAL.match(right)):
+        payment = None if left == "*" else _credential_hash(left)
+        staking = None if right == "*" else _credential_hash(right)
+        if (left != "*" and payment is None) or (right != "*" and staking is None):
             raise PatternError(f"unreadable credentials pattern {pattern!r}: {_PATTERN_HELP}")
-        return lambda m: (_credential_matches(left, m.output.address.payment_part)
-                          and _credential_matches(right, m.output.address.staking_part))
+        return lambda m: (_credential_matches(payment, m.output.address.payment_part)
+                          and _credential_matches(staking, m.output.address.staking_part))
     return _address_matcher(pattern)
 
 

@@ -200,6 +200,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = _refuse
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (garbled request line, unsupported method) in Kupo's shape."""
+        self.close_connection = True
+        self.request_version = "HTTP/1.1"  # a garbled request line leaves HTTP/0.9: no headers
+        status = HTTPStatus(code)
+        reply = Reply(status, {"hint": f"{message or status.phrase}: this devnet Kupo serves "
+                                       "GET /health, /matches, /datums, /scripts, /checkpoints"})
+        self._send(reply, self.cache.current().checkpoint_slot)
+
     def _send(self, reply: Reply, checkpoint: int) -> None:
         if isinstance(reply.body, str):
             body = reply.body.encode()
