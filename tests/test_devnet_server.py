@@ -384,3 +384,22 @@ def test_garbled_http_gets_a_json_refusal_with_the_checkpoint(devnet):
     assert head.startswith(b"HTTP/1.") and b" 400 " in head.split(b"\r\n")[0]
     assert b"X-Most-Recent-Checkpoint" in head
     assert json.loads(body)["hint"]
+
+
+def test_mempool_snapshot_lists_pending_transactions_of_a_tick_mode_devnet():
+    ledger = Ledger.create(seed="mempool", block_mode="tick")
+    with serving(ledger) as running:
+        tx = pay(running, 2_500_000)
+        with connect(running.ogmios_url) as ws:
+            assert "result" in rpc(ws, "submitTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}})
+            acquired = rpc(ws, "acquireMempool")["result"]
+            assert acquired == {"acquired": "mempool", "slot": ledger.current_slot}
+            assert rpc(ws, "hasTransaction", {"id": str(tx.id)})["result"] is True
+            assert rpc(ws, "sizeOfMempool")["result"]["transactions"]["count"] == 1
+            assert rpc(ws, "nextTransaction")["result"] == {"transaction": {"id": str(tx.id)}}
+            assert rpc(ws, "nextTransaction")["result"] == {"transaction": None}
+            assert rpc(ws, "releaseMempool")["result"] == {"released": "mempool"}
+            rpc(ws, "devnet/tick")
+            rpc(ws, "acquireMempool")
+            assert rpc(ws, "hasTransaction", {"id": str(tx.id)})["result"] is False
+        assert ledger.has_transaction(str(tx.id))
