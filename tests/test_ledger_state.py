@@ -300,3 +300,13 @@ def test_address_index_agrees_with_a_scan_after_payments_and_rollbacks(ledger, h
         address = ledger.wallet(name).address
         assert sorted((r.to_cbor(), o.to_cbor()) for r, o in ledger.utxos_at(address)) == scan(address)
         assert ledger.utxos_at(str(address)) == ledger.utxos_at(address)
+
+
+@pytest.mark.parametrize("index", [0, 23, 24, 255, 256, 65535, 65536])
+def test_output_references_are_persisted_as_pycardano_encodes_them(index):
+    from pycardano import TransactionId
+
+    from runner.chain.devnet.ledger_store import _ref
+
+    ref = TransactionInput(TransactionId(bytes(range(32))), index)
+    assert _ref(ref) == ref.to_cbor()

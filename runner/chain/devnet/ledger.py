@@ -266,9 +266,13 @@ class Ledger:
         undo = Undo()
         tx_id = TransactionId(ptx.tx_id)
         valid = ptx.is_valid and validation.scripts_ok
+        expected = len(body.outputs) + (body.collateral_return is not None)
+        raws: list[bytes | None] = list(ptx.spans.outputs)
+        if len(raws) != expected:
+            raws = [None] * expected
         if valid:
             spent = list(body.inputs)
-            produced = [(TransactionInput(tx_id, i), o) for i, o in enumerate(body.outputs)]
+            produced = [(TransactionInput(tx_id, i), o, raws[i]) for i, o in enumerate(body.outputs)]
             for key, account in validation.certs.changes.items():
                 undo.stake_before[key] = self._stake.get(key)
                 if account is None:
@@ -279,11 +283,13 @@ class Ledger:
             spent = list(body.collateral or [])
             produced = []
             if body.collateral_return is not None:
-                produced = [(TransactionInput(tx_id, len(body.outputs)), body.collateral_return)]
+                produced = [(TransactionInput(tx_id, len(body.outputs)), body.collateral_return, raws[-1])]
         for ref in spent:
-            undo.consumed.append((ref, self._utxo.pop(ref)))
-        for ref, out in produced:
-            self._utxo.add(ref, out)
+            out, spent_raw = self._utxo.pop_with_raw(ref)
+            undo.consumed.append((ref, out))
+            undo.consumed_raw.append(spent_raw)
+        for ref, out, raw in produced:
+            self._utxo.add(ref, out, raw)
             undo.produced.append(ref)
             self.index.add_output(out)
         self.index.add_witnesses(ptx)
@@ -294,8 +300,9 @@ class Ledger:
         for ref in undo.produced:
             if ref in self._utxo:
                 self._utxo.pop(ref)
-        for ref, out in undo.consumed:
-            self._utxo.add(ref, out)
+        raws = undo.consumed_raw if len(undo.consumed_raw) == len(undo.consumed) else [None] * len(undo.consumed)
+        for (ref, out), raw in zip(undo.consumed, raws):
+            self._utxo.add(ref, out, raw)
         for key, before in undo.stake_before.items():
             if before is None:
                 self._stake.pop(key, None)

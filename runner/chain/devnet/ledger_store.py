@@ -31,8 +31,23 @@ STATE_FILE = "ledger.cbor"
 FORMAT_VERSION = 1
 
 
-def _pair(ref: TransactionInput, out: TransactionOutput) -> list[bytes]:
-    return [ref.to_cbor(), out.to_cbor()]
+def _ref(ref: TransactionInput) -> bytes:
+    """CBOR of an output reference ``[h'<32 bytes>', index]``, encoded by hand: this runs
+    for every UTxO on every save, and both pycardano's and cbor2's encoders are slower."""
+    index = ref.index
+    if index < 24:
+        tail = bytes([index])
+    elif index < 0x100:
+        tail = b"\x18" + bytes([index])
+    elif index < 0x10000:
+        tail = b"\x19" + index.to_bytes(2, "big")
+    else:
+        tail = b"\x1a" + index.to_bytes(4, "big")
+    return b"\x82\x58\x20" + bytes(ref.transaction_id.payload) + tail
+
+
+def _pair(ref: TransactionInput, out: TransactionOutput, raw: bytes | None = None) -> list[bytes]:
+    return [_ref(ref), raw if raw is not None else bytes(out.to_cbor())]
 
 
 def _unpair(raw: list[bytes]) -> tuple[TransactionInput, TransactionOutput]:
@@ -40,21 +55,25 @@ def _unpair(raw: list[bytes]) -> tuple[TransactionInput, TransactionOutput]:
 
 
 def _undo_dump(undo: Undo) -> list[Any]:
-    return [[_pair(r, o) for r, o in undo.consumed], [r.to_cbor() for r in undo.produced],
+    raws = undo.consumed_raw if len(undo.consumed_raw) == len(undo.consumed) else [None] * len(undo.consumed)
+    return [[_pair(r, o, raw) for (r, o), raw in zip(undo.consumed, raws)], [_ref(r) for r in undo.produced],
             {k: (v.to_list() if v else None) for k, v in undo.stake_before.items()}]
 
 
 def _undo_load(raw: list[Any]) -> Undo:
     return Undo([_unpair(p) for p in raw[0]], [TransactionInput.from_cbor(r) for r in raw[1]],
-                {k: (StakeAccount.from_list(v) if v else None) for k, v in raw[2].items()})
+                {k: (StakeAccount.from_list(v) if v else None) for k, v in raw[2].items()},
+                [p[1] for p in raw[0]])
 
 
 def _tx_dump(t: AppliedTx) -> list[Any]:
-    return [t.tx_id, t.cbor, _undo_dump(t.undo), t.valid]
+    if t.persisted is None:
+        t.persisted = [t.tx_id, t.cbor, _undo_dump(t.undo), t.valid]
+    return t.persisted
 
 
 def _tx_load(raw: list[Any]) -> AppliedTx:
-    return AppliedTx(raw[0], raw[1], _undo_load(raw[2]), raw[3])
+    return AppliedTx(raw[0], raw[1], _undo_load(raw[2]), raw[3], persisted=list(raw))
 
 
 def dump_state(ledger: Ledger) -> dict[str, Any]:
@@ -68,7 +87,7 @@ def dump_state(ledger: Ledger) -> dict[str, Any]:
         "genesis": [spec.seed, list(spec.wallets), spec.initial_lovelace, spec.utxos_per_wallet,
                     spec.faucet_lovelace, spec.start_slot, [_pair(r, o) for r, o in spec.extra_utxo]],
         "current_slot": ledger._current_slot,
-        "utxo": [_pair(r, o) for r, o in ledger._utxo.items()],
+        "utxo": [[_ref(r), ledger._utxo.raw(r)] for r in ledger._utxo],
         "stake": {k: v.to_list() for k, v in ledger._stake.items()},
         "blocks": [[b.slot, b.block_hash, b.height, [_tx_dump(t) for t in b.txs]] for b in ledger._blocks],
         "mempool": [_tx_dump(t) for t in ledger._mempool],
@@ -111,7 +130,10 @@ def _restore(cls: type[Ledger], data_dir: Path, state: dict[str, Any]) -> Ledger
     ledger = cls(params, SlotConfig.from_dict(state["slot_config"]), spec,
                  network=Network(state["network"]), block_mode=state["block_mode"], data_dir=data_dir)
     ledger._current_slot = state["current_slot"]
-    ledger._utxo = UtxoSet(dict(_unpair(p) for p in state["utxo"]))
+    ledger._utxo = UtxoSet()
+    for pair in state["utxo"]:
+        ref, out = _unpair(pair)
+        ledger._utxo.add(ref, out, pair[1])
     ledger._stake = {k: StakeAccount.from_list(v) for k, v in state["stake"].items()}
     ledger._blocks = [Block(b[0], b[1], b[2], [_tx_load(t) for t in b[3]]) for b in state["blocks"]]
     ledger._mempool = [_tx_load(t) for t in state["mempool"]]

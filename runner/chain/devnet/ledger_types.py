@@ -52,6 +52,8 @@ class Undo:
     consumed: list[tuple[TransactionInput, TransactionOutput]] = field(default_factory=list)
     produced: list[TransactionInput] = field(default_factory=list)
     stake_before: dict[str, StakeAccount | None] = field(default_factory=dict)
+    #: CBOR of each consumed output, parallel to ``consumed`` (persistence without re-encoding)
+    consumed_raw: list[bytes] = field(default_factory=list)
 
 
 @dataclass
@@ -60,6 +62,8 @@ class AppliedTx:
     cbor: bytes
     undo: Undo
     valid: bool = True
+    #: its persisted form, computed once (an applied transaction never changes)
+    persisted: list[Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -22,6 +22,8 @@ class UtxoSet(Mapping[TransactionInput, TransactionOutput]):
 
     def __init__(self, entries: Mapping[TransactionInput, TransactionOutput] | None = None) -> None:
         self._outputs: dict[TransactionInput, TransactionOutput] = {}
+        #: serialized outputs (as submitted, when known): persistence never re-encodes
+        self._raw: dict[TransactionInput, bytes | None] = {}
         self._by_address: dict[bytes, dict[TransactionInput, None]] = {}
         for ref, out in (entries or {}).items():
             self.add(ref, out)
@@ -38,11 +40,24 @@ class UtxoSet(Mapping[TransactionInput, TransactionOutput]):
     def __contains__(self, ref: object) -> bool:
         return ref in self._outputs
 
-    def add(self, ref: TransactionInput, out: TransactionOutput) -> None:
+    def add(self, ref: TransactionInput, out: TransactionOutput, raw: bytes | None = None) -> None:
         self._outputs[ref] = out
+        self._raw[ref] = raw
         self._by_address.setdefault(address_key(out.address), {})[ref] = None
 
+    def raw(self, ref: TransactionInput) -> bytes:
+        """The output's CBOR: the submitted bytes, or pycardano's encoding (computed once)."""
+        raw = self._raw[ref]
+        if raw is None:
+            raw = self._raw[ref] = bytes(self._outputs[ref].to_cbor())
+        return raw
+
+    def pop_with_raw(self, ref: TransactionInput) -> tuple[TransactionOutput, bytes]:
+        raw = self.raw(ref)
+        return self.pop(ref), raw
+
     def pop(self, ref: TransactionInput) -> TransactionOutput:
+        self._raw.pop(ref, None)
         out = self._outputs.pop(ref)
         key = address_key(out.address)
         refs = self._by_address[key]
