@@ -310,3 +310,25 @@ def test_output_references_are_persisted_as_pycardano_encodes_them(index):
 
     ref = TransactionInput(TransactionId(bytes(range(32))), index)
     assert _ref(ref) == ref.to_cbor()
+
+
+def test_tick_drops_mempool_transactions_that_expired_while_waiting(ledger_factory):
+    ledger = ledger_factory(block_mode="tick")
+    hand = HandTx(ledger)
+    short = hand.pay("alice", "bob", ttl=10)
+    lasting = hand.pay("bob", "carol")
+    ledger.submit(short)
+    ledger.submit(lasting)
+    ledger.advance_slots(10)
+    ledger.tick()
+    assert not ledger.has_transaction(str(short.id)) and ledger.has_transaction(str(lasting.id))
+    assert TransactionInput(short.id, 0) not in ledger.utxo
+    assert short.transaction_body.inputs[0] in ledger.utxo
+
+
+def test_a_malformed_address_is_a_user_input_error(ledger):
+    with pytest.raises(UserInputError):
+        ledger.utxos_at("addr_test1notanaddress")
+    with pytest.raises(UserInputError):
+        ledger.fund("hello", 2_000_000)
+    assert ledger.utxos_at(str(ledger.wallet("bob").address)) == ledger.utxos_at(ledger.wallet("bob").address)

@@ -21,7 +21,6 @@ from typing import Any, Literal, cast
 
 from pycardano import (
     Address,
-    ExecutionUnits,
     Network,
     Transaction,
     TransactionId,
@@ -41,10 +40,12 @@ from runner.chain.devnet.ledger_types import (
     StakeAccount,
     Tip,
     Undo,
+    applied_ttl,
     block_hash,
+    tx_bytes,
 )
-from runner.chain.devnet.ledger_utxo import UtxoSet
-from runner.chain.devnet.ledger_validate import Validation, run_phase2, validate_phase1
+from runner.chain.devnet.ledger_utxo import UtxoSet, address_key
+from runner.chain.devnet.ledger_validate import Validation, evaluate_unchecked, run_phase2, validate_phase1
 from runner.chain.devnet.params import LedgerParams
 from runner.errors import LedgerRejection, UserInputError
 
@@ -216,13 +217,12 @@ class Ledger:
                                  check_signatures=check_signatures)
 
     def _validation_slot(self) -> int:
-        if self.block_mode == "submit":
-            return max(self._current_slot, self.tip.slot + 1)
-        return self._current_slot
+        """The slot of the next block: where a transaction accepted now will land."""
+        return max(self._current_slot, self.tip.slot + 1)
 
     def submit(self, tx: bytes | str | Transaction) -> str:
         """Validate (phase 1 and 2) and apply; returns the tx id. Raises LedgerRejection."""
-        ptx = ParsedTx.parse(_tx_bytes(tx))
+        ptx = ParsedTx.parse(tx_bytes(tx))
         self._mempool.append(self._validate_and_apply(ptx))
         if self.block_mode == "submit":
             self._form_block()
@@ -242,23 +242,10 @@ class Ledger:
         pycardano evaluates drafts (zero budgets, fake witnesses, provisional fee), so only
         what the scripts need is checked: inputs exist, scripts and redeemers line up.
         """
-        from runner.chain.devnet.ledger_certs import process_certificates
-        from runner.chain.devnet.ledger_witness import needed_scripts
-        from runner.chain.devnet.phase2 import (
-            evaluate_scripts,  # lazy: optional sibling module
-        )
-
-        ptx = ParsedTx.parse(_tx_bytes(tx))
+        ptx = ParsedTx.parse(tx_bytes(tx))
         # ChainMap only reads from the second map; the UtxoSet is never written through it.
         utxo = ChainMap(dict(additional_utxo or {}), cast(dict[TransactionInput, TransactionOutput], self._utxo))
-        ctx = self._context(utxo, check_signatures=False)
-        rules.resolve_inputs(ctx, ptx)
-        needed_scripts(ctx, ptx, process_certificates(ctx, ptx))
-        return list(evaluate_scripts(
-            ptx.tx, ctx.resolved, self.slot_config, dict(self.params.cost_models), budgets="max",
-            max_ex_units=ExecutionUnits(self.params.max_tx_ex_mem, self.params.max_tx_ex_steps),
-            tx_id=ptx.tx_id, datum_cbor=list(ptx.spans.datum_items),
-        ))
+        return evaluate_unchecked(self._context(utxo, check_signatures=False), ptx, self.slot_config)
 
     def _apply(self, validation: Validation) -> AppliedTx:
         ptx = validation.ptx
@@ -311,11 +298,9 @@ class Ledger:
 
     # --- blocks and time ----------------------------------------------------------------
 
-    def _form_block(self) -> Block | None:
-        if not self._mempool:
-            return None
+    def _form_block(self) -> Block:
         prev = self._blocks[-1]
-        slot = max(self._current_slot, prev.slot + 1)
+        slot = self._validation_slot()
         ids = [t.tx_id for t in self._mempool]
         block = Block(slot, block_hash(prev.block_hash, slot, prev.height + 1, ids), prev.height + 1,
                       list(self._mempool))
@@ -327,17 +312,32 @@ class Ledger:
         return block
 
     def tick(self) -> Tip:
-        """Form a block from the mempool now (an empty block if the mempool is empty)."""
-        if not self._mempool:
-            prev = self._blocks[-1]
-            slot = max(self._current_slot, prev.slot + 1)
-            self._blocks.append(Block(slot, block_hash(prev.block_hash, slot, prev.height + 1, []),
-                                      prev.height + 1, []))
-            self._current_slot = slot
-        else:
-            self._form_block()
+        """Form a block from the mempool now (an empty block if the mempool is empty).
+
+        Mempool transactions whose validity interval ended before this block's slot (the
+        clock moved on since they were accepted) are dropped, and those that depended on
+        them with them, as a node's mempool would.
+        """
+        slot = self._validation_slot()
+        if any(ttl is not None and ttl <= slot for ttl in (applied_ttl(t) for t in self._mempool)):
+            pending, self._mempool = self._mempool, []
+            for applied in reversed(pending):
+                self._undo(applied)
+            self._readmit(pending)
+        self._form_block()
         self._autosave()
         return self.tip
+
+    def _readmit(self, candidates: list[AppliedTx]) -> list[str]:
+        """Re-validate transactions into the mempool, in order; the ones now invalid vanish."""
+        kept = []
+        for applied in candidates:
+            try:
+                self._mempool.append(self._validate_and_apply(ParsedTx.parse(applied.cbor)))
+                kept.append(applied.tx_id)
+            except LedgerRejection:
+                continue
+        return kept
 
     def advance_slots(self, n: int) -> int:
         if n < 0:
@@ -371,13 +371,7 @@ class Ledger:
                 self._confirmed.pop(applied.tx_id, None)
         self._mempool = []
         candidates = ([t for b in dropped for t in b.txs] if to_mempool else []) + pending
-        kept = []
-        for applied in candidates:
-            try:
-                self._mempool.append(self._validate_and_apply(ParsedTx.parse(applied.cbor)))
-                kept.append(applied.tx_id)
-            except LedgerRejection:
-                continue
+        kept = self._readmit(candidates)
         self._autosave()
         return kept
 
@@ -389,23 +383,11 @@ class Ledger:
         signed faucet transaction. Returns the funded output."""
         from runner.chain.devnet.ledger_faucet import faucet_payment
 
-        tx = faucet_payment(self, Address.from_primitive(str(address)), lovelace, assets or {})
+        target = address if isinstance(address, Address) else Address.from_primitive(address_key(address))
+        tx = faucet_payment(self, target, lovelace, assets or {})
         tx_id = self.submit(tx)
         return TransactionInput(TransactionId(bytes.fromhex(tx_id)), 0)
 
     def _autosave(self) -> None:
         if self.data_dir is not None:
             self.save(self.data_dir)
-
-
-def _tx_bytes(tx: bytes | str | Transaction) -> bytes:
-    if isinstance(tx, Transaction):
-        return bytes(tx.to_cbor())
-    if isinstance(tx, str):
-        try:
-            return bytes.fromhex(tx)
-        except ValueError as exc:
-            from runner.chain.devnet.ledger_cbor import deserialisation_error
-
-            raise deserialisation_error("not hexadecimal") from exc
-    return bytes(tx)

@@ -163,3 +163,21 @@ def reward_account_sort_key(reward_account: bytes) -> tuple[int, int, bytes]:
 
 def reward_address_text(reward_account: bytes) -> str:
     return str(Address.from_primitive(reward_account))
+
+
+def applied_ttl(applied: AppliedTx) -> int | None:
+    """The validity upper bound of an applied transaction (None: no bound)."""
+    ttl = ParsedTx.parse(applied.cbor).tx.transaction_body.ttl
+    return None if ttl is None else int(ttl)
+
+
+def tx_bytes(tx: bytes | str | Transaction) -> bytes:
+    """A submitted transaction as bytes: pycardano object, raw bytes or hex text."""
+    if isinstance(tx, Transaction):
+        return bytes(tx.to_cbor())
+    if isinstance(tx, str):
+        try:
+            return bytes.fromhex(tx)
+        except ValueError as exc:
+            raise deserialisation_error("not hexadecimal") from exc
+    return bytes(tx)

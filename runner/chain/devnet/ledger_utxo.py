@@ -10,11 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from pycardano import Address, TransactionInput, TransactionOutput
+from pycardano.exception import PyCardanoException
+
+from runner.errors import UserInputError
 
 
 def address_key(address: Address | str) -> bytes:
-    parsed = address if isinstance(address, Address) else Address.from_primitive(address)
-    return bytes(parsed.to_primitive())
+    if isinstance(address, Address):
+        return bytes(address.to_primitive())
+    try:
+        return bytes(Address.from_primitive(address).to_primitive())
+    except (PyCardanoException, ValueError, TypeError) as exc:
+        raise UserInputError(f"not a Cardano address: {address!r}",
+                             hint="give a bech32 address (addr_test1...) or a pycardano Address") from exc
 
 
 class UtxoSet(Mapping[TransactionInput, TransactionOutput]):

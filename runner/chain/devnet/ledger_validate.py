@@ -139,3 +139,20 @@ def _mismatch(reason: str) -> None:
     rules.reject(3136, f"is_valid flag mismatch: {reason}",
                  {"declaredSpending": "collaterals", "mismatchReason": reason},
                  "submit with is_valid=true unless a script is meant to fail")
+
+
+def evaluate_unchecked(ctx: rules.RuleContext, ptx: ParsedTx, slot_config: SlotConfig) -> list[Any]:
+    """Scripts under the maximum budget, for ``Ledger.evaluate``: no fee, value or signature
+    checks (pycardano evaluates drafts with zero budgets and fake witnesses); only what the
+    scripts need: inputs exist, the needed scripts and redeemers line up."""
+    from runner.chain.devnet.ledger_witness import needed_scripts
+    from runner.chain.devnet.phase2 import evaluate_scripts  # lazy: optional sibling module
+
+    rules.resolve_inputs(ctx, ptx)
+    needed_scripts(ctx, ptx, process_certificates(ctx, ptx))
+    params = ctx.params
+    return list(evaluate_scripts(
+        ptx.tx, ctx.resolved, slot_config, dict(params.cost_models), budgets="max",
+        max_ex_units=ExecutionUnits(params.max_tx_ex_mem, params.max_tx_ex_steps),
+        tx_id=ptx.tx_id, datum_cbor=list(ptx.spans.datum_items),
+    ))
