@@ -59,14 +59,13 @@ class Serving:
 
 
 @contextlib.contextmanager
-def serving(ledger: Any, *, host: str = "127.0.0.1", ogmios_port: int = 0, kupo_port: int = 0,
-            data_dir: Path | None = None) -> Iterator[Serving]:
+def serving(ledger: Any, *, host: str = "127.0.0.1", ogmios_port: int = 0,
+            kupo_port: int = 0) -> Iterator[Serving]:
     """Serve ``ledger`` until the block exits; port 0 picks a free port (tests)."""
     from runner.chain.devnet.kupo_server import KupoServer
     from runner.chain.devnet.ogmios_server import LedgerGuard, OgmiosServer
 
-    on_change = (lambda ledger: ledger.save(data_dir)) if data_dir is not None else None
-    guard = LedgerGuard(ledger, on_change=on_change)
+    guard = LedgerGuard(ledger)
     ogmios = OgmiosServer(guard, host, ogmios_port).start()
     try:
         kupo = KupoServer(guard, host, kupo_port).start()

@@ -51,7 +51,7 @@ def transaction_cbor(params: Mapping[str, Any], method: str) -> str:
 
 def parse_address(text: Any, where: str) -> Address:
     if not isinstance(text, str) or not text:
-        raise BadParams(f"Invalid request: {where} must be an address string (bech32, base58 or hex).")
+        raise BadParams(f"Invalid request: {where} must be an address string (bech32 or hex).")
     try:
         if all(c in "0123456789abcdefABCDEF" for c in text) and len(text) % 2 == 0:
             return Address.from_primitive(bytes.fromhex(text))
@@ -85,14 +85,14 @@ def parse_list(params: Mapping[str, Any], key: str) -> list[Any]:
 class LedgerGuard:
     """The ledger plus the one lock every server thread takes before touching it.
 
-    ``on_change`` runs (under the lock) after each mutating call: ``devnet up`` uses it
-    to persist the ledger to the data directory.
+    ``read`` and ``write`` differ only in intent (the ledger persists itself after each
+    change when it has a data directory); both serialise access, because even a query
+    walks dictionaries that a concurrent submission would mutate.
     """
 
-    def __init__(self, ledger: Any, on_change: Callable[[Any], None] | None = None) -> None:
+    def __init__(self, ledger: Any) -> None:
         self.ledger = ledger
         self.lock = threading.RLock()
-        self.on_change = on_change
         self.started_at = time.time()
 
     def read(self, fn: Callable[[Any], T]) -> T:
@@ -101,10 +101,7 @@ class LedgerGuard:
 
     def write(self, fn: Callable[[Any], T]) -> T:
         with self.lock:
-            result = fn(self.ledger)
-            if self.on_change is not None:
-                self.on_change(self.ledger)
-            return result
+            return fn(self.ledger)
 
 
 class RpcFailure(Exception):
