@@ -87,7 +87,7 @@ def dump_state(ledger: Ledger) -> dict[str, Any]:
         "genesis": [spec.seed, list(spec.wallets), spec.initial_lovelace, spec.utxos_per_wallet,
                     spec.faucet_lovelace, spec.start_slot, [_pair(r, o) for r, o in spec.extra_utxo]],
         "current_slot": ledger._current_slot,
-        "utxo": [[_ref(r), ledger._utxo.raw(r)] for r in ledger._utxo],
+        "utxo": [[_ref(r), raw] for r, raw in ledger._utxo.raw_items()],
         "stake": {k: v.to_list() for k, v in ledger._stake.items()},
         "blocks": [[b.slot, b.block_hash, b.height, [_tx_dump(t) for t in b.txs]] for b in ledger._blocks],
         "mempool": [_tx_dump(t) for t in ledger._mempool],

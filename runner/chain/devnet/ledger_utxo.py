@@ -60,6 +60,14 @@ class UtxoSet(Mapping[TransactionInput, TransactionOutput]):
             raw = self._raw[ref] = bytes(self._outputs[ref].to_cbor())
         return raw
 
+    def raw_items(self) -> Iterator[tuple[TransactionInput, bytes]]:
+        """(reference, output CBOR) for every entry, without re-hashing references
+        (pycardano hashes a TransactionInput through its hex text: slow in bulk)."""
+        for ref, raw in list(self._raw.items()):
+            if raw is None:
+                raw = self._raw[ref] = bytes(self._outputs[ref].to_cbor())
+            yield ref, raw
+
     def pop_with_raw(self, ref: TransactionInput) -> tuple[TransactionOutput, bytes]:
         raw = self.raw(ref)
         return self.pop(ref), raw
