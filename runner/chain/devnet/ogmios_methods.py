@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -171,20 +172,22 @@ def _mempool(ledger: Any) -> list[tuple[str, int]]:
     return [(str(tx_id), 0) for tx_id in getattr(ledger, "mempool", ())]
 
 
-#: Output reference -> its Ogmios JSON. An output never changes under its reference (the
-#: transaction id hashes the body), so entries stay valid across blocks and rollbacks.
-_UTXO_JSON: dict[Any, dict[str, Any]] = {}
+#: Per ledger, output reference -> its Ogmios JSON. An output never changes under its
+#: reference within one ledger (the transaction id hashes the body), so entries stay valid
+#: across blocks and rollbacks; another ledger (a UTxO file) may reuse a reference.
+_UTXO_JSON: weakref.WeakKeyDictionary[Any, dict[Any, dict[str, Any]]] = weakref.WeakKeyDictionary()
 _UTXO_JSON_LIMIT = 200_000
 
 
-def _utxo_json(ref: Any, output: Any) -> dict[str, Any]:
+def _utxo_json(ledger: Any, ref: Any, output: Any) -> dict[str, Any]:
     from runner.chain.devnet.ledger_json import utxo_entry
 
-    entry = _UTXO_JSON.get(ref)
+    cache = _UTXO_JSON.setdefault(ledger, {})
+    entry = cache.get(ref)
     if entry is None:
-        if len(_UTXO_JSON) >= _UTXO_JSON_LIMIT:
-            _UTXO_JSON.clear()
-        entry = _UTXO_JSON[ref] = utxo_entry(ref, output)
+        if len(cache) >= _UTXO_JSON_LIMIT:
+            cache.clear()
+        entry = cache[ref] = utxo_entry(ref, output)
     return entry
 
 
@@ -203,7 +206,7 @@ def _utxo(ledger: Any, params: Any) -> list[dict[str, Any]]:
     else:
         raise BadParams("Invalid request: queryLedgerState/utxo takes {\"addresses\": [...]}, "
                         "{\"outputReferences\": [...]} or no params (whole UTxO).")
-    return [_utxo_json(i, o) for i, o in shapes.sorted_utxo(dict(entries).items())]
+    return [_utxo_json(ledger, i, o) for i, o in shapes.sorted_utxo(dict(entries).items())]
 
 
 def _rejection(exc: LedgerRejection) -> RpcFailure:
