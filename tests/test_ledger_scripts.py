@@ -8,7 +8,7 @@ ledger rule, not a validator. Each rejection has an accepted twin.
 from __future__ import annotations
 
 import pytest
-from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, accepted, redeemer, rejected
+from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, UNITS, accepted, redeemer, rejected
 from pycardano import (
     Address,
     Asset,
@@ -29,7 +29,7 @@ from pycardano import (
     plutus_script_hash,
 )
 
-from runner.errors import ScriptFailure
+from runner.errors import LedgerRejection, ScriptFailure
 
 SCRIPT_HASH = plutus_script_hash(ALWAYS_SUCCEEDS)
 
@@ -319,3 +319,30 @@ def test_declared_budget_is_the_limit_during_submit_3010(ledger, hand):
     [evaluation] = ledger.evaluate(spend(hand, locked, witness={"redeemer": starved}))
     assert evaluation.ok and evaluation.memory > 10  # evaluate ignores the declared budget
     accepted(ledger, spend(hand, locked))
+
+
+def test_evaluate_ignores_budgets_fee_and_signatures_of_a_draft(ledger, hand):
+    locked = hand.lock(ALWAYS_SUCCEEDS)
+    zero = [redeemer(RedeemerTag.SPEND, 0, units=ExecutionUnits(0, 0))]
+    draft = spend(hand, locked, witness={"redeemer": zero}, fee=0, signers=[hand.w("carol")], integrity=False)
+    with pytest.raises(LedgerRejection):
+        ledger.submit(draft)
+    [evaluation] = ledger.evaluate(draft)
+    assert evaluation.ok and evaluation.tag == "spend" and evaluation.index == 0
+    assert 0 < evaluation.memory <= UNITS.mem
+
+
+def test_evaluate_sees_additional_utxo_not_yet_on_chain(ledger, hand):
+    from pycardano import TransactionId
+
+    ghost = TransactionInput(TransactionId(b"\x09" * 32), 0)
+    ghost_out = TransactionOutput(Address(SCRIPT_HASH, network=Network.TESTNET), 10_000_000)
+    alice = hand.w("alice")
+    draft = hand.build([(ghost, ghost_out)], [], [alice], change_to=alice.address,
+                       collateral=[hand.utxos("alice")[1][0]],
+                       witness={"redeemer": [redeemer(RedeemerTag.SPEND, 0)], "plutus_v3_script": [ALWAYS_SUCCEEDS]})
+    with pytest.raises(LedgerRejection) as info:
+        ledger.evaluate(draft)
+    assert info.value.ogmios_code == 3117
+    [evaluation] = ledger.evaluate(draft, additional_utxo={ghost: ghost_out})
+    assert evaluation.ok
