@@ -28,7 +28,7 @@ from runner.chain.devnet.genesis import derive_wallet, faucet_policy_id
 from runner.chain.devnet.ledger import Ledger
 from runner.chain.devnet.ledger_json import utxo_entry
 from runner.chain.devnet.params import LedgerParams
-from runner.errors import ConfigError, StateError, UserInputError
+from runner.errors import ConfigError, LedgerRejection, StateError, UserInputError
 
 
 def _balance(ledger, name):
@@ -77,9 +77,9 @@ def test_fund_is_a_real_signed_faucet_transaction(ledger):
 
 
 def test_fund_below_min_utxo_is_refused_by_the_ledger(ledger):
-    with pytest.raises(Exception) as info:
+    with pytest.raises(LedgerRejection) as info:
         ledger.fund(ledger.wallet("carol").address, 100_000)
-    assert getattr(info.value, "ogmios_code", None) == 3125
+    assert info.value.ogmios_code == 3125
 
 
 # --- persistence -------------------------------------------------------------------------
@@ -266,8 +266,6 @@ def test_a_ledger_can_start_from_an_ogmios_utxo_file(ledger_factory, tmp_path):
 
 
 def test_a_garbage_transaction_is_a_deserialisation_error(ledger):
-    from runner.errors import LedgerRejection
-
     with pytest.raises(LedgerRejection) as info:
         ledger.submit(b"\x84\x01\x02")
     assert info.value.ogmios_code == -32602
