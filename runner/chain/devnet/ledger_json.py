@@ -82,10 +82,6 @@ def value(amount: Value | int) -> dict[str, Any]:
     return out
 
 
-def multi_asset_value(coin: int, multi_asset: MultiAsset | None) -> dict[str, Any]:
-    return value(Value(coin, multi_asset or MultiAsset()))
-
-
 def datum_cbor(datum: Any) -> bytes:
     if isinstance(datum, RawCBOR):
         return bytes(datum.cbor)
