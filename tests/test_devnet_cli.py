@@ -170,3 +170,14 @@ def test_demo_pays_locks_and_spends_through_the_wire(capsys):
     assert code == 0, err
     assert "[6/6] alice spent it with redeemer 42" in out
     assert "tip: slot 4, height 4" in out
+
+
+def test_up_on_a_busy_port_says_which_flag_to_change(capsys, data_dir):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = run(capsys, "devnet", "up", "--ogmios-port", str(port), "--kupo-port", "0",
+                           "--data-dir", str(data_dir))
+    assert code == 2 and "--ogmios-port" in err and str(port) in err
+    assert not (data_dir / "devnet.lock").exists()

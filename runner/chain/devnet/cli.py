@@ -66,9 +66,11 @@ def serving(ledger: Any, *, host: str = "127.0.0.1", ogmios_port: int = 0,
     from runner.chain.devnet.ogmios_server import LedgerGuard, OgmiosServer
 
     guard = LedgerGuard(ledger)
-    ogmios = OgmiosServer(guard, host, ogmios_port).start()
+    ogmios = _listening(lambda: OgmiosServer(guard, host, ogmios_port).start(), host, ogmios_port,
+                        "--ogmios-port")
     try:
-        kupo = KupoServer(guard, host, kupo_port).start()
+        kupo = _listening(lambda: KupoServer(guard, host, kupo_port).start(), host, kupo_port,
+                          "--kupo-port")
     except BaseException:
         ogmios.stop()
         raise
@@ -77,6 +79,15 @@ def serving(ledger: Any, *, host: str = "127.0.0.1", ogmios_port: int = 0,
         yield running
     finally:
         running.stop()
+
+
+def _listening(start: Any, host: str, port: int, flag: str) -> Any:
+    """Start a server; a port that cannot be bound is the user's to fix, not a traceback."""
+    try:
+        return start()
+    except OSError as exc:
+        raise UserInputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", location=flag,
+                             hint=f"stop whatever uses port {port}, or choose another with {flag}") from exc
 
 
 # --- state in the data directory ---------------------------------------------------------
