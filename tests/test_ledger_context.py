@@ -84,3 +84,29 @@ def test_evaluation_of_a_failing_script_is_a_script_failure(ledger, context):
     with pytest.raises(ScriptFailure) as info:
         builder.build_and_sign([alice.signing_key], change_address=alice.address)
     assert info.value.ogmios_code == 3010
+
+
+def test_builder_batch_spend_by_reference_script_with_withdraw_zero_is_accepted(ledger, context):
+    """The release pattern: several script inputs, the script by reference, one zero withdrawal."""
+    from pycardano import UTxO
+
+    alice = ledger.wallet("alice")
+    hand = HandTx(ledger)
+    holder = hand.lock(ALWAYS_FAILS, 30_000_000, script_ref=ALWAYS_SUCCEEDS)
+    locked = [hand.lock(ALWAYS_SUCCEEDS, 5_000_000 + i, datum=i) for i in range(3)]
+    script_hash = plutus_script_hash(ALWAYS_SUCCEEDS)
+    register = TransactionBuilder(context)
+    register.add_input_address(alice.address)
+    register.certificates = [StakeRegistration(StakeCredential(script_hash))]
+    accepted(ledger, register.build_and_sign([alice.signing_key], change_address=alice.address))
+    ref_utxo = UTxO(holder, ledger.utxo[holder])
+    builder = TransactionBuilder(context)
+    for ref in locked:
+        builder.add_script_input(UTxO(ref, ledger.utxo[ref]), script=ref_utxo, redeemer=Redeemer(0))
+    builder.add_input_address(alice.address)
+    builder.withdrawals = Withdrawals({bytes(Address(staking_part=script_hash, network=Network.TESTNET)): 0})
+    builder.add_withdrawal_script(ref_utxo, Redeemer(0))
+    tx = builder.build_and_sign([alice.signing_key], change_address=alice.address)
+    assert tx.transaction_body.reference_inputs and not tx.transaction_witness_set.plutus_v3_script
+    accepted(ledger, tx)
+    assert not any(ref in ledger.utxo for ref in locked)
