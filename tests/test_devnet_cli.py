@@ -144,6 +144,7 @@ def test_up_serves_ogmios_and_kupo_persists_and_locks_its_directory(capsys, data
         try:
             announced = _read_json_document(process.stdout)
             assert announced["ogmios"] == f"ws://127.0.0.1:{ogmios_port}"
+            assert announced["seed"] == "up-test"
             assert httpx.get(f"http://127.0.0.1:{ogmios_port}/health").json()["connectionStatus"] == "connected"
             assert httpx.get(f"http://127.0.0.1:{kupo_port}/health").status_code == 200
             with connect(announced["ogmios"]) as ws:

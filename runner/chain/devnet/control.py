@@ -21,10 +21,11 @@ from runner.errors import UserInputError
 
 
 def status_of(ledger: Any) -> dict[str, Any]:
-    """What ``devnet status`` prints: the clock, the tip, the UTxO count."""
+    """What ``devnet status`` prints: the seed, the clock, the tip, the UTxO count."""
     tip = ledger.tip
     slot = int(ledger.current_slot)
-    return {"slot": slot, "tip": {"slot": tip.slot, "id": tip.block_hash, "height": tip.height},
+    return {"seed": ledger.genesis.seed, "slot": slot,
+            "tip": {"slot": tip.slot, "id": tip.block_hash, "height": tip.height},
             "posix_ms": ledger.slot_config.slot_to_posix_ms(slot), "utxo_count": len(ledger.utxo)}
 
 
