@@ -1,0 +1,144 @@
+"""Batch validator of a schedule, run as a zero withdrawal (purpose Rewarding).
+
+Build-time parameters (applied by ``python -m runner.contract.build``; they pin the
+forwarder's compiled code):
+  fwd_prefix, fwd_suffix -- the bytes around the 28-byte parameter in
+      ``0x03 || cbor(flat(spend_forwarder applied to batch_hash))``; so
+      forwarder hash = blake2b_224(fwd_prefix || own hash || fwd_suffix).
+      The batch validator thus KNOWS the forwarder address of its schedule without a
+      circular parameter and without trusting any redeemer or datum field.
+Schedule parameters:
+  cert_policy              -- the schedule's certificate policy id
+  owner                    -- payment key hash allowed to reclaim after expiry
+  expiry                   -- POSIX ms; reclaim needs validity lower bound >= expiry
+  token_policy, token_name -- the distributed token
+
+Release: one pass over the inputs; every input whose payment credential is the
+forwarder's must carry an inline AllocationDatum with vesting_time <= the finite
+validity lower bound and a milestone whose certificate token (cert_policy, milestone_id)
+sits in a reference input.  Consecutive allocation inputs with the same beneficiary
+address form a group; each group is paid by the next output (after the previous
+group's output) whose address equals the beneficiary exactly and which holds at least
+the group's tokens AND at least the group's lovelace (the allocation UTxOs' ADA goes
+with the tokens, so no submitter can pocket it).  The output pointer only moves
+forward: one output never pays two groups.
+Reclaim: validity lower bound >= expiry and the owner signed; schedule inputs may go
+anywhere (this also clears malformed UTxOs sent to the forwarder address).
+Publishing: only a stake registration certificate passes (deploy step).  Every other
+purpose fails.
+"""
+from schedule_types import *
+
+
+def lower_bound(tx: RawTxInfo) -> int:
+    """The finite validity lower bound (an open bound t means > t: t + 1)."""
+    bound = tx.validity_range.lower_bound
+    limit = bound.limit
+    assert isinstance(limit, FinitePOSIXTime), "batch: lower bound must be finite"
+    t = limit.time
+    if isinstance(bound.closed, FalseData):
+        t = t + 1
+    return t
+
+
+def lovelace_of(out: RawTxOut) -> int:
+    """ADA is always the first entry of a ledger Value."""
+    return out.value.get(b"", {b"": 0}).get(b"", 0)
+
+
+def pay_group(
+    outputs: List[Anything],
+    beneficiary: Anything,
+    tokens: int,
+    lovelace: int,
+    token_policy: bytes,
+    token_name: bytes,
+) -> List[Anything]:
+    """Find the next output paying ``beneficiary``; check it; return the outputs after it."""
+    rest = skip_to(outputs, beneficiary)
+    out = as_txout(head_list(rest))
+    assert out.value.get(token_policy, {b"": 0}).get(token_name, 0) >= tokens, "batch: too few tokens"
+    assert lovelace_of(out) >= lovelace, "batch: allocation ADA must go to the beneficiary"
+    return tail_list(rest)
+
+
+def certified_milestones(tx: RawTxInfo, cert_policy: bytes) -> List[bytes]:
+    """Names of the certificate tokens held by the reference inputs."""
+    names: List[bytes] = []
+    for raw in un_list_data(tx.reference_inputs):
+        ref: RawTxInInfo = raw
+        for name in ref.resolved.value.get(cert_policy, {b"": 0}).keys():
+            names = [name] + names
+    return names
+
+
+def release(
+    tx: RawTxInfo,
+    forwarder: Anything,
+    cert_policy: bytes,
+    token_policy: bytes,
+    token_name: bytes,
+) -> None:
+    now = lower_bound(tx)
+    certified = certified_milestones(tx, cert_policy)
+    checked = b""
+    any_checked = False
+    outputs = un_list_data(tx.outputs)
+    group: Anything = Nothing()
+    group_open = False
+    tokens = 0
+    lovelace = 0
+    for raw in un_list_data(tx.inputs):
+        txin: RawTxInInfo = raw
+        out = txin.resolved
+        address: RawAddress = out.address
+        if equals_data(address.payment_credential, forwarder):
+            inline: SomeOutputDatum = out.datum
+            allocation: AllocationDatum = inline.datum
+            assert allocation.vesting_time <= now, "batch: not vested"
+            milestone = allocation.milestone_id
+            if not (any_checked and milestone == checked):
+                assert milestone in certified, "batch: milestone not certified"
+                checked = milestone
+                any_checked = True
+            beneficiary: Anything = allocation.beneficiary
+            if equals_data(beneficiary, group):
+                tokens = tokens + allocation.amount
+                lovelace = lovelace + lovelace_of(out)
+            else:
+                if group_open:
+                    outputs = pay_group(outputs, group, tokens, lovelace, token_policy, token_name)
+                group_open = True
+                group = beneficiary
+                tokens = allocation.amount
+                lovelace = lovelace_of(out)
+    if group_open:
+        outputs = pay_group(outputs, group, tokens, lovelace, token_policy, token_name)
+
+
+def validator(
+    fwd_prefix: bytes,
+    fwd_suffix: bytes,
+    cert_policy: bytes,
+    owner: bytes,
+    expiry: POSIXTime,
+    token_policy: bytes,
+    token_name: bytes,
+    context: RawContext,
+) -> None:
+    purpose = context.purpose
+    tx = context.transaction
+    if isinstance(purpose, RewardingInfo):
+        own = purpose.credential.credential_hash
+        forwarder: Anything = ScriptCredential(blake2b_224(fwd_prefix + own + fwd_suffix))
+        redeemer: Union[Release, Reclaim] = context.redeemer
+        if isinstance(redeemer, Reclaim):
+            assert lower_bound(tx) >= expiry, "batch: not expired"
+            assert owner in tx.signatories, "batch: owner must sign"
+        else:
+            release(tx, forwarder, cert_policy, token_policy, token_name)
+    elif isinstance(purpose, CertifyingInfo):
+        registration: Union[RegisterStake, UnregisterStake] = purpose.certificate
+        assert isinstance(registration, RegisterStake), "batch: only stake registration"
+    else:
+        assert False, "batch: withdraw only"

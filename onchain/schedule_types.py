@@ -1,0 +1,242 @@
+"""Types shared by the schedule's three scripts (OpShin 0.28; imported with ``from schedule_types import *``).
+
+Two kinds of classes live here:
+
+* **Domain types** (``AllocationDatum``, ``CertificateDatum``, ``SignatureEntry``,
+  ``Release``/``Reclaim``): their layout is the on-chain contract; the blueprint schemas
+  and ``runner/contract/datums.py`` mirror them field by field.
+* **Raw views** of the Plutus V3 ``ScriptContext`` whose list/map fields are typed
+  ``Anything``: OpShin copies a ``List[...]``-typed field element by element when it is
+  read (~3.1k memory units per element, measured), so the hot paths walk the builtin
+  lists themselves with the wrapped builtins below.  The field order follows the V3
+  ledger (``TxInfo`` has 16 fields; only the first ones we read are named).
+"""
+from opshin.prelude import *
+from opshin.bridge import wraps_builtin
+from opshin.std.builtins import *
+
+
+@wraps_builtin
+def head_list(l: List[Anything]) -> Anything:
+    pass
+
+
+@wraps_builtin
+def tail_list(l: List[Anything]) -> List[Anything]:
+    pass
+
+
+@wraps_builtin
+def null_list(l: List[Anything]) -> bool:
+    pass
+
+
+@wraps_builtin
+def un_list_data(d: Anything) -> List[Anything]:
+    pass
+
+
+@wraps_builtin
+def un_i_data(d: Anything) -> int:
+    pass
+
+
+@wraps_builtin
+def un_b_data(d: Anything) -> bytes:
+    pass
+
+
+# ---------------------------------------------------------------- domain types
+
+
+@dataclass()
+class AllocationDatum(PlutusData):
+    """Inline datum of one allocation UTxO (one beneficiary x one milestone).
+
+    ``beneficiary`` is the full ledger address (payment + optional stake credential):
+    the paying output's address must equal it exactly.  ``vesting_time`` is POSIX ms.
+    The token (policy, name) is a schedule parameter, not a datum field.
+    """
+
+    CONSTR_ID = 0
+    beneficiary: Address
+    amount: int
+    milestone_id: bytes
+    vesting_time: POSIXTime
+
+
+@dataclass()
+class SignatureEntry(PlutusData):
+    """One oracle's ed25519 signature over the canonical certificate message.
+
+    ``oracle_index`` points into the schedule's oracle list; it is a hint that the
+    policy verifies (the key hash found there must equal blake2b_224(vkey)).
+    """
+
+    CONSTR_ID = 0
+    oracle_index: int
+    vkey: bytes
+    signature: bytes
+
+
+@dataclass()
+class CertificateDatum(PlutusData):
+    """Mint redeemer of the certificate policy AND the inline datum of the certificate
+    output (the policy requires the two to be equal, so the datum records who signed).
+    Entries are sorted by strictly ascending blake2b_224(vkey): that is how the policy
+    proves the signers are distinct."""
+
+    CONSTR_ID = 0
+    milestone_id: bytes
+    signatures: List[SignatureEntry]
+
+
+@dataclass()
+class Release(PlutusData):
+    """Batch validator redeemer: release the allocation inputs to their beneficiaries."""
+
+    CONSTR_ID = 0
+
+
+@dataclass()
+class Reclaim(PlutusData):
+    """Batch validator redeemer: after expiry, the owner takes back every allocation input."""
+
+    CONSTR_ID = 1
+
+
+# ---------------------------------------------------------------- raw context views
+
+
+@dataclass()
+class RawCertificate(PlutusData):
+    """``CertificateDatum`` with the signature list left raw (walked, not copied)."""
+
+    CONSTR_ID = 0
+    milestone_id: bytes
+    signatures: Anything
+
+
+@dataclass()
+class MintingInfo(PlutusData):
+    CONSTR_ID = 0
+    policy_id: bytes
+
+
+@dataclass()
+class SpendingInfo(PlutusData):
+    CONSTR_ID = 1
+    out_ref: Anything
+    datum: Anything
+
+
+@dataclass()
+class RewardingInfo(PlutusData):
+    CONSTR_ID = 2
+    credential: ScriptCredential
+
+
+@dataclass()
+class CertifyingInfo(PlutusData):
+    CONSTR_ID = 3
+    index: int
+    certificate: Anything
+
+
+@dataclass()
+class VotingInfo(PlutusData):
+    CONSTR_ID = 4
+    voter: Anything
+
+
+@dataclass()
+class ProposingInfo(PlutusData):
+    CONSTR_ID = 5
+    index: int
+    procedure: Anything
+
+
+ScriptInfo = Union[
+    MintingInfo, SpendingInfo, RewardingInfo, CertifyingInfo, VotingInfo, ProposingInfo
+]
+
+
+@dataclass()
+class RegisterStake(PlutusData):
+    """V3 TxCert ``TxCertRegStaking`` (constructor 0)."""
+
+    CONSTR_ID = 0
+    credential: Anything
+    deposit: Anything
+
+
+@dataclass()
+class UnregisterStake(PlutusData):
+    """V3 TxCert ``TxCertUnRegStaking`` (constructor 1)."""
+
+    CONSTR_ID = 1
+    credential: Anything
+    deposit: Anything
+
+
+@dataclass()
+class RawAddress(PlutusData):
+    CONSTR_ID = 0
+    payment_credential: Anything
+    staking_credential: Anything
+
+
+@dataclass()
+class RawTxOut(PlutusData):
+    CONSTR_ID = 0
+    address: Anything
+    value: Dict[bytes, Dict[bytes, int]]
+    datum: Anything
+    reference_script: Anything
+
+
+def as_txout(d: Anything) -> RawTxOut:
+    """Re-type a raw list element (OpShin cannot re-annotate a loop variable)."""
+    out: RawTxOut = d
+    return out
+
+
+def skip_to(outputs: List[Anything], address: Anything) -> List[Anything]:
+    """Drop outputs until the head one pays exactly ``address``; fails when none does.
+
+    Recursive on purpose: OpShin 0.28's integrity analysis does not terminate on the
+    equivalent ``while`` loop."""
+    out: RawTxOut = head_list(outputs)
+    result = outputs
+    if not equals_data(out.address, address):
+        result = skip_to(tail_list(outputs), address)
+    return result
+
+
+@dataclass()
+class RawTxInInfo(PlutusData):
+    CONSTR_ID = 0
+    out_ref: Anything
+    resolved: RawTxOut
+
+
+@dataclass()
+class RawTxInfo(PlutusData):
+    CONSTR_ID = 0
+    inputs: Anything
+    reference_inputs: Anything
+    outputs: Anything
+    fee: Anything
+    mint: Dict[bytes, Dict[bytes, int]]
+    certificates: Anything
+    withdrawals: Dict[Anything, int]
+    validity_range: POSIXTimeRange
+    signatories: List[bytes]
+
+
+@dataclass()
+class RawContext(PlutusData):
+    CONSTR_ID = 0
+    transaction: RawTxInfo
+    redeemer: Anything
+    purpose: ScriptInfo

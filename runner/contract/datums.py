@@ -1,0 +1,197 @@
+"""pycardano mirrors of the on-chain datum and redeemer types (onchain/schedule_types.py).
+
+The layouts are the contract: tests round-trip every class here against the schemas
+of the committed ``plutus.json``.  Also: the canonical oracle message and the ordering
+rule of certificate signatures, both fixed by ``onchain/certificate_policy.py``.
+Pure: no network, no clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Union
+
+import pycardano
+from pycardano import PlutusData
+
+CERTIFICATE_MESSAGE_TAG = b"milestones:cert:v1"
+
+
+# ---------------------------------------------------------------- ledger shapes (V3)
+
+
+@dataclass
+class PubKeyCredential(PlutusData):
+    CONSTR_ID = 0
+    credential_hash: bytes
+
+
+@dataclass
+class ScriptCredential(PlutusData):
+    CONSTR_ID = 1
+    credential_hash: bytes
+
+
+Credential = Union[PubKeyCredential, ScriptCredential]
+
+
+@dataclass
+class StakingHash(PlutusData):
+    CONSTR_ID = 0
+    value: Credential
+
+
+@dataclass
+class StakingPtr(PlutusData):
+    CONSTR_ID = 1
+    slot_no: int
+    tx_index: int
+    cert_index: int
+
+
+@dataclass
+class SomeStakingCredential(PlutusData):
+    CONSTR_ID = 0
+    staking_credential: Union[StakingHash, StakingPtr]
+
+
+@dataclass
+class NoStakingCredential(PlutusData):
+    CONSTR_ID = 1
+
+
+@dataclass
+class PlutusAddress(PlutusData):
+    """A ledger address as Plutus sees it (payment + optional stake credential)."""
+
+    CONSTR_ID = 0
+    payment_credential: Credential
+    staking_credential: Union[NoStakingCredential, SomeStakingCredential]
+
+
+@dataclass
+class PlutusTxOutRef(PlutusData):
+    """V3 TxOutRef: the tx id is a plain bytestring."""
+
+    CONSTR_ID = 0
+    id: bytes
+    idx: int
+
+
+def _credential(part: object) -> Credential:
+    if isinstance(part, pycardano.VerificationKeyHash):
+        return PubKeyCredential(bytes(part))
+    if isinstance(part, pycardano.ScriptHash):
+        return ScriptCredential(bytes(part))
+    raise ValueError(f"unsupported credential {part!r} (pointer addresses are not supported)")
+
+
+def to_plutus_address(address: pycardano.Address) -> PlutusAddress:
+    """The exact Plutus form of a Shelley address; an output must match it byte for byte."""
+    if address.payment_part is None:
+        raise ValueError("a beneficiary address needs a payment credential")
+    stake: Union[NoStakingCredential, SomeStakingCredential] = NoStakingCredential()
+    if address.staking_part is not None:
+        stake = SomeStakingCredential(StakingHash(_credential(address.staking_part)))
+    return PlutusAddress(_credential(address.payment_part), stake)
+
+
+def from_plutus_address(address: PlutusAddress, network: pycardano.Network) -> pycardano.Address:
+    def part(cred: Credential) -> Union[pycardano.VerificationKeyHash, pycardano.ScriptHash]:
+        if isinstance(cred, PubKeyCredential):
+            return pycardano.VerificationKeyHash(cred.credential_hash)
+        return pycardano.ScriptHash(cred.credential_hash)
+
+    staking = None
+    if isinstance(address.staking_credential, SomeStakingCredential):
+        inner = address.staking_credential.staking_credential
+        if not isinstance(inner, StakingHash):
+            raise ValueError("pointer stake credentials are not supported")
+        staking = part(inner.value)
+    return pycardano.Address(part(address.payment_credential), staking, network=network)
+
+
+# ---------------------------------------------------------------- contract types
+
+
+@dataclass
+class AllocationDatum(PlutusData):
+    """Inline datum of one allocation UTxO; ``vesting_time`` in POSIX milliseconds."""
+
+    CONSTR_ID = 0
+    beneficiary: PlutusAddress
+    amount: int
+    milestone_id: bytes
+    vesting_time: int
+
+
+@dataclass
+class SignatureEntry(PlutusData):
+    CONSTR_ID = 0
+    oracle_index: int
+    vkey: bytes
+    signature: bytes
+
+
+@dataclass
+class CertificateDatum(PlutusData):
+    """Certificate mint redeemer AND the certificate output's inline datum (equal on chain)."""
+
+    CONSTR_ID = 0
+    milestone_id: bytes
+    signatures: list[SignatureEntry]
+
+
+@dataclass
+class Release(PlutusData):
+    CONSTR_ID = 0
+
+
+@dataclass
+class Reclaim(PlutusData):
+    CONSTR_ID = 1
+
+
+@dataclass
+class Forward(PlutusData):
+    """The forwarder's spend redeemer (ignored on chain; the batch validator decides)."""
+
+    CONSTR_ID = 0
+
+
+BatchRedeemer = Union[Release, Reclaim]
+
+
+def certificate_message(policy_id: bytes, milestone_id: bytes) -> bytes:
+    """The exact bytes every oracle signs: tag || certificate policy id || milestone id.
+
+    The policy id hashes the schedule's parameters, including the seed output reference
+    that exists on one network only, so a signature is bound to one schedule of one
+    network and to one milestone.  The tag and the policy id have fixed lengths, so the
+    milestone id needs no length prefix.
+    """
+    if len(policy_id) != 28:
+        raise ValueError("certificate policy id must be 28 bytes")
+    return CERTIFICATE_MESSAGE_TAG + policy_id + milestone_id
+
+
+def key_hash(vkey: bytes) -> bytes:
+    return hashlib.blake2b(vkey, digest_size=28).digest()
+
+
+def certificate_datum(
+    milestone_id: bytes, signatures: dict[bytes, bytes], oracles: tuple[bytes, ...]
+) -> CertificateDatum:
+    """Arrange ``{vkey: signature}`` as the policy wants: oracle index hints, ascending key hash.
+
+    Keys that are not oracles are refused here (the policy would fail on them).
+    """
+    entries = []
+    for vkey, signature in signatures.items():
+        pkh = key_hash(vkey)
+        if pkh not in oracles:
+            raise ValueError(f"key {pkh.hex()} is not one of the schedule's oracles")
+        entries.append((pkh, SignatureEntry(oracles.index(pkh), vkey, signature)))
+    entries.sort(key=lambda pair: pair[0])
+    return CertificateDatum(milestone_id, [entry for _, entry in entries])
