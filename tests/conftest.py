@@ -232,3 +232,16 @@ def accepted(ledger: Ledger, tx: Transaction) -> str:
     for i, out in enumerate(tx.transaction_body.outputs):
         assert ledger.utxo[TransactionInput(tx.id, i)] == out
     return tx_id
+
+
+@pytest.fixture(scope="session")
+def opshin_cache_dir(pytestconfig: pytest.Config) -> Path:
+    """Where compiled test scripts are cached (by source hash); works without the cache plugin."""
+    cache = getattr(pytestconfig, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir("opshin-test-scripts"))
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / "milestones-opshin-test-scripts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -41,8 +41,8 @@ from runner.errors import LedgerRejection
 
 
 @pytest.fixture(scope="session")
-def script_cache(pytestconfig: pytest.Config) -> Path:
-    return Path(pytestconfig.cache.mkdir("opshin-test-scripts"))
+def script_cache(opshin_cache_dir: Path) -> Path:
+    return opshin_cache_dir
 
 
 @pytest.fixture(scope="session")

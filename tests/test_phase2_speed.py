@@ -34,8 +34,8 @@ from runner.errors import LedgerRejection
 
 
 @pytest.fixture(scope="module")
-def scripts(pytestconfig: pytest.Config) -> dict[str, PlutusV3Script]:
-    cache = Path(pytestconfig.cache.mkdir("opshin-test-scripts"))
+def scripts(opshin_cache_dir: Path) -> dict[str, PlutusV3Script]:
+    cache = opshin_cache_dir
     return {
         name: compile_script(name, cache) for name in ("lock_validator", "mint_policy", "withdraw_script")
     }
