@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import timezone
 from fractions import Fraction
 
 import pytest
@@ -107,3 +108,34 @@ def test_lock_to_a_plutus_v3_script_and_spend_it_through_phase_2(devnet):
     context.submit_tx(tx)
     assert devnet.ledger.has_transaction(str(tx.id))
     assert kupo_ogmios(devnet).utxos(script_address) == []
+
+
+def test_slot_times_and_epochs_from_the_era_summaries_match_the_ledger_clock():
+    """The conversion pycardano's Ogmios library makes (start time + era summaries) lands
+    on the ledger's own SlotConfig time and epoch, across epoch boundaries."""
+    from ogmios import Client as OgmiosClient
+
+    from runner.chain.devnet.clock import SlotConfig
+
+    config = SlotConfig(system_start_ms=1_700_000_123_000, slot_length_ms=2000, epoch_length=100)
+    ledger = Ledger.create(seed="clock", slot_config=config)
+    with serving(ledger) as running, OgmiosClient(running.ogmios.host, running.ogmios.port) as client:
+        for advance in (0, 42, 100, 333):
+            ledger.advance_slots(advance)
+            slot = ledger.current_slot
+            start, _ = client.query_start_time.execute()
+            summaries, _ = client.query_era_summaries.execute()
+            epoch, _ = client.query_epoch.execute()
+            [era] = [e for e in summaries if e.start_slot <= slot < e.end_slot]
+            posix_ms = (int(start.replace(tzinfo=timezone.utc).timestamp()) + era.start_time) * 1000 \
+                + (slot - era.start_slot) * era.slot_length
+            assert posix_ms == config.slot_to_posix_ms(slot)
+            assert era.start_epoch + (slot - era.start_slot) // era.epoch_length == epoch == ledger.epoch
+    assert ledger.epoch == 5 and ledger.current_slot == 475
+
+
+def test_a_sub_second_system_start_is_refused():
+    from runner.chain.devnet.clock import SlotConfig
+
+    with pytest.raises(ValueError, match="whole second"):
+        SlotConfig(system_start_ms=1_700_000_000_500)

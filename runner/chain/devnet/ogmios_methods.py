@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pycardano import Address, TransactionInput
 
+from runner.chain.devnet import clock
 from runner.chain.devnet import ogmios_shapes as shapes
 from runner.errors import LedgerRejection
 
@@ -135,11 +136,15 @@ def _chain_point(ledger: Any) -> shapes.ChainPoint:
 
 def _slot_config(ledger: Any) -> tuple[int, int, int]:
     config = ledger.slot_config
-    return int(config.system_start_ms), int(config.slot_length_ms), int(getattr(config, "epoch_length", 432_000))
+    return int(config.system_start_ms), int(config.slot_length_ms), int(config.epoch_length)
 
 
 def _epoch(ledger: Any) -> int:
-    return shapes.epoch_of_slot(int(ledger.current_slot), _slot_config(ledger)[2])
+    return int(ledger.epoch)
+
+
+def _era_summaries(ledger: Any) -> list[dict[str, Any]]:
+    return clock.era_summaries(ledger.slot_config, int(ledger.current_slot))
 
 
 def health(ledger: Any, guard: LedgerGuard, counters: Mapping[str, int] | None = None) -> dict[str, Any]:
@@ -368,10 +373,8 @@ _QUERIES: dict[str, Callable[[Any, Any], Any]] = {
     "queryNetwork/genesisConfiguration": _genesis,
     "queryLedgerState/epoch": lambda ledger, p: _epoch(ledger),
     "queryLedgerState/protocolParameters": lambda ledger, p: shapes.protocol_parameters(ledger.params),
-    "queryLedgerState/eraSummaries": lambda ledger, p: shapes.era_summaries(
-        _slot_config(ledger)[1], _slot_config(ledger)[2], int(ledger.current_slot)),
-    "queryLedgerState/eraStart": lambda ledger, p: shapes.era_summaries(
-        _slot_config(ledger)[1], _slot_config(ledger)[2], int(ledger.current_slot))[-1]["start"],
+    "queryLedgerState/eraSummaries": lambda ledger, p: _era_summaries(ledger),
+    "queryLedgerState/eraStart": lambda ledger, p: _era_summaries(ledger)[-1]["start"],
     "queryLedgerState/utxo": _utxo,
 }
 

@@ -8,7 +8,8 @@ project's own Ogmios/Kupo client has one place that says what the wire looks lik
 Epochs: pycardano's Ogmios client treats epoch 0 as an error, so the devnet numbers its
 first epoch 1. The era summaries carry that step inside the (empty) Babbage era, so the
 usual hard-fork arithmetic over them (``start.epoch + (slot - start.slot) // epochLength``)
-agrees with ``queryLedgerState/epoch``.
+agrees with ``queryLedgerState/epoch``. Epoch numbering and the summaries live in
+``clock.py`` (one source of truth for the ledger and the server).
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ from pycardano import (
 from pycardano.plutus import script_hash as _script_hash
 from pycardano.serialization import RawCBOR, default_encoder
 
+from runner.chain.devnet.clock import ERAS
+
 Json = dict[str, Any]
 
-ERAS = ("byron", "shelley", "allegra", "mary", "alonzo", "babbage", "conway")
-FIRST_EPOCH = 1
 #: cardano-node's mempool capacity is twice the block body size.
 MEMPOOL_CAPACITY_FACTOR = 2
 #: Conway ref-script fee tiers (cardano-ledger constants, not protocol parameters).
@@ -167,10 +168,6 @@ def output_datum(output: TransactionOutput) -> tuple[str | None, bytes | None]:
 
 # --- chain position and time -----------------------------------------------------------
 
-def epoch_of_slot(slot: int, epoch_length: int) -> int:
-    return FIRST_EPOCH + slot // epoch_length
-
-
 def tip(point: ChainPoint) -> Json | str:
     """cardano.json ``Tip`` (queryNetwork/tip uses ``point``): "origin" before any block."""
     if point.height == 0 and not point.block_hash:
@@ -188,31 +185,6 @@ def point(chain: ChainPoint) -> Json | str:
 def utc_time(posix_ms: int) -> str:
     moment = datetime.fromtimestamp(posix_ms / 1000, tz=timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _bound(slot: int, epoch: int, slot_length_ms: int) -> Json:
-    return {"time": {"seconds": slot * slot_length_ms // 1000}, "slot": slot, "epoch": epoch}
-
-
-def era_summaries(slot_length_ms: int, epoch_length: int, current_slot: int) -> list[Json]:
-    """Seven cardano.json ``EraSummary`` entries, every one with an ``end``.
-
-    Byron..Alonzo are empty at slot 0, epoch 0; the empty Babbage era steps from epoch 0
-    to 1 (see the module docstring); Conway runs from slot 0 (epoch 1) and ends two
-    epochs after the current one, as a node's safe-zone horizon does.
-    """
-    safe_zone = 3 * SECURITY_PARAMETER * 20
-    params: Json = {"epochLength": epoch_length, "slotLength": {"milliseconds": slot_length_ms},
-                    "safeZone": safe_zone}
-    origin = _bound(0, 0, slot_length_ms)
-    first = _bound(0, FIRST_EPOCH, slot_length_ms)
-    summaries = [{"start": origin, "end": origin, "parameters": params} for _ in ERAS[:5]]
-    summaries.append({"start": origin, "end": first, "parameters": params})
-    end_epoch = epoch_of_slot(current_slot, epoch_length) + 2
-    end_slot = (end_epoch - FIRST_EPOCH) * epoch_length
-    summaries.append({"start": first, "end": _bound(end_slot, end_epoch, slot_length_ms),
-                      "parameters": params})
-    return summaries
 
 
 # --- errors ---------------------------------------------------------------------------
