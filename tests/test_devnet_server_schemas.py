@@ -376,3 +376,37 @@ def test_kupo_bad_request_validates(devnet):
 def test_the_patched_schemas_still_reject_wrong_shapes(name, response):
     with pytest.raises(AssertionError):
         assert_ogmios(name, response)
+
+
+def test_a_pending_transaction_is_served_whole_with_its_real_size():
+    """Tick mode keeps submissions in the mempool: sizeOfMempool counts their CBOR bytes and
+    nextTransaction with fields=all returns the transaction in cardano.json's shape."""
+    from runner.chain.devnet.ledger_faucet import balanced_payment
+
+    ledger = Ledger.create(seed="schemas-mempool", block_mode="tick")
+    alice, bob = ledger.wallet("alice"), ledger.wallet("bob")
+    txs = [balanced_payment(ledger.params, [utxo], [TransactionOutput(bob.address, 3_000_000 + n)],
+                            alice.address, [alice.signing_key], ttl=ledger.current_slot + 500)
+           for n, utxo in enumerate(ledger.utxos_at(alice.address)[:2])]
+    with serving(ledger) as running:
+        net = Devnet(running, ledger)
+        for tx in txs:
+            assert "result" in net.rpc("submitTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}})
+        net.rpc("acquireMempool")
+        size = net.rpc("sizeOfMempool")
+        assert_ogmios("SizeOfMempoolResponse", size)
+        assert size["result"]["currentSize"]["bytes"] == sum(len(tx.to_cbor()) for tx in txs)
+        assert size["result"]["transactions"]["count"] == 2
+        first = net.rpc("nextTransaction", {"fields": "all"})
+        assert_ogmios("NextTransactionResponse", first)
+        whole = first["result"]["transaction"]
+        assert whole["id"] == str(txs[0].id) and whole["cbor"] == txs[0].to_cbor_hex()
+        assert whole["fee"]["ada"]["lovelace"] == txs[0].transaction_body.fee
+        assert whole["outputs"][0]["value"]["ada"]["lovelace"] == 3_000_000
+        assert whole["validityInterval"] == {"invalidAfter": ledger.current_slot + 500}
+        assert [s["key"] for s in whole["signatories"]] == [alice.verification_key.payload.hex()]
+        assert net.rpc("nextTransaction")["result"] == {"transaction": {"id": str(txs[1].id)}}
+        assert net.rpc("nextTransaction", {"fields": "all"})["result"] == {"transaction": None}
+        refused = net.rpc("nextTransaction", {"fields": "some"})
+        assert refused["error"]["code"] == -32602
+        net.ws.close()

@@ -236,7 +236,7 @@ class KupoClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> KupoClient:
+    def __enter__(self) -> KupoClient:  # noqa: PYI034 (typing.Self needs 3.11)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

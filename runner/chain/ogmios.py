@@ -105,7 +105,7 @@ class WebSocketJsonRpc:
         with self._lock:
             self._drop()
 
-    def __enter__(self) -> WebSocketJsonRpc:
+    def __enter__(self) -> WebSocketJsonRpc:  # noqa: PYI034 (typing.Self needs 3.11)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -53,7 +53,7 @@ class OgmiosKupoBackend:
         for closer in self._closers:
             closer.close()
 
-    def __enter__(self) -> OgmiosKupoBackend:
+    def __enter__(self) -> OgmiosKupoBackend:  # noqa: PYI034 (typing.Self needs 3.11)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 
-import pycardano  # type: ignore[import-untyped]  # pycardano ships no type hints
-import pycardano.backend.base as pycardano_base  # type: ignore[import-untyped]
+import pycardano
+import pycardano.backend.base as pycardano_base
 from pycardano import (
     Address,
     Asset,

@@ -178,6 +178,11 @@ class Ledger:
     def mempool(self) -> list[str]:
         return [t.tx_id for t in self._mempool]
 
+    @property
+    def mempool_transactions(self) -> list[tuple[str, bytes]]:
+        """(tx id, CBOR as submitted) of the pending transactions, oldest first."""
+        return [(t.tx_id, t.cbor) for t in self._mempool]
+
     def utxos_at(self, address: Address | str) -> list[tuple[TransactionInput, TransactionOutput]]:
         return self._utxo.at(address)
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pycardano import Address, TransactionInput
 
-from runner.chain.devnet import clock
+from runner.chain.devnet import clock, ogmios_tx
 from runner.chain.devnet import ogmios_shapes as shapes
 from runner.errors import LedgerRejection
 
@@ -121,7 +121,7 @@ class RpcFailure(Exception):
 class Session:
     """Per-connection state: the acquired mempool snapshot (Ogmios' local-tx-monitor)."""
 
-    snapshot: list[tuple[str, int]] | None = None
+    snapshot: list[tuple[str, bytes]] | None = None
     cursor: int = 0
     snapshot_slot: int = 0
 
@@ -168,13 +168,10 @@ def health(ledger: Any, guard: LedgerGuard, counters: Mapping[str, int] | None =
     }
 
 
-def _mempool(ledger: Any) -> list[tuple[str, int]]:
-    """(tx id, size in bytes) of the ledger's pending transactions, oldest first.
-
-    The ledger lists ids only; sizes are reported as 0 (in the default block mode every
-    submission forms a block, so the mempool is empty between requests anyway).
-    """
-    return [(str(tx_id), 0) for tx_id in getattr(ledger, "mempool", ())]
+def _mempool(ledger: Any) -> list[tuple[str, bytes]]:
+    """(tx id, CBOR) of the ledger's pending transactions, oldest first: the snapshot a
+    session acquires (sizes are the CBOR lengths, as a node counts them)."""
+    return list(ledger.mempool_transactions)
 
 
 #: Per ledger, output reference -> its Ogmios JSON. An output never changes under its
@@ -327,19 +324,22 @@ def _acquire_mempool(ledger: Any, session: Session) -> dict[str, Any]:
     return {"acquired": "mempool", "slot": session.snapshot_slot}
 
 
-def _acquired(session: Session) -> list[tuple[str, int]]:
+def _acquired(session: Session) -> list[tuple[str, bytes]]:
     if session.snapshot is None:
         raise RpcFailure(MUST_ACQUIRE, "You must acquire a mempool snapshot prior to accessing it.")
     return session.snapshot
 
 
-def _next_transaction(session: Session) -> dict[str, Any]:
+def _next_transaction(session: Session, params: Any) -> dict[str, Any]:
     snapshot = _acquired(session)
+    fields = params_object(params, "nextTransaction").get("fields")
+    if fields not in (None, "all"):
+        raise BadParams("Invalid request: nextTransaction's params.fields can only be \"all\" (or absent).")
     if session.cursor >= len(snapshot):
         return {"transaction": None}
-    tx_id = snapshot[session.cursor][0]
+    tx_id, cbor = snapshot[session.cursor]
     session.cursor += 1
-    return {"transaction": {"id": tx_id}}
+    return {"transaction": ogmios_tx.transaction(tx_id, cbor) if fields == "all" else {"id": tx_id}}
 
 
 def _has_transaction(session: Session, params: Any) -> bool:
@@ -354,7 +354,7 @@ def _size_of_mempool(ledger: Any, session: Session) -> dict[str, Any]:
     snapshot = _acquired(session)
     capacity = int(ledger.params.max_block_size) * shapes.MEMPOOL_CAPACITY_FACTOR
     return {"maxCapacity": {"bytes": capacity},
-            "currentSize": {"bytes": sum(size for _, size in snapshot)},
+            "currentSize": {"bytes": sum(len(cbor) for _, cbor in snapshot)},
             "transactions": {"count": len(snapshot)}}
 
 
@@ -380,7 +380,7 @@ _QUERIES: dict[str, Callable[[Any, Any], Any]] = {
 
 _MEMPOOL: dict[str, Callable[[Any, Session, Any], Any]] = {
     "acquireMempool": lambda ledger, s, p: _acquire_mempool(ledger, s),
-    "nextTransaction": lambda ledger, s, p: _next_transaction(s),
+    "nextTransaction": lambda ledger, s, p: _next_transaction(s, p),
     "hasTransaction": lambda ledger, s, p: _has_transaction(s, p),
     "sizeOfMempool": lambda ledger, s, p: _size_of_mempool(ledger, s),
     "releaseMempool": lambda ledger, s, p: _release_mempool(s),
