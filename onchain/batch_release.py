@@ -35,41 +35,34 @@ def lower_bound(tx: RawTxInfo) -> int:
     bound = tx.validity_range.lower_bound
     limit = bound.limit
     assert isinstance(limit, FinitePOSIXTime), "batch: lower bound must be finite"
+    closed = bound.closed
     t = limit.time
-    if isinstance(bound.closed, FalseData):
+    if isinstance(closed, FalseData):
         t = t + 1
     return t
 
 
-def lovelace_of(out: RawTxOut) -> int:
-    """ADA is always the first entry of a ledger Value."""
-    return out.value.get(b"", {b"": 0}).get(b"", 0)
+def has_certificate(refs: Anything, cert_policy: bytes, milestone: bytes) -> bool:
+    """Does a reference input hold the certificate token (cert_policy, milestone)?"""
+    while not null_list(refs) and token_quantity(as_txin(head_list(refs)).resolved.value, cert_policy, milestone) == 0:
+        refs = tail_list(refs)
+    return not null_list(refs)
 
 
 def pay_group(
-    outputs: List[Anything],
+    outputs: Anything,
     beneficiary: Anything,
     tokens: int,
     lovelace: int,
     token_policy: bytes,
     token_name: bytes,
-) -> List[Anything]:
+) -> Anything:
     """Find the next output paying ``beneficiary``; check it; return the outputs after it."""
     rest = skip_to(outputs, beneficiary)
-    out = as_txout(head_list(rest))
-    assert out.value.get(token_policy, {b"": 0}).get(token_name, 0) >= tokens, "batch: too few tokens"
-    assert lovelace_of(out) >= lovelace, "batch: allocation ADA must go to the beneficiary"
+    value = as_txout(head_list(rest)).value
+    assert token_quantity(value, token_policy, token_name) >= tokens, "batch: too few tokens"
+    assert lovelace_of(value) >= lovelace, "batch: allocation ADA must go to the beneficiary"
     return tail_list(rest)
-
-
-def certified_milestones(tx: RawTxInfo, cert_policy: bytes) -> List[bytes]:
-    """Names of the certificate tokens held by the reference inputs."""
-    names: List[bytes] = []
-    for raw in un_list_data(tx.reference_inputs):
-        ref: RawTxInInfo = raw
-        for name in ref.resolved.value.get(cert_policy, {b"": 0}).keys():
-            names = [name] + names
-    return names
 
 
 def release(
@@ -80,17 +73,17 @@ def release(
     token_name: bytes,
 ) -> None:
     now = lower_bound(tx)
-    certified = certified_milestones(tx, cert_policy)
+    refs = un_list_data(tx.reference_inputs)
+    inputs = un_list_data(tx.inputs)
+    outputs = un_list_data(tx.outputs)
     checked = b""
     any_checked = False
-    outputs = un_list_data(tx.outputs)
     group: Anything = Nothing()
     group_open = False
     tokens = 0
     lovelace = 0
-    for raw in un_list_data(tx.inputs):
-        txin: RawTxInInfo = raw
-        out = txin.resolved
+    while not null_list(inputs):
+        out = as_txin(head_list(inputs)).resolved
         address: RawAddress = out.address
         if equals_data(address.payment_credential, forwarder):
             inline: SomeOutputDatum = out.datum
@@ -98,22 +91,29 @@ def release(
             assert allocation.vesting_time <= now, "batch: not vested"
             milestone = allocation.milestone_id
             if not (any_checked and milestone == checked):
-                assert milestone in certified, "batch: milestone not certified"
+                assert has_certificate(refs, cert_policy, milestone), "batch: not certified"
                 checked = milestone
                 any_checked = True
             beneficiary: Anything = allocation.beneficiary
             if equals_data(beneficiary, group):
                 tokens = tokens + allocation.amount
-                lovelace = lovelace + lovelace_of(out)
+                lovelace = lovelace + lovelace_of(out.value)
             else:
                 if group_open:
                     outputs = pay_group(outputs, group, tokens, lovelace, token_policy, token_name)
                 group_open = True
                 group = beneficiary
                 tokens = allocation.amount
-                lovelace = lovelace_of(out)
+                lovelace = lovelace_of(out.value)
+        inputs = tail_list(inputs)
     if group_open:
         outputs = pay_group(outputs, group, tokens, lovelace, token_policy, token_name)
+
+
+def signed_by(signatories: Anything, key: bytes) -> bool:
+    while not null_list(signatories) and un_b_data(head_list(signatories)) != key:
+        signatories = tail_list(signatories)
+    return not null_list(signatories)
 
 
 def validator(
@@ -134,7 +134,7 @@ def validator(
         redeemer: Union[Release, Reclaim] = context.redeemer
         if isinstance(redeemer, Reclaim):
             assert lower_bound(tx) >= expiry, "batch: not expired"
-            assert owner in tx.signatories, "batch: owner must sign"
+            assert signed_by(un_list_data(tx.signatories), owner), "batch: owner must sign"
         else:
             release(tx, forwarder, cert_policy, token_policy, token_name)
     elif isinstance(purpose, CertifyingInfo):

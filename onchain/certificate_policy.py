@@ -32,8 +32,9 @@ def validator(seed: TxOutRef, oracles: bytes, quorum: int, context: RawContext) 
     message = b"milestones:cert:v1" + own + milestone
     count = 0
     last = b""
-    for raw in un_list_data(cert.signatures):
-        entry: SignatureEntry = raw
+    entries = un_list_data(cert.signatures)
+    while not null_list(entries):
+        entry: SignatureEntry = head_list(entries)
         vkey = entry.vkey
         pkh = blake2b_224(vkey)
         assert less_than_byte_string(last, pkh), "cert: signers not ascending"
@@ -41,13 +42,19 @@ def validator(seed: TxOutRef, oracles: bytes, quorum: int, context: RawContext) 
         assert verify_ed25519_signature(vkey, message, entry.signature), "cert: bad signature"
         last = pkh
         count += 1
+        entries = tail_list(entries)
     assert count >= quorum, "cert: quorum not reached"
     tx = context.transaction
-    minted = tx.mint.get(own, {b"": 0})
-    assert len(minted) == 1, "cert: mints other tokens"
-    assert minted.get(milestone, 0) == 1, "cert: must mint exactly one token"
+    # the mint (no ada entry) under this policy must be exactly {milestone: 1}
+    minted = un_map_data(tx.mint)
+    while un_b_data(fst_pair(head_list(minted))) != own:
+        minted = tail_list(minted)
+    tokens = un_map_data(snd_pair(head_list(minted)))
+    assert null_list(tail_list(tokens)), "cert: mints other tokens"
+    assert un_b_data(fst_pair(head_list(tokens))) == milestone, "cert: wrong token name"
+    assert un_i_data(snd_pair(head_list(tokens))) == 1, "cert: must mint exactly one token"
     home: Anything = Address(ScriptCredential(own), NoStakingCredential())
     out = as_txout(head_list(skip_to(un_list_data(tx.outputs), home)))
-    assert out.value.get(own, {b"": 0}).get(milestone, 0) == 1, "cert: token not locked"
+    assert token_quantity(out.value, own, milestone) == 1, "cert: token not locked"
     locked: SomeOutputDatum = out.datum
     assert equals_data(locked.datum, redeemer), "cert: datum must record the signers"

@@ -6,10 +6,13 @@ Two kinds of classes live here:
   ``Release``/``Reclaim``): their layout is the on-chain contract; the blueprint schemas
   and ``runner/contract/datums.py`` mirror them field by field.
 * **Raw views** of the Plutus V3 ``ScriptContext`` whose list/map fields are typed
-  ``Anything``: OpShin copies a ``List[...]``-typed field element by element when it is
-  read (~3.1k memory units per element, measured), so the hot paths walk the builtin
-  lists themselves with the wrapped builtins below.  The field order follows the V3
-  ledger (``TxInfo`` has 16 fields; only the first ones we read are named).
+  ``Anything``.  OpShin copies a ``List[...]``-typed value element by element whenever
+  one is produced (a field read, and also the result of any function returning a
+  ``List``: a recursive walk with ``tail_list`` becomes quadratic).  So raw builtin lists
+  and maps are typed ``Anything`` here and only ever handed to the wrapped builtins
+  below (``head_list``, ``tail_list``, ``null_list``, ``fst_pair``...), never to OpShin's
+  own list operations.  Loops are ``while`` loops over such raw lists.  Field order
+  follows the V3 ledger (``TxInfo`` has 16 fields; only the first ones we read are named).
 """
 from opshin.prelude import *
 from opshin.bridge import wraps_builtin
@@ -17,22 +20,37 @@ from opshin.std.builtins import *
 
 
 @wraps_builtin
-def head_list(l: List[Anything]) -> Anything:
+def head_list(l: Anything) -> Anything:
     pass
 
 
 @wraps_builtin
-def tail_list(l: List[Anything]) -> List[Anything]:
+def tail_list(l: Anything) -> Anything:
     pass
 
 
 @wraps_builtin
-def null_list(l: List[Anything]) -> bool:
+def null_list(l: Anything) -> bool:
     pass
 
 
 @wraps_builtin
-def un_list_data(d: Anything) -> List[Anything]:
+def un_list_data(d: Anything) -> Anything:
+    pass
+
+
+@wraps_builtin
+def un_map_data(d: Anything) -> Anything:
+    pass
+
+
+@wraps_builtin
+def fst_pair(p: Anything) -> Anything:
+    pass
+
+
+@wraps_builtin
+def snd_pair(p: Anything) -> Anything:
     pass
 
 
@@ -190,27 +208,44 @@ class RawAddress(PlutusData):
 class RawTxOut(PlutusData):
     CONSTR_ID = 0
     address: Anything
-    value: Dict[bytes, Dict[bytes, int]]
+    value: Anything
     datum: Anything
     reference_script: Anything
 
 
+def token_quantity(value: Anything, policy: bytes, name: bytes) -> int:
+    """Quantity of (policy, name) in a raw ledger ``Value`` (0 when absent)."""
+    assets = un_map_data(value)
+    while not null_list(assets) and un_b_data(fst_pair(head_list(assets))) != policy:
+        assets = tail_list(assets)
+    amount = 0
+    if not null_list(assets):
+        tokens = un_map_data(snd_pair(head_list(assets)))
+        while not null_list(tokens) and un_b_data(fst_pair(head_list(tokens))) != name:
+            tokens = tail_list(tokens)
+        if not null_list(tokens):
+            amount = un_i_data(snd_pair(head_list(tokens)))
+    return amount
+
+
+def lovelace_of(value: Anything) -> int:
+    """ADA sits first in every ledger ``Value`` of a ScriptContext (outputs and inputs)."""
+    return un_i_data(snd_pair(head_list(un_map_data(snd_pair(head_list(un_map_data(value)))))))
+
+
 def as_txout(d: Anything) -> RawTxOut:
-    """Re-type a raw list element (OpShin cannot re-annotate a loop variable)."""
+    """Re-type a raw list element."""
     out: RawTxOut = d
     return out
 
 
-def skip_to(outputs: List[Anything], address: Anything) -> List[Anything]:
-    """Drop outputs until the head one pays exactly ``address``; fails when none does.
+def skip_to(outputs: Anything, address: Anything) -> Anything:
+    """Drop outputs until the head one pays exactly ``address``; fails when none does."""
+    rest = outputs
+    while not equals_data(as_txout(head_list(rest)).address, address):
+        rest = tail_list(rest)
+    return rest
 
-    Recursive on purpose: OpShin 0.28's integrity analysis does not terminate on the
-    equivalent ``while`` loop."""
-    out: RawTxOut = head_list(outputs)
-    result = outputs
-    if not equals_data(out.address, address):
-        result = skip_to(tail_list(outputs), address)
-    return result
 
 
 @dataclass()
@@ -220,6 +255,12 @@ class RawTxInInfo(PlutusData):
     resolved: RawTxOut
 
 
+def as_txin(d: Anything) -> RawTxInInfo:
+    """Re-type a raw list element."""
+    txin: RawTxInInfo = d
+    return txin
+
+
 @dataclass()
 class RawTxInfo(PlutusData):
     CONSTR_ID = 0
@@ -227,11 +268,11 @@ class RawTxInfo(PlutusData):
     reference_inputs: Anything
     outputs: Anything
     fee: Anything
-    mint: Dict[bytes, Dict[bytes, int]]
+    mint: Anything
     certificates: Anything
-    withdrawals: Dict[Anything, int]
+    withdrawals: Anything
     validity_range: POSIXTimeRange
-    signatories: List[bytes]
+    signatories: Anything
 
 
 @dataclass()

@@ -14,8 +14,6 @@ def validator(batch_hash: bytes, context: RawContext) -> None:
     purpose = context.purpose
     assert isinstance(purpose, SpendingInfo), "forwarder: spend only"
     wanted: Anything = ScriptCredential(batch_hash)
-    found = False
-    for cred in context.transaction.withdrawals.keys():
-        if equals_data(cred, wanted):
-            found = True
-    assert found, "forwarder: batch validator not run"
+    withdrawals = un_map_data(context.transaction.withdrawals)
+    while not equals_data(fst_pair(head_list(withdrawals)), wanted):
+        withdrawals = tail_list(withdrawals)
