@@ -112,10 +112,12 @@ class World:
         vesting_ms: int,
         lovelace: int = ALLOCATION_LOVELACE,
         datum: Any = None,
+        index: int = 0,
     ) -> tuple[pc.TransactionInput, pc.TransactionOutput]:
+        """An allocation UTxO; inputs sort by (tx id of ``label``, ``index``) in the context."""
         d = datum if datum is not None else AllocationDatum(to_plutus_address(beneficiary), amount, milestone, vesting_ms)
         out = pc.TransactionOutput(self.allocation_address, self.tokens(amount, lovelace), datum=d)
-        return tx_in(label), out
+        return tx_in(label, index), out
 
     def sign_certificate(self, milestone: bytes, signer_indices: Sequence[int], policy_id: bytes | None = None) -> CertificateDatum:
         message = certificate_message(policy_id or self.scripts.certificate_policy_id, milestone)

@@ -1,0 +1,274 @@
+"""Behaviour of the compiled scripts on hand-assembled transactions (devnet phase 2, uplc).
+
+Every refusal has an accepted twin that differs only in the rule under test, so a
+script that refuses everything fails this file.  (The full attack suite, submitted to
+the devnet ledger, is separate.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pycardano as pc
+import pytest
+
+from contract_world import (
+    ALLOCATION_LOVELACE,
+    NETWORK,
+    TxParts,
+    World,
+    all_ok,
+    evaluate,
+    failures,
+    key_hash_of,
+    release_parts,
+    tx_in,
+    wallet,
+)
+from runner.contract.datums import AllocationDatum, Forward, Reclaim, SignatureEntry, to_plutus_address
+
+VESTING = 5_000_000  # ms
+NOW = 6_000_000
+M1, M2 = b"milestone-1", b"milestone-2"
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return World.create()
+
+
+@pytest.fixture(scope="module")
+def other_world() -> World:
+    return World.create(label="another schedule")
+
+
+ALICE = wallet("alice", "alice stake")
+BOB = wallet("bob")
+
+
+def out(world: World, address: pc.Address, amount: int, lovelace: int = ALLOCATION_LOVELACE) -> pc.TransactionOutput:
+    return pc.TransactionOutput(address, world.tokens(amount, lovelace))
+
+
+def assert_accepted(parts: TxParts) -> None:
+    results = evaluate(parts)
+    assert all_ok(results), failures(results)
+
+
+def assert_refused(parts: TxParts, tag: str = "withdraw") -> None:
+    results = evaluate(parts)
+    assert any(r.tag == tag and not r.ok for r in results), f"expected {tag} to fail: {results}"
+
+
+# ----------------------------------------------------------------------------- release
+
+
+def two_beneficiaries(world: World) -> TxParts:
+    allocations = [
+        world.allocation("register", ALICE, 100, M1, VESTING, index=0),
+        world.allocation("register", ALICE, 50, M2, VESTING, index=1),
+        world.allocation("register", BOB, 70, M1, VESTING, index=2),
+    ]
+    outputs = [out(world, ALICE, 150, 2 * ALLOCATION_LOVELACE), out(world, BOB, 70)]
+    return release_parts(world, allocations, outputs, [M1, M2], NOW)
+
+
+def test_release_pays_each_beneficiary_group_in_one_transaction(world: World) -> None:
+    assert_accepted(two_beneficiaries(world))
+
+
+def test_release_before_vesting_time_is_refused(world: World) -> None:
+    early = two_beneficiaries(world)
+    early.validity_start = (VESTING - 1000) // 1000
+    assert_refused(early)
+
+
+def test_release_without_a_lower_bound_is_refused(world: World) -> None:
+    parts = two_beneficiaries(world)
+    parts.validity_start = None
+    assert_refused(parts)
+
+
+def test_release_needs_the_certificate_of_each_allocation_milestone(world: World) -> None:
+    parts = two_beneficiaries(world)
+    parts.reference_inputs = [world.certificate_utxo(M1)]  # M2 not certified
+    assert_refused(parts)
+
+
+def test_certificate_of_another_schedule_does_not_count(world: World, other_world: World) -> None:
+    parts = two_beneficiaries(world)
+    parts.reference_inputs = [world.certificate_utxo(M1), other_world.certificate_utxo(M2)]
+    assert_refused(parts)
+
+
+def test_token_named_like_the_milestone_under_another_policy_does_not_count(world: World) -> None:
+    parts = two_beneficiaries(world)
+    fake = pc.MultiAsset.from_primitive({bytes(28): {M2: 1}})
+    parts.reference_inputs = [
+        world.certificate_utxo(M1),
+        (tx_in("fake certificate"), pc.TransactionOutput(world.certificate_address, pc.Value(2_000_000, fake))),
+    ]
+    assert_refused(parts)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [wallet("mallory"), wallet("alice"), wallet("alice", "mallory stake")],
+    ids=["wrong-beneficiary", "missing-stake-credential", "other-stake-credential"],
+)
+def test_release_pays_exactly_the_beneficiary_address(world: World, address: pc.Address) -> None:
+    parts = two_beneficiaries(world)
+    parts.outputs[0] = out(world, address, 150, 2 * ALLOCATION_LOVELACE)
+    assert_refused(parts)
+
+
+def test_release_paying_too_few_tokens_is_refused(world: World) -> None:
+    parts = two_beneficiaries(world)
+    parts.outputs[0] = out(world, ALICE, 149, 2 * ALLOCATION_LOVELACE)
+    assert_refused(parts)
+
+
+def test_allocation_ada_goes_to_the_beneficiary(world: World) -> None:
+    parts = two_beneficiaries(world)
+    parts.outputs[0] = out(world, ALICE, 150, 2 * ALLOCATION_LOVELACE - 1)
+    assert_refused(parts)
+
+
+def test_one_output_cannot_pay_two_groups(world: World) -> None:
+    """alice, bob, alice (sorted inputs) are three groups: alice needs two outputs."""
+    allocations = [
+        world.allocation("register", ALICE, 100, M1, VESTING, index=0),
+        world.allocation("register", BOB, 70, M1, VESTING, index=1),
+        world.allocation("register", ALICE, 100, M1, VESTING, index=2),
+    ]
+    one_output = [out(world, ALICE, 200, 2 * ALLOCATION_LOVELACE), out(world, BOB, 70)]
+    assert_refused(release_parts(world, allocations, one_output, [M1], NOW))
+    two_outputs = [out(world, ALICE, 100), out(world, BOB, 70), out(world, ALICE, 100)]
+    assert_accepted(release_parts(world, allocations, two_outputs, [M1], NOW))
+
+
+def test_outputs_before_the_pointer_do_not_count(world: World) -> None:
+    allocations = [
+        world.allocation("register", ALICE, 100, M1, VESTING, index=0),
+        world.allocation("register", BOB, 70, M1, VESTING, index=1),
+    ]
+    reversed_outputs = [out(world, BOB, 70), out(world, ALICE, 100)]
+    assert_refused(release_parts(world, allocations, reversed_outputs, [M1], NOW))
+
+
+def test_an_allocation_input_with_a_malformed_datum_blocks_the_release(world: World) -> None:
+    parts = two_beneficiaries(world)
+    bad = world.allocation("junk", ALICE, 0, M1, VESTING, datum=AllocationDatum(to_plutus_address(ALICE), 0, M1, VESTING))
+    garbage = dataclasses.replace(bad[1], datum=SignatureEntry(0, b"", b""))
+    parts.inputs.append((bad[0], garbage))
+    parts.spend_redeemers[bad[0]] = Forward()
+    assert_refused(parts)
+
+
+def test_forwarder_refuses_a_spend_without_the_batch_withdrawal(world: World) -> None:
+    parts = two_beneficiaries(world)
+    parts.withdrawals = {}
+    parts.withdraw_redeemers = {}
+    assert_refused(parts, tag="spend")
+
+
+# ----------------------------------------------------------------------------- reclaim
+
+
+def reclaim_parts(world: World, now_ms: int, signer: pc.PaymentSigningKey | None) -> TxParts:
+    allocation = world.allocation("register", ALICE, 100, M1, VESTING)
+    parts = release_parts(world, [allocation], [out(world, wallet("owner"), 100)], [], now_ms)
+    account = next(iter(parts.withdrawals))
+    parts.withdraw_redeemers = {account: Reclaim()}
+    parts.required_signers = [key_hash_of(signer)] if signer else []
+    return parts
+
+
+def test_owner_reclaims_after_expiry(world: World) -> None:
+    assert_accepted(reclaim_parts(world, world.params.expiry_ms, world.owner_key))
+
+
+def test_reclaim_before_expiry_is_refused(world: World) -> None:
+    assert_refused(reclaim_parts(world, world.params.expiry_ms - 1000, world.owner_key))
+
+
+def test_reclaim_without_the_owner_is_refused(world: World) -> None:
+    assert_refused(reclaim_parts(world, world.params.expiry_ms, None))
+    assert_refused(reclaim_parts(world, world.params.expiry_ms, world.oracle_keys[0]))
+
+
+# ----------------------------------------------------------------------------- certify
+
+
+def certify_parts(world: World, cert, mint_quantity: int = 1, extra_mint: dict | None = None) -> TxParts:
+    policy = world.scripts.certificate_policy_id
+    minted = {cert.milestone_id: mint_quantity, **(extra_mint or {})}
+    mint = pc.MultiAsset.from_primitive({policy: minted})
+    return TxParts(
+        inputs=[(tx_in("oracle fee payer"), pc.TransactionOutput(wallet("payer"), 50_000_000))],
+        outputs=[pc.TransactionOutput(world.certificate_address, pc.Value(2_000_000, mint), datum=cert)],
+        mint=mint,
+        mint_redeemers={policy: cert},
+        scripts=[world.scripts.certificate_policy],
+    )
+
+
+def test_certificate_mints_with_a_quorum_of_distinct_oracles(world: World) -> None:
+    assert_accepted(certify_parts(world, world.sign_certificate(M1, [0, 2, 4])))
+    assert_accepted(certify_parts(world, world.sign_certificate(M1, [0, 1, 2, 3, 4])))
+
+
+def test_certificate_with_quorum_minus_one_is_refused(world: World) -> None:
+    assert_refused(certify_parts(world, world.sign_certificate(M1, [0, 2])), tag="mint")
+
+
+def test_the_same_oracle_twice_counts_once(world: World) -> None:
+    cert = world.sign_certificate(M1, [0, 2])
+    cert.signatures = [cert.signatures[0], cert.signatures[0], cert.signatures[1]]
+    assert_refused(certify_parts(world, cert), tag="mint")
+
+
+def test_a_non_oracle_signature_does_not_count(world: World, other_world: World) -> None:
+    cert = world.sign_certificate(M1, [0, 2])
+    stranger = other_world.oracle_keys[0]
+    message = b"milestones:cert:v1" + world.scripts.certificate_policy_id + M1
+    cert.signatures.append(SignatureEntry(1, stranger.to_verification_key().payload, stranger.sign(message)))
+    assert_refused(certify_parts(world, cert), tag="mint")
+
+
+def test_a_signature_over_another_milestone_or_schedule_fails(world: World, other_world: World) -> None:
+    other_milestone = world.sign_certificate(M2, [0, 1, 2])
+    other_milestone.milestone_id = M1
+    assert_refused(certify_parts(world, other_milestone), tag="mint")
+    other_schedule = world.sign_certificate(M1, [0, 1, 2], policy_id=other_world.scripts.certificate_policy_id)
+    assert_refused(certify_parts(world, other_schedule), tag="mint")
+
+
+def test_certificate_mint_must_be_exactly_one_token(world: World) -> None:
+    cert = world.sign_certificate(M1, [0, 1, 2])
+    assert_refused(certify_parts(world, cert, mint_quantity=2), tag="mint")
+    assert_refused(certify_parts(world, cert, extra_mint={b"side": 5}), tag="mint")
+
+
+def test_certificate_output_records_the_signers(world: World) -> None:
+    cert = world.sign_certificate(M1, [0, 1, 2])
+    parts = certify_parts(world, cert)
+    parts.outputs[0] = dataclasses.replace(parts.outputs[0], datum=world.sign_certificate(M1, [0, 1, 3]))
+    assert_refused(parts, tag="mint")
+
+
+def test_certificate_must_be_locked_at_the_policy_address(world: World) -> None:
+    parts = certify_parts(world, world.sign_certificate(M1, [0, 1, 2]))
+    parts.outputs[0] = dataclasses.replace(parts.outputs[0], address=wallet("mallory"))
+    assert_refused(parts, tag="mint")
+
+
+def test_a_certificate_utxo_cannot_be_spent(world: World) -> None:
+    ref, cert_out = world.certificate_utxo(M1)
+    parts = TxParts(
+        inputs=[(ref, cert_out)],
+        outputs=[pc.TransactionOutput(wallet("mallory"), cert_out.amount)],
+        spend_redeemers={ref: Forward()},
+        scripts=[world.scripts.certificate_policy],
+    )
+    assert_refused(parts, tag="spend")
