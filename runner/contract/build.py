@@ -19,6 +19,9 @@ This module needs the source checkout (``onchain/`` is not packaged).
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
+import hashlib
 import difflib
 import importlib.util
 import json
@@ -172,8 +175,22 @@ def _validator_entry(
     return entry
 
 
+def _sources_digest() -> str:
+    digest = hashlib.sha256(opshin.__version__.encode())
+    for path in sorted(ONCHAIN_DIR.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def build_blueprint() -> dict[str, Any]:
-    """Compile the three scripts and return the blueprint as a JSON-ready dict."""
+    """Compile the three scripts and return the blueprint as a JSON-ready dict.
+
+    Memoised per content of onchain/*.py (compiling takes ~10 s)."""
+    return copy.deepcopy(_build_blueprint(_sources_digest()))
+
+
+@functools.lru_cache(maxsize=2)
+def _build_blueprint(_digest: str) -> dict[str, Any]:
     _check_environment()
     module = _onchain_types()
     forwarder = uplc.flatten(compile_source("spend_forwarder"))
