@@ -79,6 +79,7 @@ class Ledger:
         self.block_mode: BlockMode = block_mode
         self.genesis = genesis
         self.data_dir = Path(data_dir) if data_dir is not None else None
+        self._journal: Any = None  # ledger_journal.JournalState once saved to data_dir
         self._wallets = {name: derive_wallet(genesis.seed, name, network) for name in self._wallet_names()}
         self._init_state()
 

@@ -1,7 +1,8 @@
-"""Persistence of the devnet in its data directory: one CBOR file, written atomically.
+"""Persistence of the devnet in its data directory: a CBOR snapshot written atomically,
+plus an append-only journal of the changes since (``ledger_journal``).
 
-One file, so that a crash leaves either the old state or the new one, never a UTxO
-set from one moment and blocks from another. Everything is kept: parameters, clock,
+A crash leaves either the old state or the new one, never a UTxO set from one moment
+and blocks from another. Everything is kept: parameters, clock,
 genesis spec, UTxO set, stake accounts, blocks with their transactions and undo
 records (so rollback works after a reload), mempool, datum and script indexes.
 """
@@ -9,12 +10,14 @@ records (so rollback works after a reload), mempool, datum and script indexes.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cbor2
 from pycardano import Network, TransactionInput, TransactionOutput
 
+from runner.chain.devnet import ledger_journal as journal
 from runner.chain.devnet.clock import SlotConfig
 from runner.chain.devnet.ledger_index import ChainIndex
 from runner.chain.devnet.ledger_json import utxo_from_json
@@ -97,13 +100,24 @@ def dump_state(ledger: Ledger) -> dict[str, Any]:
 
 
 def save_ledger(ledger: Ledger, data_dir: Path) -> None:
-    write_bytes_atomic(data_dir / STATE_FILE, cbor2.dumps(dump_state(ledger)))
+    """Append the changes to the journal, or write a snapshot (first save, another
+    directory, after a reset or a damaged journal, or when the journal has grown large)."""
+    tracked = ledger._journal
+    if tracked is not None and tracked.matches(ledger, data_dir) and not tracked.wants_snapshot():
+        journal.append(tracked, journal.record(ledger, tracked, _tx_dump, _ref))
+        return
+    generation = os.urandom(16)
+    data = cbor2.dumps({**dump_state(ledger), "generation": generation})
+    write_bytes_atomic(data_dir / STATE_FILE, data)
+    if data_dir == ledger.data_dir:
+        ledger._journal = journal.start(ledger, data_dir, generation, len(data))
 
 
 def load_ledger(cls: type[Ledger], data_dir: Path) -> Ledger:
     path = data_dir / STATE_FILE
     try:
-        state = cbor2.loads(path.read_bytes())
+        raw = path.read_bytes()
+        state = cbor2.loads(raw)
     except FileNotFoundError:
         raise StateError(f"no devnet state in {data_dir}", location=str(path),
                          hint="create one with Ledger.create(..., data_dir=...)") from None
@@ -115,7 +129,9 @@ def load_ledger(cls: type[Ledger], data_dir: Path) -> Ledger:
         raise StateError(f"devnet state format {version!r} is not {FORMAT_VERSION}",
                          location=str(path), hint="reset the devnet (delete ledger.cbor)")
     try:
-        return _restore(cls, data_dir, state)
+        ledger = _restore(cls, data_dir, state)
+        _replay_journal(ledger, data_dir, state.get("generation"), len(raw))
+        return ledger
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise StateError(f"devnet state is damaged: {exc!r}", location=str(path),
                          hint="reset the devnet (delete ledger.cbor)") from exc
@@ -140,6 +156,20 @@ def _restore(cls: type[Ledger], data_dir: Path, state: dict[str, Any]) -> Ledger
     ledger._confirmed = {t.tx_id: b.height for b in ledger._blocks for t in b.txs}
     ledger.index = ChainIndex(dict(state["datums"]), {k: (v[0], v[1]) for k, v in state["scripts"].items()})
     return ledger
+
+
+def _replay_journal(ledger: Ledger, data_dir: Path, generation: Any, snapshot_bytes: int) -> None:
+    """Apply the journal written after the snapshot; keep appending to it if it is whole."""
+    if not isinstance(generation, bytes):
+        return  # a snapshot from before the journal existed: the next save writes a new one
+    records, size, complete = journal.read(data_dir, generation)
+    journal.replay(ledger, records, _unpair, _tx_load, StakeAccount.from_list)
+    ledger._confirmed = {t.tx_id: b.height for b in ledger._blocks for t in b.txs}
+    if complete:
+        ledger._utxo.dirty = {}
+        ledger._journal = journal.JournalState(
+            data_dir, generation, snapshot_bytes, size, ledger._utxo, ledger.index,
+            [b.block_hash for b in ledger._blocks], len(ledger.index.datums), len(ledger.index.scripts))
 
 
 def read_utxo_file(path: str | Path) -> list[tuple[TransactionInput, TransactionOutput]]:

@@ -33,6 +33,8 @@ class UtxoSet(Mapping[TransactionInput, TransactionOutput]):
         #: serialized outputs (as submitted, when known): persistence never re-encodes
         self._raw: dict[TransactionInput, bytes | None] = {}
         self._by_address: dict[bytes, dict[TransactionInput, None]] = {}
+        #: references added or removed since the last journal record (None: not journalled)
+        self.dirty: dict[TransactionInput, None] | None = None
         for ref, out in (entries or {}).items():
             self.add(ref, out)
 
@@ -51,6 +53,8 @@ class UtxoSet(Mapping[TransactionInput, TransactionOutput]):
     def add(self, ref: TransactionInput, out: TransactionOutput, raw: bytes | None = None) -> None:
         self._outputs[ref] = out
         self._raw[ref] = raw
+        if self.dirty is not None:
+            self.dirty[ref] = None
         self._by_address.setdefault(address_key(out.address), {})[ref] = None
 
     def raw(self, ref: TransactionInput) -> bytes:
@@ -75,6 +79,8 @@ class UtxoSet(Mapping[TransactionInput, TransactionOutput]):
     def pop(self, ref: TransactionInput) -> TransactionOutput:
         self._raw.pop(ref, None)
         out = self._outputs.pop(ref)
+        if self.dirty is not None:
+            self.dirty[ref] = None
         key = address_key(out.address)
         refs = self._by_address[key]
         del refs[ref]
