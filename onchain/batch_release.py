@@ -76,25 +76,24 @@ def release(
     refs = un_list_data(tx.reference_inputs)
     inputs = un_list_data(tx.inputs)
     outputs = un_list_data(tx.outputs)
-    checked = b""
-    any_checked = False
+    checked: Anything = Nothing()
     group: Anything = Nothing()
     group_open = False
     tokens = 0
     lovelace = 0
     while not null_list(inputs):
-        out = as_txin(head_list(inputs)).resolved
+        txin: RawTxInInfo = head_list(inputs)
+        out = txin.resolved
         address: RawAddress = out.address
         if equals_data(address.payment_credential, forwarder):
             inline: SomeOutputDatum = out.datum
-            allocation: AllocationDatum = inline.datum
+            allocation: RawAllocation = inline.datum
             assert allocation.vesting_time <= now, "batch: not vested"
             milestone = allocation.milestone_id
-            if not (any_checked and milestone == checked):
-                assert has_certificate(refs, cert_policy, milestone), "batch: not certified"
+            if not equals_data(milestone, checked):
+                assert has_certificate(refs, cert_policy, un_b_data(milestone)), "batch: not certified"
                 checked = milestone
-                any_checked = True
-            beneficiary: Anything = allocation.beneficiary
+            beneficiary = allocation.beneficiary
             if equals_data(beneficiary, group):
                 tokens = tokens + allocation.amount
                 lovelace = lovelace + lovelace_of(out.value)

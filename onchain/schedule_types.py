@@ -136,6 +136,21 @@ class RawCertificate(PlutusData):
 
 
 @dataclass()
+class RawAllocation(PlutusData):
+    """``AllocationDatum`` read without conversions: the beneficiary and the milestone
+    stay data (compared with equalsData; the milestone is unwrapped only when a
+    certificate must be looked up).  An ill-typed datum still fails: the amount and the
+    vesting time go through unIData, a beneficiary that is not an address matches no
+    output, a milestone that is not bytes fails unBData."""
+
+    CONSTR_ID = 0
+    beneficiary: Anything
+    amount: int
+    milestone_id: Anything
+    vesting_time: int
+
+
+@dataclass()
 class MintingInfo(PlutusData):
     CONSTR_ID = 0
     policy_id: bytes

@@ -54,9 +54,9 @@ PINNED_SCHEDULE = ScheduleParameters(
     token_name=b"GRANT",
 )
 PINNED_HASHES = {
-    "certificate_policy": "PIN",
-    "batch_release": "PIN",
-    "spend_forwarder": "PIN",
+    "certificate_policy": "a871e3eef8e7a055afaec9ffc9a141ab2e38a6b917ea77e7072b479c",
+    "batch_release": "bf9e2ad377fcd53e512625b70c5de3a3b04bf8058e6d9b725a7340ba",
+    "spend_forwarder": "e6b95c16b22f6db630f17cb2b7730eef302d79924607123c46c5ee47",
 }
 
 
