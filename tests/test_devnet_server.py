@@ -97,6 +97,11 @@ BAD_REQUESTS = [
     (('{"jsonrpc": "2.0", "method": "evaluateTransaction", "params": {"transaction": {"cbor": "a0"}, '
       '"additionalUtxo": 5}, "id": 7}'), -32602),
     ('{"jsonrpc": "2.0", "method": "hasTransaction", "params": {"id": 5}, "id": 7}', 4000),
+    ("[" * 100_000 + "]" * 100_000, -32700),  # nested past the parser's recursion limit
+    ('{"jsonrpc": "2.0", "method": "submitTransaction", "params": {"transaction": {"cbor": "'
+     + "81" * 50_000 + '00"}}, "id": 7}', -32602),  # CBOR nested 50,000 deep
+    (('{"jsonrpc": "2.0", "method": "submitTransaction", "params": {"transaction": {"cbor": "5bffffffffffffff00"}}, '
+      '"id": 7}'), -32602),  # a byte string claiming 2^64 bytes
 ]
 
 
@@ -337,6 +342,7 @@ def test_kupo_places_genesis_outputs_in_the_genesis_block(devnet):
     ("devnet/advance", {"slots": 1, "posixMs": 5}),
     ("devnet/fund", {"address": "addr_nope", "lovelace": 5}),
     ("devnet/rollback", {"blocks": 10_000}),
+    ("devnet/advance", {"slots": 2**64}),
 ])
 def test_devnet_control_methods_refuse_bad_params_without_changing_the_ledger(devnet, method, params):
     before = snapshot(devnet.ledger), devnet.ledger.current_slot
@@ -384,6 +390,36 @@ def test_garbled_http_gets_a_json_refusal_with_the_checkpoint(devnet):
     assert head.startswith(b"HTTP/1.") and b" 400 " in head.split(b"\r\n")[0]
     assert b"X-Most-Recent-Checkpoint" in head
     assert json.loads(body)["hint"]
+
+
+@pytest.mark.parametrize("path", ["/matches/*?created_after=" + "9" * 5000, "/checkpoints/" + "9" * 5000,
+                                  "/matches/*?created_before=" + "9" * 21])
+def test_kupo_refuses_oversized_numbers_as_bad_requests(devnet, path):
+    reply = httpx.get(devnet.kupo_url + path)
+    assert reply.status_code == 400 and "20 digits" in reply.json()["hint"]
+
+
+def test_kupo_refuses_a_huge_request_line_and_keeps_serving(devnet):
+    import socket
+
+    with socket.create_connection((devnet.kupo.host, devnet.kupo.port)) as sock:
+        sock.sendall(b"GET /matches/" + b"a" * 200_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = sock.recv(65536).split(b"\r\n")[0]
+    assert head.startswith(b"HTTP/1.") and b" 414 " in head
+    assert httpx.get(devnet.kupo_url + "/health").status_code == 200
+
+
+def test_concurrent_kupo_clients_get_consistent_answers(devnet):
+    alice = str(devnet.ledger.wallet("alice").address)
+    expected = httpx.get(f"{devnet.kupo_url}/matches/{alice}?unspent").json()
+
+    def client(_: int) -> list[Any]:
+        with httpx.Client() as http:
+            return [http.get(f"{devnet.kupo_url}/matches/{alice}?unspent").json() for _ in range(5)]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = [a for batch in pool.map(client, range(10)) for a in batch]
+    assert answers == [expected] * 50
 
 
 def test_mempool_snapshot_lists_pending_transactions_of_a_tick_mode_devnet():

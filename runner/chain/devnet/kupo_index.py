@@ -152,8 +152,8 @@ def _powers_of_two(start: int, end: int) -> Iterable[int]:
 def _int_filter(filters: dict[str, str], key: str) -> int | None:
     if key not in filters:
         return None
-    if not filters[key].isdigit():
-        raise PatternError(f"{key} must be a non-negative integer (a slot number or index)")
+    if not filters[key].isdigit() or len(filters[key]) > 20:
+        raise PatternError(f"{key} must be a non-negative integer (a slot number or index, at most 20 digits)")
     return int(filters[key])
 
 

@@ -130,8 +130,9 @@ def _script(index: KupoIndex, digest: str) -> Reply:
 
 
 def _checkpoint(index: KupoIndex, slot_text: str, query: dict[str, list[str]]) -> Reply:
-    if not slot_text.isdigit():
-        raise HttpFailure(HTTPStatus.BAD_REQUEST, "a checkpoint is looked up by an absolute slot number")
+    if not slot_text.isdigit() or len(slot_text) > 20:
+        raise HttpFailure(HTTPStatus.BAD_REQUEST, "a checkpoint is looked up by an absolute slot number "
+                                                  "(at most 20 digits)")
     point = index.checkpoint_at(int(slot_text), strict="strict" in query)
     return Reply(HTTPStatus.OK, point)
 

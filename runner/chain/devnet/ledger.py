@@ -50,6 +50,8 @@ from runner.chain.devnet.params import LedgerParams
 from runner.errors import LedgerRejection, UserInputError
 
 BlockMode = Literal["submit", "tick"]
+#: the largest slot a transaction's validity interval can name (a CBOR uint64)
+MAX_SLOT = 2**64 - 1
 
 ledger_speed.install()
 
@@ -349,6 +351,9 @@ class Ledger:
         if n < 0:
             raise UserInputError(f"cannot move the devnet clock back ({n} slots)",
                                  hint="use rollback to undo blocks; time only moves forward")
+        if self._current_slot + n > MAX_SLOT:
+            raise UserInputError(f"cannot move the devnet clock {n} slots: slots are 64-bit on Cardano",
+                                 hint=f"stay below slot {MAX_SLOT}")
         self._current_slot += n
         self._autosave()
         return self._current_slot

@@ -66,6 +66,10 @@ def answer(guard: LedgerGuard, session: Session, text: str | bytes) -> str:
     except (ValueError, UnicodeDecodeError) as exc:
         return _response(None, None, error={
             "code": -32700, "message": f"Invalid JSON: {exc}. Send one JSON-RPC 2.0 object per message."})
+    except RecursionError:
+        return _response(None, None, error={
+            "code": -32700, "message": "Invalid JSON: nested too deeply for this server. "
+                                       "Send one JSON-RPC 2.0 object per message."})
     if not isinstance(request, dict):
         return _response(None, None, error={
             "code": -32600, "message": "Invalid request: expected a JSON object with "
