@@ -51,6 +51,38 @@ def test_reset_creates_a_genesis_that_status_reads_back(capsys, data_dir):
     assert status["utxo_count"] == created["utxo_count"] == len(Ledger.load(data_dir).utxo)
 
 
+def test_reset_takes_the_clock_and_start_slot_of_the_new_devnet(capsys, data_dir):
+    code, created, err = run(capsys, "devnet", "reset", "--data-dir", str(data_dir), "--system-start-ms",
+                             "1700000000000", "--slot-length-ms", "200", "--epoch-length", "100",
+                             "--start-slot", "250")
+    assert code == 0, err
+    assert created["slot"] == 250 and created["posix_ms"] == 1_700_000_000_000 + 250 * 200
+    ledger = Ledger.load(data_dir)
+    assert (ledger.slot_config.slot_length_ms, ledger.slot_config.epoch_length) == (200, 100)
+    assert ledger.epoch == 3 and ledger.tip.slot == 250
+
+
+def test_reset_can_start_from_an_ogmios_utxo_file(capsys, data_dir, tmp_path):
+    from pycardano import TransactionId, TransactionInput, TransactionOutput
+
+    from runner.chain.devnet.ledger_json import utxo_entry
+
+    ref = TransactionInput(TransactionId(b"\x07" * 32), 3)
+    owner = Ledger.create(seed="other").wallet("alice").address
+    utxo_file = tmp_path / "utxo.json"
+    utxo_file.write_text(json.dumps([utxo_entry(ref, TransactionOutput(owner, 9_000_000))]))
+    code, _, err = run(capsys, "devnet", "reset", "--data-dir", str(data_dir), "--utxo-file", str(utxo_file))
+    assert code == 0, err
+    assert Ledger.load(data_dir).utxo[ref].amount.coin == 9_000_000
+
+
+def test_reset_refuses_a_sub_second_system_start_and_keeps_the_old_state(capsys, data_dir):
+    run(capsys, "devnet", "reset", "--seed", "kept", "--data-dir", str(data_dir))
+    code, _, err = run(capsys, "devnet", "reset", "--system-start-ms", "1500", "--data-dir", str(data_dir))
+    assert code == 2 and "whole second" in err
+    assert Ledger.load(data_dir).genesis.seed == "kept"
+
+
 def test_root_data_dir_flag_places_the_devnet_under_it(capsys, tmp_path):
     code, created, _ = run(capsys, "--data-dir", str(tmp_path), "devnet", "reset")
     assert code == 0 and Path(created["data_dir"]) == tmp_path / "devnet"

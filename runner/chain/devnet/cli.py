@@ -104,21 +104,47 @@ def _has_state(directory: Path) -> bool:
     return directory.is_dir() and any(p.name != LOCK_NAME for p in directory.iterdir())
 
 
-def _create(seed: str, params_file: Path | None, directory: Path) -> Any:
+@dataclass(frozen=True)
+class GenesisClock:
+    """The time and starting state of a new devnet (``--system-start-ms`` ... ``--utxo-file``)."""
+
+    system_start_ms: int = 0
+    slot_length_ms: int = 1000
+    epoch_length: int = 432_000
+    start_slot: int = 0
+    utxo_file: Path | None = None
+
+    def slot_config(self) -> Any:
+        from runner.chain.devnet.clock import SlotConfig
+
+        try:
+            return SlotConfig(self.system_start_ms, self.slot_length_ms, self.epoch_length)
+        except ValueError as exc:
+            raise UserInputError(f"bad devnet clock: {exc}", location="--system-start-ms/--slot-length-ms",
+                                 hint="a whole-second POSIX start in ms, positive slot and epoch lengths") from exc
+
+
+def _create(seed: str, params_file: Path | None, directory: Path, clock: GenesisClock | None = None) -> Any:
     """A fresh genesis that saves itself to ``directory`` after every change."""
     from runner.chain.devnet.ledger import Ledger
     from runner.chain.devnet.params import LedgerParams
 
+    clock = clock or GenesisClock()
+    if clock.start_slot < 0:
+        raise UserInputError("--start-slot must be >= 0", location="--start-slot", hint="e.g. 0")
     params = LedgerParams.from_file(params_file) if params_file else LedgerParams.mainnet()
     directory.mkdir(parents=True, exist_ok=True)
-    return Ledger.create(seed=seed, params=params, data_dir=directory)
+    kwargs = {"seed": seed, "params": params, "slot_config": clock.slot_config(), "data_dir": directory}
+    if clock.utxo_file is not None:
+        return Ledger.from_utxo_file(clock.utxo_file, clock.start_slot, **kwargs)
+    return Ledger.create(start_slot=clock.start_slot, **kwargs)
 
 
-def _open(directory: Path, seed: str, params_file: Path | None) -> Any:
+def _open(directory: Path, seed: str, params_file: Path | None, clock: GenesisClock | None = None) -> Any:
     from runner.chain.devnet.ledger import Ledger
 
     if not _has_state(directory):
-        return _create(seed, params_file, directory)
+        return _create(seed, params_file, directory, clock)
     ledger = Ledger.load(directory)
     ledger.data_dir = directory  # autosave where it was loaded from
     return ledger
@@ -179,8 +205,13 @@ def _check_host(host: str, allow_remote: bool) -> None:
 DataDirOption = typer.Option(None, "--data-dir", help="Devnet state directory (default <data dir>/devnet).")
 ParamsOption = typer.Option(None, "--params", help="Protocol parameters JSON (new devnets only; "
                                                    "default mainnet epoch 616).")
-ParamsOption = typer.Option(None, "--params", help="Protocol parameters JSON (new devnets only; "
-                                                   "default mainnet epoch 616).")
+SystemStartOption = typer.Option(0, "--system-start-ms", help="POSIX time (ms, whole seconds) of slot 0 "
+                                                              "(new devnets only).")
+SlotLengthOption = typer.Option(1000, "--slot-length-ms", help="Slot length in ms (new devnets only).")
+EpochLengthOption = typer.Option(432_000, "--epoch-length", help="Slots per epoch (new devnets only).")
+StartSlotOption = typer.Option(0, "--start-slot", help="Slot of the genesis block (new devnets only).")
+UtxoFileOption = typer.Option(None, "--utxo-file", help="Start from this UTxO set (Ogmios queryLedgerState/utxo "
+                                                        "JSON) besides the seeded wallets (new devnets only).")
 
 
 @devnet_app.command()
@@ -192,12 +223,18 @@ def up(
     params_file: Path | None = ParamsOption,
     data_dir: Path | None = DataDirOption,
     allow_remote: bool = typer.Option(False, help="Allow a non-loopback --host."),
+    system_start_ms: int = SystemStartOption,
+    slot_length_ms: int = SlotLengthOption,
+    epoch_length: int = EpochLengthOption,
+    start_slot: int = StartSlotOption,
+    utxo_file: Path | None = UtxoFileOption,
 ) -> None:
     """Serve the devnet as Ogmios (ws://HOST:1337) and Kupo (http://HOST:1442) until Ctrl-C."""
     _check_host(host, allow_remote)
     directory = _data_dir(data_dir)
+    clock = GenesisClock(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file)
     with _locked(directory) as lock:
-        ledger = _open(directory, seed, params_file)
+        ledger = _open(directory, seed, params_file, clock)
         with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
             lock.write_text(json.dumps({"pid": os.getpid(), "ogmios": running.ogmios_url}))
             _emit({"status": "serving", "ogmios": running.ogmios_url, "kupo": running.kupo_url,
@@ -231,14 +268,21 @@ def reset(
     seed: str = typer.Option(DEFAULT_SEED, help="Seed of the new genesis."),
     params_file: Path | None = ParamsOption,
     data_dir: Path | None = DataDirOption,
+    system_start_ms: int = SystemStartOption,
+    slot_length_ms: int = SlotLengthOption,
+    epoch_length: int = EpochLengthOption,
+    start_slot: int = StartSlotOption,
+    utxo_file: Path | None = UtxoFileOption,
 ) -> None:
     """Throw the devnet's state away and start again from genesis."""
     directory = _data_dir(data_dir)
+    clock = GenesisClock(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file)
+    clock.slot_config()  # a bad clock is refused before the old state is thrown away
     with _locked(directory):
         for stale in directory.iterdir():
             if stale.name != LOCK_NAME and stale.is_file():
                 stale.unlink()
-        ledger = _create(seed, params_file, directory)
+        ledger = _create(seed, params_file, directory, clock)
     _emit({"status": "reset", "data_dir": str(directory), "seed": seed, **_status(ledger)})
 
 
