@@ -58,7 +58,9 @@ def pay_group(
     token_name: bytes,
 ) -> Anything:
     """Find the next output paying ``beneficiary``; check it; return the outputs after it."""
-    rest = skip_to(outputs, beneficiary)
+    rest = outputs
+    while not equals_data(as_txout(head_list(rest)).address, beneficiary):
+        rest = tail_list(rest)
     value = as_txout(head_list(rest)).value
     assert token_quantity(value, token_policy, token_name) >= tokens, "batch: too few tokens"
     assert lovelace_of(value) >= lovelace, "batch: allocation ADA must go to the beneficiary"

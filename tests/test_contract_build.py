@@ -54,9 +54,9 @@ PINNED_SCHEDULE = ScheduleParameters(
     token_name=b"GRANT",
 )
 PINNED_HASHES = {
-    "certificate_policy": "a871e3eef8e7a055afaec9ffc9a141ab2e38a6b917ea77e7072b479c",
-    "batch_release": "bf9e2ad377fcd53e512625b70c5de3a3b04bf8058e6d9b725a7340ba",
-    "spend_forwarder": "e6b95c16b22f6db630f17cb2b7730eef302d79924607123c46c5ee47",
+    "certificate_policy": "71ba451a18c235f1c6415662fd1f1dde09e21d01cd1f26baa1f0a1e8",
+    "batch_release": "0173020738ee8e0fe25da514d120c2ee50ed548ada6a4c9b54df0988",
+    "spend_forwarder": "88adc29f7cd23d5d86785ab7927c77422ebd47f9a2e758b573231529",
 }
 
 
