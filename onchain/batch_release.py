@@ -21,7 +21,8 @@ address form a group; each group is paid by the next output (after the previous
 group's output) whose address equals the beneficiary exactly and which holds at least
 the group's tokens AND at least the group's lovelace (the allocation UTxOs' ADA goes
 with the tokens, so no submitter can pocket it).  The output pointer only moves
-forward: one output never pays two groups.
+forward: one output never pays two groups.  Amounts must be >= 0: a forged allocation
+with a negative amount must not cancel a real one inside a group.
 Reclaim: validity lower bound >= expiry and the owner signed; schedule inputs may go
 anywhere (this also clears malformed UTxOs sent to the forwarder address).
 Publishing: only a stake registration certificate passes (deploy step).  Every other
@@ -95,16 +96,18 @@ def release(
             if not equals_data(milestone, checked):
                 assert has_certificate(refs, cert_policy, un_b_data(milestone)), "batch: not certified"
                 checked = milestone
+            amount = allocation.amount
+            assert amount >= 0, "batch: negative amount"
             beneficiary = allocation.beneficiary
             if equals_data(beneficiary, group):
-                tokens = tokens + allocation.amount
+                tokens = tokens + amount
                 lovelace = lovelace + lovelace_of(out.value)
             else:
                 if group_open:
                     outputs = pay_group(outputs, group, tokens, lovelace, token_policy, token_name)
                 group_open = True
                 group = beneficiary
-                tokens = allocation.amount
+                tokens = amount
                 lovelace = lovelace_of(out.value)
         inputs = tail_list(inputs)
     if group_open:

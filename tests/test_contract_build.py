@@ -55,8 +55,8 @@ PINNED_SCHEDULE = ScheduleParameters(
 )
 PINNED_HASHES = {
     "certificate_policy": "71ba451a18c235f1c6415662fd1f1dde09e21d01cd1f26baa1f0a1e8",
-    "batch_release": "0173020738ee8e0fe25da514d120c2ee50ed548ada6a4c9b54df0988",
-    "spend_forwarder": "88adc29f7cd23d5d86785ab7927c77422ebd47f9a2e758b573231529",
+    "batch_release": "ec8675838a9b231dc91e0016ed6e334e16f117a40845ab07aa760501",
+    "spend_forwarder": "367656d2425580f1a294af5d9c91c5ebab18dfd347ac41715b11bc5f",
 }
 
 

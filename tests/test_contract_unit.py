@@ -156,6 +156,17 @@ def test_outputs_before_the_pointer_do_not_count(world: World) -> None:
     assert_refused(release_parts(world, allocations, reversed_outputs, [M1], NOW))
 
 
+def test_a_forged_negative_allocation_cannot_cancel_a_real_one(world: World) -> None:
+    """Anyone can lock a UTxO at the allocation address; amount -100 must not offset 100."""
+    real = world.allocation("register", ALICE, 100, M1, VESTING, index=0)
+    forged = world.allocation("register", ALICE, -100, M1, VESTING, index=1, lovelace=ALLOCATION_LOVELACE)
+    forged = (forged[0], dataclasses.replace(forged[1], amount=pc.Value(ALLOCATION_LOVELACE)))
+    paid_nothing = [pc.TransactionOutput(ALICE, 2 * ALLOCATION_LOVELACE)]
+    assert_refused(release_parts(world, [real, forged], paid_nothing, [M1], NOW))
+    zero = world.allocation("register", ALICE, 0, M1, VESTING, index=1)
+    assert_accepted(release_parts(world, [real, zero], [out(world, ALICE, 100, 2 * ALLOCATION_LOVELACE)], [M1], NOW))
+
+
 def test_an_allocation_input_with_a_malformed_datum_blocks_the_release(world: World) -> None:
     parts = two_beneficiaries(world)
     bad = world.allocation("junk", ALICE, 0, M1, VESTING, datum=AllocationDatum(to_plutus_address(ALICE), 0, M1, VESTING))
