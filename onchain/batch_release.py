@@ -77,39 +77,44 @@ def release(
 ) -> None:
     now = lower_bound(tx)
     refs = un_list_data(tx.reference_inputs)
-    inputs = un_list_data(tx.inputs)
     outputs = un_list_data(tx.outputs)
     checked: Anything = Nothing()
     group: Anything = Nothing()
     group_open = False
     tokens = 0
     lovelace = 0
-    while not null_list(inputs):
-        txin: RawTxInInfo = head_list(inputs)
+    for txin in tx.inputs:
         out = txin.resolved
         address: RawAddress = out.address
-        if equals_data(address.payment_credential, forwarder):
+        if address.payment_credential == forwarder:
             inline: SomeOutputDatum = out.datum
             allocation: RawAllocation = inline.datum
             assert allocation.vesting_time <= now, "batch: not vested"
             milestone = allocation.milestone_id
-            if not equals_data(milestone, checked):
+            if milestone != checked:
                 assert has_certificate(refs, cert_policy, un_b_data(milestone)), "batch: not certified"
                 checked = milestone
             amount = allocation.amount
             assert amount >= 0, "batch: negative amount"
             beneficiary = allocation.beneficiary
-            if equals_data(beneficiary, group):
+            if beneficiary == group:
                 tokens = tokens + amount
-                lovelace = lovelace + lovelace_of(out.value)
+                lovelace = lovelace + un_i_data(snd_pair(head_list(un_map_data(snd_pair(head_list(un_map_data(out.value)))))))
             else:
                 if group_open:
-                    outputs = pay_group(outputs, group, tokens, lovelace, token_policy, token_name)
+                    # pay_group, inlined (runs once per group)
+                    candidate: RawTxOut = head_list(outputs)
+                    while candidate.address != group:
+                        outputs = tail_list(outputs)
+                        candidate = as_txout(head_list(outputs))
+                    paid = candidate.value
+                    assert token_quantity(paid, token_policy, token_name) >= tokens, "batch: too few tokens"
+                    assert lovelace_of(paid) >= lovelace, "batch: allocation ADA must go to the beneficiary"
+                    outputs = tail_list(outputs)
                 group_open = True
                 group = beneficiary
                 tokens = amount
-                lovelace = lovelace_of(out.value)
-        inputs = tail_list(inputs)
+                lovelace = un_i_data(snd_pair(head_list(un_map_data(snd_pair(head_list(un_map_data(out.value)))))))
     if group_open:
         outputs = pay_group(outputs, group, tokens, lovelace, token_policy, token_name)
 

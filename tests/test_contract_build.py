@@ -55,8 +55,8 @@ PINNED_SCHEDULE = ScheduleParameters(
 )
 PINNED_HASHES = {
     "certificate_policy": "71ba451a18c235f1c6415662fd1f1dde09e21d01cd1f26baa1f0a1e8",
-    "batch_release": "ec8675838a9b231dc91e0016ed6e334e16f117a40845ab07aa760501",
-    "spend_forwarder": "367656d2425580f1a294af5d9c91c5ebab18dfd347ac41715b11bc5f",
+    "batch_release": "4c1047be7087f65badd289cc90980fd3aa7541cf4ac8cc07e32e5ca9",
+    "spend_forwarder": "b4d503e903df5048f29b5716ff11b705aed8a955c700d3721c82204d",
 }
 
 
