@@ -55,8 +55,8 @@ PINNED_SCHEDULE = ScheduleParameters(
 )
 PINNED_HASHES = {
     "certificate_policy": "71ba451a18c235f1c6415662fd1f1dde09e21d01cd1f26baa1f0a1e8",
-    "batch_release": "4c1047be7087f65badd289cc90980fd3aa7541cf4ac8cc07e32e5ca9",
-    "spend_forwarder": "b4d503e903df5048f29b5716ff11b705aed8a955c700d3721c82204d",
+    "batch_release": "f94506011f7be96ba78c90cf9a392cf9e56c53dc45eee8bb057c1a38",
+    "spend_forwarder": "4200d228c407d5d5ea52578a368641b1c21392fb8333124bb3e62d5e",
 }
 
 
