@@ -78,8 +78,8 @@ def release(
     now = lower_bound(tx)
     refs = un_list_data(tx.reference_inputs)
     outputs = un_list_data(tx.outputs)
-    checked: Anything = Nothing()
-    checked2: Anything = Nothing()
+    checked = b""
+    checked2 = b""
     group: Anything = Nothing()
     group_open = False
     tokens = 0
@@ -92,12 +92,17 @@ def release(
             allocation: RawAllocation = inline.datum
             assert allocation.vesting_time <= now, "batch: not vested"
             milestone = allocation.milestone_id
+            # two-slot cache of verified milestone ids (a batch usually releases one or
+            # two milestones); b"" is the empty slot and never a valid milestone id
             if milestone != checked:
-                # two-slot cache: batches typically release one or two milestones
                 if milestone != checked2:
-                    assert has_certificate(refs, cert_policy, un_b_data(milestone)), "batch: not certified"
+                    assert has_certificate(refs, cert_policy, milestone), "batch: not certified"
+                else:
+                    assert milestone != b"", "batch: empty milestone id"
                 checked2 = checked
                 checked = milestone
+            else:
+                assert milestone != b"", "batch: empty milestone id"
             amount = allocation.amount
             assert amount >= 0, "batch: negative amount"
             beneficiary = allocation.beneficiary

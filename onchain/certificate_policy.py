@@ -16,6 +16,7 @@ Minting (redeemer = CertificateDatum(milestone_id, signatures)) succeeds iff
   * the transaction mints exactly one token under this policy: name = milestone_id,
   * the first output at this policy's own script address (no stake credential) holds
     that token and has an inline datum equal to the redeemer (the record of signers).
+Milestone ids are non-empty (the batch validator uses b"" as its empty cache slot).
 Every other purpose fails: in particular SPENDING, which makes the address
 ``script(own policy id)`` the unspendable home of every certificate.
 """
@@ -29,6 +30,7 @@ def validator(seed: TxOutRef, oracles: bytes, quorum: int, context: RawContext) 
     redeemer = context.redeemer
     cert: RawCertificate = redeemer
     milestone = cert.milestone_id
+    assert milestone != b"", "cert: empty milestone id"
     message = b"milestones:cert:v1" + own + milestone
     count = 0
     last = b""

@@ -137,16 +137,15 @@ class RawCertificate(PlutusData):
 
 @dataclass()
 class RawAllocation(PlutusData):
-    """``AllocationDatum`` read without conversions: the beneficiary and the milestone
-    stay data (compared with equalsData; the milestone is unwrapped only when a
-    certificate must be looked up).  An ill-typed datum still fails: the amount and the
-    vesting time go through unIData, a beneficiary that is not an address matches no
-    output, a milestone that is not bytes fails unBData."""
+    """``AllocationDatum`` with the beneficiary left as data (compared with equalsData
+    to output addresses, never converted).  An ill-typed datum still fails: amount and
+    vesting time go through unIData, the milestone through unBData, and a beneficiary
+    that is not an address matches no output."""
 
     CONSTR_ID = 0
     beneficiary: Anything
     amount: int
-    milestone_id: Anything
+    milestone_id: bytes
     vesting_time: int
 
 

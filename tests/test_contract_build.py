@@ -54,9 +54,9 @@ PINNED_SCHEDULE = ScheduleParameters(
     token_name=b"GRANT",
 )
 PINNED_HASHES = {
-    "certificate_policy": "71ba451a18c235f1c6415662fd1f1dde09e21d01cd1f26baa1f0a1e8",
-    "batch_release": "f94506011f7be96ba78c90cf9a392cf9e56c53dc45eee8bb057c1a38",
-    "spend_forwarder": "4200d228c407d5d5ea52578a368641b1c21392fb8333124bb3e62d5e",
+    "certificate_policy": "b4ba4abac6ffc9e798dfc7407db18ff0e428f671e82ab88cff01918d",
+    "batch_release": "8f5e25423ae6dfb618e306b027679e94c060341e3d8199e2120d6347",
+    "spend_forwarder": "8f595b5e97049d75ff9bcb14db205e327846d9c49058871f2fb95945",
 }
 
 

@@ -167,6 +167,27 @@ def test_a_forged_negative_allocation_cannot_cancel_a_real_one(world: World) -> 
     assert_accepted(release_parts(world, [real, zero], [out(world, ALICE, 100, 2 * ALLOCATION_LOVELACE)], [M1], NOW))
 
 
+def test_an_allocation_with_an_empty_milestone_id_is_never_released(world: World) -> None:
+    """b"" is the batch's empty cache slot: it must not pass for a verified milestone."""
+    forged = world.allocation("register", ALICE, 100, b"", VESTING)
+    assert_refused(release_parts(world, [forged], [out(world, ALICE, 100)], [M1], NOW))
+    honest = world.allocation("register", ALICE, 100, M1, VESTING)
+    assert_accepted(release_parts(world, [honest], [out(world, ALICE, 100)], [M1], NOW))
+
+
+def test_alternating_milestones_each_need_their_certificate(world: World) -> None:
+    allocations = [
+        world.allocation("register", ALICE, 10, M1, VESTING, index=0),
+        world.allocation("register", ALICE, 10, M2, VESTING, index=1),
+        world.allocation("register", ALICE, 10, M1, VESTING, index=2),
+        world.allocation("register", ALICE, 10, M2, VESTING, index=3),
+    ]
+    outputs = [out(world, ALICE, 40, 4 * ALLOCATION_LOVELACE)]
+    assert_accepted(release_parts(world, allocations, outputs, [M1, M2], NOW))
+    assert_refused(release_parts(world, allocations, outputs, [M1], NOW))
+    assert_refused(release_parts(world, allocations, outputs, [M2], NOW))
+
+
 def test_an_allocation_input_with_a_malformed_datum_blocks_the_release(world: World) -> None:
     parts = two_beneficiaries(world)
     bad = world.allocation("junk", ALICE, 0, M1, VESTING, datum=AllocationDatum(to_plutus_address(ALICE), 0, M1, VESTING))
@@ -253,6 +274,23 @@ def test_a_signature_over_another_milestone_or_schedule_fails(world: World, othe
     assert_refused(certify_parts(world, other_milestone), tag="mint")
     other_schedule = world.sign_certificate(M1, [0, 1, 2], policy_id=other_world.scripts.certificate_policy_id)
     assert_refused(certify_parts(world, other_schedule), tag="mint")
+
+
+def test_certificate_for_an_empty_milestone_id_is_refused(world: World) -> None:
+    from runner.contract.datums import CertificateDatum
+
+    message = b"milestones:cert:v1" + world.scripts.certificate_policy_id
+    entries = sorted(
+        (SignatureEntry(i, k.to_verification_key().payload, k.sign(message)) for i, k in enumerate(world.oracle_keys[:3])),
+        key=lambda e: key_hash_of_vkey(e.vkey),
+    )
+    assert_refused(certify_parts(world, CertificateDatum(b"", entries)), tag="mint")
+
+
+def key_hash_of_vkey(vkey: bytes) -> bytes:
+    import hashlib
+
+    return hashlib.blake2b(vkey, digest_size=28).digest()
 
 
 def test_certificate_mint_must_be_exactly_one_token(world: World) -> None:

@@ -173,7 +173,14 @@ def certificate_message(policy_id: bytes, milestone_id: bytes) -> bytes:
     """
     if len(policy_id) != 28:
         raise ValueError("certificate policy id must be 28 bytes")
+    check_milestone_id(milestone_id)
     return CERTIFICATE_MESSAGE_TAG + policy_id + milestone_id
+
+
+def check_milestone_id(milestone_id: bytes) -> None:
+    """A milestone id is a certificate token name: 1 to 32 bytes (b"" is refused on chain)."""
+    if not 1 <= len(milestone_id) <= 32:
+        raise ValueError(f"milestone id must be 1 to 32 bytes, got {len(milestone_id)}")
 
 
 def key_hash(vkey: bytes) -> bytes:
