@@ -35,3 +35,25 @@ def test_cached_hints_equal_typing_and_are_copies():
     assert first == typing.get_type_hints(TransactionBody)
     first.clear()
     assert ser.get_type_hints(TransactionBody) == typing.get_type_hints(TransactionBody)
+
+
+def test_the_ledger_benchmarks_run_on_a_tiny_chain(tmp_path, monkeypatch):
+    """bench/ stays runnable: every transaction it times is accepted (its own asserts check
+    the chain grew by one block per transaction); no timing is asserted."""
+    import importlib.util
+    import tempfile
+    from pathlib import Path
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the benches' data dirs go here
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    loaded = {}
+    for name in ("bench_ledger", "bench_persist"):
+        spec = importlib.util.spec_from_file_location(name, bench / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        loaded[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded[name])
+    assert loaded["bench_ledger"].payments_run(3) > 0
+    assert loaded["bench_ledger"].plutus_run(3, "answer42", persist=True) > 0
+    *_, size, _, per_submit = loaded["bench_persist"].measure(5, 2)
+    assert size > 0 and per_submit > 0
