@@ -83,6 +83,21 @@ def test_reset_refuses_a_sub_second_system_start_and_keeps_the_old_state(capsys,
     assert Ledger.load(data_dir).genesis.seed == "kept"
 
 
+def test_a_tick_mode_devnet_forms_blocks_only_on_devnet_tick(capsys, data_dir):
+    run(capsys, "devnet", "reset", "--block-mode", "tick", "--data-dir", str(data_dir))
+    bob = str(Ledger.load(data_dir).wallet("bob").address)
+    code, funded, err = run(capsys, "devnet", "fund", bob, "--lovelace", "3000000", "--data-dir", str(data_dir))
+    assert code == 0, err
+    tx_id = funded["output"].split("#")[0]
+    assert Ledger.load(data_dir).in_mempool(tx_id) and funded["tip"]["height"] == 0
+    code, ticked, err = run(capsys, "devnet", "tick", "--data-dir", str(data_dir))
+    assert code == 0 and ticked["tip"]["height"] == 1, err
+    assert Ledger.load(data_dir).has_transaction(tx_id)
+    code, _, err = run(capsys, "devnet", "reset", "--block-mode", "sometimes", "--data-dir", str(data_dir))
+    assert code == 2 and "--block-mode" in err
+    assert Ledger.load(data_dir).has_transaction(tx_id)  # the refused reset kept the old state
+
+
 def test_root_data_dir_flag_places_the_devnet_under_it(capsys, tmp_path):
     code, created, _ = run(capsys, "--data-dir", str(tmp_path), "devnet", "reset")
     assert code == 0 and Path(created["data_dir"]) == tmp_path / "devnet"

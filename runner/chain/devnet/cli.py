@@ -105,18 +105,25 @@ def _has_state(directory: Path) -> bool:
 
 
 @dataclass(frozen=True)
-class GenesisClock:
-    """The time and starting state of a new devnet (``--system-start-ms`` ... ``--utxo-file``)."""
+class GenesisOptions:
+    """The clock, starting state and block mode of a new devnet (``--system-start-ms`` ...)."""
 
     system_start_ms: int = 0
     slot_length_ms: int = 1000
     epoch_length: int = 432_000
     start_slot: int = 0
     utxo_file: Path | None = None
+    block_mode: str = "submit"
 
     def slot_config(self) -> Any:
+        """The devnet's SlotConfig; every option is checked here, before any state is touched."""
         from runner.chain.devnet.clock import SlotConfig
 
+        if self.start_slot < 0:
+            raise UserInputError("--start-slot must be >= 0", location="--start-slot", hint="e.g. 0")
+        if self.block_mode not in ("submit", "tick"):
+            raise UserInputError(f"unknown block mode {self.block_mode!r}", location="--block-mode",
+                                 hint="submit (a block per transaction) or tick (blocks on `devnet tick`)")
         try:
             return SlotConfig(self.system_start_ms, self.slot_length_ms, self.epoch_length)
         except ValueError as exc:
@@ -124,23 +131,22 @@ class GenesisClock:
                                  hint="a whole-second POSIX start in ms, positive slot and epoch lengths") from exc
 
 
-def _create(seed: str, params_file: Path | None, directory: Path, clock: GenesisClock | None = None) -> Any:
+def _create(seed: str, params_file: Path | None, directory: Path, clock: GenesisOptions | None = None) -> Any:
     """A fresh genesis that saves itself to ``directory`` after every change."""
     from runner.chain.devnet.ledger import Ledger
     from runner.chain.devnet.params import LedgerParams
 
-    clock = clock or GenesisClock()
-    if clock.start_slot < 0:
-        raise UserInputError("--start-slot must be >= 0", location="--start-slot", hint="e.g. 0")
+    clock = clock or GenesisOptions()
     params = LedgerParams.from_file(params_file) if params_file else LedgerParams.mainnet()
     directory.mkdir(parents=True, exist_ok=True)
-    kwargs = {"seed": seed, "params": params, "slot_config": clock.slot_config(), "data_dir": directory}
+    kwargs = {"seed": seed, "params": params, "slot_config": clock.slot_config(), "data_dir": directory,
+              "block_mode": clock.block_mode}
     if clock.utxo_file is not None:
         return Ledger.from_utxo_file(clock.utxo_file, clock.start_slot, **kwargs)
     return Ledger.create(start_slot=clock.start_slot, **kwargs)
 
 
-def _open(directory: Path, seed: str, params_file: Path | None, clock: GenesisClock | None = None) -> Any:
+def _open(directory: Path, seed: str, params_file: Path | None, clock: GenesisOptions | None = None) -> Any:
     from runner.chain.devnet.ledger import Ledger
 
     if not _has_state(directory):
@@ -210,6 +216,8 @@ SystemStartOption = typer.Option(0, "--system-start-ms", help="POSIX time (ms, w
 SlotLengthOption = typer.Option(1000, "--slot-length-ms", help="Slot length in ms (new devnets only).")
 EpochLengthOption = typer.Option(432_000, "--epoch-length", help="Slots per epoch (new devnets only).")
 StartSlotOption = typer.Option(0, "--start-slot", help="Slot of the genesis block (new devnets only).")
+BlockModeOption = typer.Option("submit", "--block-mode", help="submit: a block per transaction; tick: "
+                                                           "blocks form on `devnet tick` (new devnets only).")
 UtxoFileOption = typer.Option(None, "--utxo-file", help="Start from this UTxO set (Ogmios queryLedgerState/utxo "
                                                         "JSON) besides the seeded wallets (new devnets only).")
 
@@ -228,11 +236,12 @@ def up(
     epoch_length: int = EpochLengthOption,
     start_slot: int = StartSlotOption,
     utxo_file: Path | None = UtxoFileOption,
+    block_mode: str = BlockModeOption,
 ) -> None:
     """Serve the devnet as Ogmios (ws://HOST:1337) and Kupo (http://HOST:1442) until Ctrl-C."""
     _check_host(host, allow_remote)
     directory = _data_dir(data_dir)
-    clock = GenesisClock(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file)
+    clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
     with _locked(directory) as lock:
         ledger = _open(directory, seed, params_file, clock)
         with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
@@ -273,11 +282,12 @@ def reset(
     epoch_length: int = EpochLengthOption,
     start_slot: int = StartSlotOption,
     utxo_file: Path | None = UtxoFileOption,
+    block_mode: str = BlockModeOption,
 ) -> None:
     """Throw the devnet's state away and start again from genesis."""
     directory = _data_dir(data_dir)
-    clock = GenesisClock(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file)
-    clock.slot_config()  # a bad clock is refused before the old state is thrown away
+    clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
+    clock.slot_config()  # bad options are refused before the old state is thrown away
     with _locked(directory):
         for stale in directory.iterdir():
             if stale.name != LOCK_NAME and stale.is_file():
@@ -359,6 +369,12 @@ def fund(
     if lovelace <= 0:
         raise UserInputError("--lovelace must be positive", location="--lovelace", hint="e.g. 10000000")
     _emit(_control(data_dir, "devnet/fund", {"address": address, "lovelace": lovelace}))
+
+
+@devnet_app.command()
+def tick(data_dir: Path | None = DataDirOption) -> None:
+    """Form a block from the mempool now (an empty block if it is empty)."""
+    _emit(_control(data_dir, "devnet/tick", {}))
 
 
 @devnet_app.command()
