@@ -24,11 +24,9 @@ import pycardano as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from contract_world import (  # noqa: E402
+from contract_world import (
     ALLOCATION_LOVELACE,
-    NETWORK,
     PARAMS,
-    SLOT_CONFIG,
     TxParts,
     World,
     evaluate,
@@ -38,7 +36,7 @@ from contract_world import (  # noqa: E402
     wallet,
 )
 
-from runner.chain.devnet.ledger_fees import min_fee  # noqa: E402
+from runner.chain.devnet.ledger_fees import min_fee
 
 MILESTONE = b"milestone-1"
 VESTING, NOW = 5_000_000, 6_000_000
@@ -96,10 +94,20 @@ def release(world: World, n: int, per: int = 1) -> Figure:
         beneficiary = wallet(f"beneficiary {b}", f"stake {b}")
         group = [i for i in range(b * per, min(n, (b + 1) * per))]
         for i in group:
-            allocations.append(world.allocation("register", beneficiary, 1000, milestones[i % len(milestones)], VESTING, index=i))
-        outputs.append(pc.TransactionOutput(beneficiary, world.tokens(1000 * len(group), ALLOCATION_LOVELACE * len(group))))
+            allocations.append(
+                world.allocation(
+                    "register", beneficiary, 1000, milestones[i % len(milestones)], VESTING, index=i
+                )
+            )
+        outputs.append(
+            pc.TransactionOutput(
+                beneficiary, world.tokens(1000 * len(group), ALLOCATION_LOVELACE * len(group))
+            )
+        )
     parts = release_parts(world, allocations, outputs, milestones, NOW)
-    ref_bytes = _with_reference_scripts(world, parts, [world.scripts.spend_forwarder, world.scripts.batch_release])
+    ref_bytes = _with_reference_scripts(
+        world, parts, [world.scripts.spend_forwarder, world.scripts.batch_release]
+    )
     return _measure("release" if per == 1 else f"release/{per}", n, parts, ref_bytes)
 
 
@@ -120,7 +128,10 @@ def certify(world: World, signers: int) -> Figure:
 
 def register(world: World, n: int) -> Figure:
     """Locking n allocations: a plain payment (no script runs); the fee is size only."""
-    outputs = [world.allocation("x", wallet(f"beneficiary {i}", f"stake {i}"), 1000, MILESTONE, VESTING)[1] for i in range(n)]
+    outputs = [
+        world.allocation("x", wallet(f"beneficiary {i}", f"stake {i}"), 1000, MILESTONE, VESTING)[1]
+        for i in range(n)
+    ]
     body = pc.TransactionBody(inputs=[tx_in("treasury")], outputs=outputs, fee=1_000_000)
     tx = pc.Transaction(body, pc.TransactionWitnessSet(vkey_witnesses=[FAKE_WITNESS]))
     size = len(tx.to_cbor())
@@ -155,25 +166,44 @@ def max_release(world: World, margin: float, per: int = 1) -> Figure:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--margin", type=float, default=0.95, help="share of the ex-unit limits a batch may use")
+    parser.add_argument(
+        "--margin", type=float, default=0.95, help="share of the ex-unit limits a batch may use"
+    )
     args = parser.parse_args()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     world = World.create()
     s = world.scripts
-    sizes = {"certificate_policy": len(s.certificate_policy), "batch_release": len(s.batch_release), "spend_forwarder": len(s.spend_forwarder)}
+    sizes = {
+        "certificate_policy": len(s.certificate_policy),
+        "batch_release": len(s.batch_release),
+        "spend_forwarder": len(s.spend_forwarder),
+    }
     figures = [register(world, 1), register(world, 50)]
     figures += [certify(world, k) for k in (3, 4, 5)]
     figures += [release(world, n) for n in (1, 10, 60)]
     figures.append(max_release(world, args.margin))
     figures.append(max_release(world, args.margin, per=2))
     if args.json:
-        print(json.dumps({"script_bytes": sizes, "margin": args.margin, "figures": [asdict(f) | {"fee_per_item_ada": f.fee_per_item} for f in figures]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "script_bytes": sizes,
+                    "margin": args.margin,
+                    "figures": [asdict(f) | {"fee_per_item_ada": f.fee_per_item} for f in figures],
+                },
+                indent=2,
+            )
+        )
         return
     print("script sizes (bytes, applied):", sizes)
-    print(f"limits: mem {PARAMS.max_tx_ex_mem}, steps {PARAMS.max_tx_ex_steps}, size {PARAMS.max_tx_size}; batch margin {args.margin}")
+    print(
+        f"limits: mem {PARAMS.max_tx_ex_mem}, steps {PARAMS.max_tx_ex_steps}, size {PARAMS.max_tx_size}; batch margin {args.margin}"
+    )
     print(f"{'what':10} {'n':>4} {'memory':>10} {'steps':>14} {'bytes':>6} {'fee ADA':>9} {'ADA/item':>9}")
     for f in figures:
-        print(f"{f.what:10} {f.count:>4} {f.memory:>10} {f.steps:>14} {f.tx_bytes:>6} {f.fee_lovelace / 1e6:>9.4f} {f.fee_per_item:>9.4f}")
+        print(
+            f"{f.what:10} {f.count:>4} {f.memory:>10} {f.steps:>14} {f.tx_bytes:>6} {f.fee_lovelace / 1e6:>9.4f} {f.fee_per_item:>9.4f}"
+        )
 
 
 if __name__ == "__main__":

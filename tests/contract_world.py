@@ -115,11 +115,17 @@ class World:
         index: int = 0,
     ) -> tuple[pc.TransactionInput, pc.TransactionOutput]:
         """An allocation UTxO; inputs sort by (tx id of ``label``, ``index``) in the context."""
-        d = datum if datum is not None else AllocationDatum(to_plutus_address(beneficiary), amount, milestone, vesting_ms)
+        d = (
+            datum
+            if datum is not None
+            else AllocationDatum(to_plutus_address(beneficiary), amount, milestone, vesting_ms)
+        )
         out = pc.TransactionOutput(self.allocation_address, self.tokens(amount, lovelace), datum=d)
         return tx_in(label, index), out
 
-    def sign_certificate(self, milestone: bytes, signer_indices: Sequence[int], policy_id: bytes | None = None) -> CertificateDatum:
+    def sign_certificate(
+        self, milestone: bytes, signer_indices: Sequence[int], policy_id: bytes | None = None
+    ) -> CertificateDatum:
         message = certificate_message(policy_id or self.scripts.certificate_policy_id, milestone)
         sigs = {
             self.oracle_keys[i].to_verification_key().payload: self.oracle_keys[i].sign(message)
@@ -130,7 +136,9 @@ class World:
     def certificate_utxo(self, milestone: bytes) -> tuple[pc.TransactionInput, pc.TransactionOutput]:
         """A certificate as the policy leaves it (for release tests)."""
         value = pc.Value(1_500_000, self.certificate_token(milestone))
-        out = pc.TransactionOutput(self.certificate_address, value, datum=self.sign_certificate(milestone, [0, 1, 2]))
+        out = pc.TransactionOutput(
+            self.certificate_address, value, datum=self.sign_certificate(milestone, [0, 1, 2])
+        )
         return tx_in(f"certificate {milestone!r}"), out
 
 
@@ -187,7 +195,9 @@ def _redeemer(tag: pc.RedeemerTag, index: int, data: PlutusData) -> pc.Redeemer:
 
 def evaluate(parts: TxParts) -> list[RedeemerEvaluation]:
     tx, resolved = parts.build()
-    return evaluate_scripts(tx, resolved, SLOT_CONFIG, PARAMS.cost_models, budgets="max", max_ex_units=MAX_UNITS)
+    return evaluate_scripts(
+        tx, resolved, SLOT_CONFIG, PARAMS.cost_models, budgets="max", max_ex_units=MAX_UNITS
+    )
 
 
 def all_ok(results: Sequence[RedeemerEvaluation]) -> bool:

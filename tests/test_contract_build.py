@@ -24,7 +24,6 @@ from runner.contract.blueprint import (
     SeedRef,
     apply_parameters,
     forwarder_hash_frame,
-    load_blueprint,
     schedule_scripts,
     script_hash_hex,
 )
@@ -200,7 +199,9 @@ def decoded(data: pc.PlutusData) -> Any:
     return cbor2.loads(data.to_cbor())
 
 
-ALICE = pc.Address(pc.VerificationKeyHash(bytes(28)), pc.VerificationKeyHash(bytes([9]) * 28), network=pc.Network.TESTNET)
+ALICE = pc.Address(
+    pc.VerificationKeyHash(bytes(28)), pc.VerificationKeyHash(bytes([9]) * 28), network=pc.Network.TESTNET
+)
 SAMPLES = {
     ("spend_forwarder", "datum"): AllocationDatum(to_plutus_address(ALICE), 1000, b"m1", 1_700_000_000_000),
     ("spend_forwarder", "redeemer"): Forward(),
@@ -220,7 +221,9 @@ def schema_of(bp: dict[str, Any], title: str, slot: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("key", list(SAMPLES), ids=["/".join(k) for k in SAMPLES])
-def test_mirror_round_trips_against_the_blueprint_schema(blueprint: dict[str, Any], key: tuple[str, str]) -> None:
+def test_mirror_round_trips_against_the_blueprint_schema(
+    blueprint: dict[str, Any], key: tuple[str, str]
+) -> None:
     sample = SAMPLES[key]
     check(schema_of(blueprint, *key), decoded(sample))
     assert type(sample).from_cbor(sample.to_cbor()) == sample

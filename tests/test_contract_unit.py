@@ -11,10 +11,8 @@ import dataclasses
 
 import pycardano as pc
 import pytest
-
 from contract_world import (
     ALLOCATION_LOVELACE,
-    NETWORK,
     TxParts,
     World,
     all_ok,
@@ -25,6 +23,7 @@ from contract_world import (
     tx_in,
     wallet,
 )
+
 from runner.contract.datums import AllocationDatum, Forward, Reclaim, SignatureEntry, to_plutus_address
 
 VESTING = 5_000_000  # ms
@@ -46,7 +45,9 @@ ALICE = wallet("alice", "alice stake")
 BOB = wallet("bob")
 
 
-def out(world: World, address: pc.Address, amount: int, lovelace: int = ALLOCATION_LOVELACE) -> pc.TransactionOutput:
+def out(
+    world: World, address: pc.Address, amount: int, lovelace: int = ALLOCATION_LOVELACE
+) -> pc.TransactionOutput:
     return pc.TransactionOutput(address, world.tokens(amount, lovelace))
 
 
@@ -106,7 +107,10 @@ def test_token_named_like_the_milestone_under_another_policy_does_not_count(worl
     fake = pc.MultiAsset.from_primitive({bytes(28): {M2: 1}})
     parts.reference_inputs = [
         world.certificate_utxo(M1),
-        (tx_in("fake certificate"), pc.TransactionOutput(world.certificate_address, pc.Value(2_000_000, fake))),
+        (
+            tx_in("fake certificate"),
+            pc.TransactionOutput(world.certificate_address, pc.Value(2_000_000, fake)),
+        ),
     ]
     assert_refused(parts)
 
@@ -164,7 +168,9 @@ def test_a_forged_negative_allocation_cannot_cancel_a_real_one(world: World) -> 
     paid_nothing = [pc.TransactionOutput(ALICE, 2 * ALLOCATION_LOVELACE)]
     assert_refused(release_parts(world, [real, forged], paid_nothing, [M1], NOW))
     zero = world.allocation("register", ALICE, 0, M1, VESTING, index=1)
-    assert_accepted(release_parts(world, [real, zero], [out(world, ALICE, 100, 2 * ALLOCATION_LOVELACE)], [M1], NOW))
+    assert_accepted(
+        release_parts(world, [real, zero], [out(world, ALICE, 100, 2 * ALLOCATION_LOVELACE)], [M1], NOW)
+    )
 
 
 def test_an_allocation_with_an_empty_milestone_id_is_never_released(world: World) -> None:
@@ -190,7 +196,9 @@ def test_alternating_milestones_each_need_their_certificate(world: World) -> Non
 
 def test_an_allocation_input_with_a_malformed_datum_blocks_the_release(world: World) -> None:
     parts = two_beneficiaries(world)
-    bad = world.allocation("junk", ALICE, 0, M1, VESTING, datum=AllocationDatum(to_plutus_address(ALICE), 0, M1, VESTING))
+    bad = world.allocation(
+        "junk", ALICE, 0, M1, VESTING, datum=AllocationDatum(to_plutus_address(ALICE), 0, M1, VESTING)
+    )
     garbage = dataclasses.replace(bad[1], datum=SignatureEntry(0, b"", b""))
     parts.inputs.append((bad[0], garbage))
     parts.spend_redeemers[bad[0]] = Forward()
@@ -272,7 +280,9 @@ def test_a_signature_over_another_milestone_or_schedule_fails(world: World, othe
     other_milestone = world.sign_certificate(M2, [0, 1, 2])
     other_milestone.milestone_id = M1
     assert_refused(certify_parts(world, other_milestone), tag="mint")
-    other_schedule = world.sign_certificate(M1, [0, 1, 2], policy_id=other_world.scripts.certificate_policy_id)
+    other_schedule = world.sign_certificate(
+        M1, [0, 1, 2], policy_id=other_world.scripts.certificate_policy_id
+    )
     assert_refused(certify_parts(world, other_schedule), tag="mint")
 
 
@@ -281,7 +291,10 @@ def test_certificate_for_an_empty_milestone_id_is_refused(world: World) -> None:
 
     message = b"milestones:cert:v1" + world.scripts.certificate_policy_id
     entries = sorted(
-        (SignatureEntry(i, k.to_verification_key().payload, k.sign(message)) for i, k in enumerate(world.oracle_keys[:3])),
+        (
+            SignatureEntry(i, k.to_verification_key().payload, k.sign(message))
+            for i, k in enumerate(world.oracle_keys[:3])
+        ),
         key=lambda e: key_hash_of_vkey(e.vkey),
     )
     assert_refused(certify_parts(world, CertificateDatum(b"", entries)), tag="mint")

@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 import pycardano
 import uplc
@@ -31,7 +31,7 @@ BLUEPRINT_PATH = Path(__file__).resolve().parents[2] / "plutus.json"
 KEY_HASH_SIZE = 28
 V3_SCRIPT_TAG = b"\x03"
 
-Parameter = Union[bytes, int, pycardano.PlutusData]
+Parameter: TypeAlias = "bytes | int | pycardano.PlutusData"
 
 
 def script_hash_hex(script_cbor: bytes) -> str:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import difflib
 import functools
 import hashlib
-import difflib
 import importlib.util
 import json
 import sys
@@ -149,9 +149,7 @@ def _schema(type_name: str, module: types.ModuleType) -> dict[str, Any]:
     return dict(to_plutus_schema(getattr(module, type_name)))
 
 
-def _validator_entry(
-    spec: ScriptSpec, compiled_hex: str, module: types.ModuleType
-) -> dict[str, Any]:
+def _validator_entry(spec: ScriptSpec, compiled_hex: str, module: types.ModuleType) -> dict[str, Any]:
     purpose: Any = spec.purposes[0] if len(spec.purposes) == 1 else {"oneOf": list(spec.purposes)}
     entry: dict[str, Any] = {"title": spec.title, "description": spec.description}
     if spec.datum is not None:
@@ -167,8 +165,7 @@ def _validator_entry(
             "schema": _schema(spec.redeemer, module),
         }
     entry["parameters"] = [
-        {"title": title, "schema": _schema(type_name, module)}
-        for title, type_name in spec.parameters
+        {"title": title, "schema": _schema(type_name, module)} for title, type_name in spec.parameters
     ]
     entry["compiledCode"] = compiled_hex
     entry["hash"] = script_hash_hex(bytes.fromhex(compiled_hex))

@@ -22,28 +22,28 @@ CERTIFICATE_MESSAGE_TAG = b"milestones:cert:v1"
 
 
 @dataclass
-class PubKeyCredential(PlutusData):
+class PubKeyCredential(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     CONSTR_ID = 0
     credential_hash: bytes
 
 
 @dataclass
-class ScriptCredential(PlutusData):
+class ScriptCredential(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     CONSTR_ID = 1
     credential_hash: bytes
 
 
-Credential = Union[PubKeyCredential, ScriptCredential]
+Credential = Union[PubKeyCredential, ScriptCredential]  # noqa: UP007  # pycardano resolves typing.Union fields
 
 
 @dataclass
-class StakingHash(PlutusData):
+class StakingHash(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     CONSTR_ID = 0
     value: Credential
 
 
 @dataclass
-class StakingPtr(PlutusData):
+class StakingPtr(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     CONSTR_ID = 1
     slot_no: int
     tx_index: int
@@ -51,27 +51,27 @@ class StakingPtr(PlutusData):
 
 
 @dataclass
-class SomeStakingCredential(PlutusData):
+class SomeStakingCredential(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     CONSTR_ID = 0
-    staking_credential: Union[StakingHash, StakingPtr]
+    staking_credential: Union[StakingHash, StakingPtr]  # noqa: UP007  # pycardano needs typing.Union
 
 
 @dataclass
-class NoStakingCredential(PlutusData):
+class NoStakingCredential(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     CONSTR_ID = 1
 
 
 @dataclass
-class PlutusAddress(PlutusData):
+class PlutusAddress(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     """A ledger address as Plutus sees it (payment + optional stake credential)."""
 
     CONSTR_ID = 0
     payment_credential: Credential
-    staking_credential: Union[NoStakingCredential, SomeStakingCredential]
+    staking_credential: Union[NoStakingCredential, SomeStakingCredential]  # noqa: UP007
 
 
 @dataclass
-class PlutusTxOutRef(PlutusData):
+class PlutusTxOutRef(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     """V3 TxOutRef: the tx id is a plain bytestring."""
 
     CONSTR_ID = 0
@@ -91,14 +91,14 @@ def to_plutus_address(address: pycardano.Address) -> PlutusAddress:
     """The exact Plutus form of a Shelley address; an output must match it byte for byte."""
     if address.payment_part is None:
         raise ValueError("a beneficiary address needs a payment credential")
-    stake: Union[NoStakingCredential, SomeStakingCredential] = NoStakingCredential()
+    stake: NoStakingCredential | SomeStakingCredential = NoStakingCredential()
     if address.staking_part is not None:
         stake = SomeStakingCredential(StakingHash(_credential(address.staking_part)))
     return PlutusAddress(_credential(address.payment_part), stake)
 
 
 def from_plutus_address(address: PlutusAddress, network: pycardano.Network) -> pycardano.Address:
-    def part(cred: Credential) -> Union[pycardano.VerificationKeyHash, pycardano.ScriptHash]:
+    def part(cred: Credential) -> pycardano.VerificationKeyHash | pycardano.ScriptHash:
         if isinstance(cred, PubKeyCredential):
             return pycardano.VerificationKeyHash(cred.credential_hash)
         return pycardano.ScriptHash(cred.credential_hash)
@@ -107,7 +107,7 @@ def from_plutus_address(address: PlutusAddress, network: pycardano.Network) -> p
     if isinstance(address.staking_credential, SomeStakingCredential):
         inner = address.staking_credential.staking_credential
         if not isinstance(inner, StakingHash):
-            raise ValueError("pointer stake credentials are not supported")
+            raise ValueError("pointer stake credentials are not supported")  # noqa: TRY004  # a value the contract cannot express
         staking = part(inner.value)
     return pycardano.Address(part(address.payment_credential), staking, network=network)
 
@@ -116,7 +116,7 @@ def from_plutus_address(address: PlutusAddress, network: pycardano.Network) -> p
 
 
 @dataclass
-class AllocationDatum(PlutusData):
+class AllocationDatum(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     """Inline datum of one allocation UTxO; ``vesting_time`` in POSIX milliseconds."""
 
     CONSTR_ID = 0
@@ -127,7 +127,7 @@ class AllocationDatum(PlutusData):
 
 
 @dataclass
-class SignatureEntry(PlutusData):
+class SignatureEntry(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     CONSTR_ID = 0
     oracle_index: int
     vkey: bytes
@@ -135,7 +135,7 @@ class SignatureEntry(PlutusData):
 
 
 @dataclass
-class CertificateDatum(PlutusData):
+class CertificateDatum(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     """Certificate mint redeemer AND the certificate output's inline datum (equal on chain)."""
 
     CONSTR_ID = 0
@@ -144,23 +144,23 @@ class CertificateDatum(PlutusData):
 
 
 @dataclass
-class Release(PlutusData):
+class Release(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     CONSTR_ID = 0
 
 
 @dataclass
-class Reclaim(PlutusData):
+class Reclaim(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     CONSTR_ID = 1
 
 
 @dataclass
-class Forward(PlutusData):
+class Forward(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     """The forwarder's spend redeemer (ignored on chain; the batch validator decides)."""
 
     CONSTR_ID = 0
 
 
-BatchRedeemer = Union[Release, Reclaim]
+BatchRedeemer = Union[Release, Reclaim]  # noqa: UP007
 
 
 def certificate_message(policy_id: bytes, milestone_id: bytes) -> bytes:
