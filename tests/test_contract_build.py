@@ -54,8 +54,8 @@ PINNED_SCHEDULE = ScheduleParameters(
 )
 PINNED_HASHES = {
     "certificate_policy": "b4ba4abac6ffc9e798dfc7407db18ff0e428f671e82ab88cff01918d",
-    "batch_release": "8f5e25423ae6dfb618e306b027679e94c060341e3d8199e2120d6347",
-    "spend_forwarder": "8f595b5e97049d75ff9bcb14db205e327846d9c49058871f2fb95945",
+    "batch_release": "89400f7729d6de4177fc1f7cc961ce072ce59b5f940206d43eaea619",
+    "spend_forwarder": "3a78dd66b4efb03b6ba92bb067e11aa3896bd2c641074c3f729a4641",
 }
 
 
