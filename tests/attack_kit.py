@@ -134,6 +134,7 @@ class Kit:
         self.params = ledger.params
         self.payer = payer
         self.payer_address = pc.Address(payer.to_verification_key().hash(), network=NETWORK)
+        self._seen: dict[Ref, pc.TransactionOutput] = {}
         v3 = {f"{i:03d}": x for i, x in enumerate(self.params.cost_model("PlutusV3"))}
         self.cost_models = pc.CostModels({2: v3})
 
@@ -141,11 +142,16 @@ class Kit:
         found = [(r, o) for r, o in self.ledger.utxos_at(self.payer_address) if not o.amount.multi_asset]
         return [r for r, _ in sorted(found, key=lambda ro: -ro[1].amount.coin)]
 
+    def resolve(self, ref: Ref) -> pc.TransactionOutput:
+        """The output ``ref`` points to, even once spent (to build a replay of a spend)."""
+        if ref in self.ledger.utxo:
+            self._seen[ref] = self.ledger.utxo[ref]
+        return self._seen[ref]
+
     def _assemble(self, d: Draft, fee: int, units: dict[tuple[int, int], Units]) -> pc.Transaction:
-        utxo = self.ledger.utxo
         total = pc.Value(sum(d.withdrawals.values()) - d.deposits - fee, d.mint or pc.MultiAsset())
         for ref in d.inputs:
-            total = total + utxo[ref].amount
+            total = total + self.resolve(ref).amount
         for out in d.outputs:
             total = total - out.amount
         outputs = list(d.outputs)
@@ -413,7 +419,7 @@ def reclaim(world: World, refs: Sequence[Ref], *, schedule: Schedule | None = No
     owner_address = pc.Address(world.owner.to_verification_key().hash(), network=NETWORK)
     return Draft(
         inputs=list(refs) + world.kit.payer_utxos()[:1],
-        outputs=[pc.TransactionOutput(owner_address, sum((world.ledger.utxo[r].amount for r in refs), pc.Value()))],
+        outputs=[pc.TransactionOutput(owner_address, sum((world.kit.resolve(r).amount for r in refs), pc.Value()))],
         reference_inputs=[s.script_refs["spend_forwarder"], s.script_refs["batch_release"]],
         withdrawals={s.reward_account: 0}, withdraws={s.reward_account: Reclaim()},
         spend={r: Forward() for r in refs},

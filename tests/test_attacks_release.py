@@ -1,0 +1,309 @@
+"""Attacks on RELEASE, submitted to the full devnet ledger (phase 1 + phase 2).
+
+Each test builds the honest transaction and the attack that differs from it in one
+rule; the attack must be rejected with the exact code (3010 naming the failing
+validator, or the phase-1 code) leaving the UTxO set untouched, and the honest twin
+must then be accepted by the same ledger, so no test passes by rejecting everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pycardano as pc
+import pytest
+
+from attack_kit import (
+    ALLOCATION_LOVELACE,
+    LATE,
+    MILESTONES,
+    TOKEN_NAME,
+    UNCERTIFIED,
+    Allocation,
+    Draft,
+    World,
+    address,
+    beneficiary,
+    build_world,
+    release,
+    restore,
+)
+from runner.chain.devnet.ledger import Ledger
+from runner.contract.datums import AllocationDatum, to_plutus_address
+
+M1, M2 = MILESTONES[0], MILESTONES[1]
+MALLORY = address("mallory")
+
+
+@pytest.fixture(scope="module")
+def world(ledger_factory: Callable[..., Ledger]) -> World:
+    return build_world(ledger_factory(wallets=("alice",)), expiry_ms=10**16)
+
+
+@pytest.fixture(autouse=True)
+def fresh(world: World) -> Iterator[None]:
+    """Every test starts from the world's state: its blocks are rolled back after it."""
+    height = world.ledger.tip.height
+    yield
+    restore(world.ledger, height)
+
+
+def refused(world: World, draft: Draft, code: int = 3010, purpose: str | None = "withdraw",
+            trace: str | None = None) -> None:
+    world.kit.rejected(world.kit.finish(draft), code, purpose if code == 3010 else None, trace)
+
+
+def accepted(world: World, draft: Draft) -> pc.Transaction:
+    tx = world.kit.finish(draft)
+    world.kit.accepted(tx)
+    return tx
+
+
+def pay(world: World, to: pc.Address, amount: int, lovelace: int = ALLOCATION_LOVELACE) -> pc.TransactionOutput:
+    return pc.TransactionOutput(to, world.tokens(amount, lovelace))
+
+
+def a(world: World, b: int, m: bytes = M1) -> Allocation:
+    return world.schedule.find(b, m)
+
+
+# ----------------------------------------------------------------------- time
+
+
+def test_release_one_slot_before_vesting_is_refused_and_at_vesting_accepted(world: World) -> None:
+    vesting_slot = world.slot_of(world.vesting_ms)
+    assert world.now_slot() > vesting_slot
+    refused(world, release(world, [a(world, 0)], validity_start=vesting_slot - 1), trace="not vested")
+    accepted(world, release(world, [a(world, 0)], validity_start=vesting_slot))
+
+
+def test_release_of_an_allocation_vesting_in_the_future(world: World) -> None:
+    late = a(world, 0, LATE)
+    assert world.slot_of(late.vesting_ms) > world.now_slot()
+    refused(world, release(world, [late]), trace="not vested")  # lower bound = now
+    # claiming a lower bound at the vesting time is a phase-1 error: the slot has not come
+    refused(world, release(world, [late], validity_start=world.slot_of(late.vesting_ms)), code=3118)
+    accepted(world, release(world, [a(world, 0)]))
+
+
+def test_release_without_a_lower_bound_is_refused(world: World) -> None:
+    refused(world, release(world, [a(world, 1)], validity_start=None), trace="lower bound")
+    accepted(world, release(world, [a(world, 1)]))
+
+
+def test_release_with_a_manipulated_interval(world: World) -> None:
+    allocation = a(world, 2)
+    vesting_slot = world.slot_of(world.vesting_ms)
+    wide = release(world, [allocation], validity_start=vesting_slot - 5)
+    wide.ttl = world.now_slot() + 1000  # the interval contains "now", but starts before vesting
+    refused(world, wide, trace="not vested")
+    future = release(world, [allocation], validity_start=world.now_slot() + 100)
+    refused(world, future, code=3118)
+    honest = release(world, [allocation])
+    honest.ttl = world.now_slot() + 1000
+    accepted(world, honest)
+
+
+# ----------------------------------------------------------------------- certificates
+
+
+def test_release_without_a_certificate(world: World) -> None:
+    refused(world, release(world, [a(world, 0)], certificates=[]), trace="not certified")
+    never = a(world, 0, UNCERTIFIED)
+    refused(world, release(world, [never], certificates=[]), trace="not certified")
+    accepted(world, release(world, [a(world, 0)]))
+
+
+def test_release_with_the_certificate_of_another_milestone(world: World) -> None:
+    refused(world, release(world, [a(world, 0)], certificates=[M2]), trace="not certified")
+    both = release(world, [a(world, 0), a(world, 0, M2)], certificates=[M1])
+    refused(world, both, trace="not certified")
+    accepted(world, release(world, [a(world, 0), a(world, 0, M2)]))
+
+
+def test_release_with_the_certificate_of_another_schedule(world: World) -> None:
+    draft = release(world, [a(world, 0)], certificates=[])
+    draft.reference_inputs.append(world.other.certificates[M1])  # same milestone id, other policy
+    refused(world, draft, trace="not certified")
+    accepted(world, release(world, [a(world, 0)]))
+
+
+def test_release_with_a_fake_token_named_like_the_milestone(world: World) -> None:
+    # a token "m1" minted under another policy (the faucet's), parked at the certificate address
+    fake = world.ledger.fund(world.schedule.certificate_address, 2_000_000, {M1: 1})
+    height_with_fake = world.ledger.tip.height
+    draft = release(world, [a(world, 0)], certificates=[])
+    draft.reference_inputs.append(fake)
+    refused(world, draft, trace="not certified")
+    assert world.ledger.tip.height == height_with_fake
+    accepted(world, release(world, [a(world, 0)]))
+
+
+# ----------------------------------------------------------------------- payment
+
+
+@pytest.mark.parametrize(
+    "to",
+    [MALLORY, address("beneficiary 0"), address("beneficiary 0", "mallory stake")],
+    ids=["wrong-beneficiary", "stake-credential-dropped", "other-stake-credential"],
+)
+def test_release_must_pay_the_exact_beneficiary_address(world: World, to: pc.Address) -> None:
+    allocation = a(world, 0)
+    assert allocation.beneficiary.staking_part is not None
+    refused(world, release(world, [allocation], outputs=[pay(world, to, allocation.amount)]))
+    accepted(world, release(world, [allocation], outputs=[pay(world, allocation.beneficiary, allocation.amount)]))
+
+
+def test_release_paying_too_few_tokens(world: World) -> None:
+    allocation = a(world, 1)
+    short = release(world, [allocation], outputs=[pay(world, allocation.beneficiary, allocation.amount - 1)])
+    refused(world, short, trace="too few tokens")  # the missing token goes to the submitter's change
+    accepted(world, release(world, [allocation], outputs=[pay(world, allocation.beneficiary, allocation.amount)]))
+
+
+def test_release_stealing_the_allocations_leftover_ada(world: World) -> None:
+    allocation = a(world, 3)
+    stingy = pay(world, allocation.beneficiary, allocation.amount, 1_500_000)  # still above min-UTxO
+    refused(world, release(world, [allocation], outputs=[stingy]), trace="allocation ADA")
+    accepted(world, release(world, [allocation]))
+
+
+def test_two_ungrouped_allocations_of_one_beneficiary_cannot_share_one_output(world: World) -> None:
+    """(b0, m1), (b1, m1), (b0, m2) in input order: b0 forms two groups, each needs its output."""
+    b0m1, b1m1, b0m2 = a(world, 0, M1), a(world, 1, M1), a(world, 0, M2)
+    b0, b1 = b0m1.beneficiary, b1m1.beneficiary
+    one_output = [pay(world, b0, b0m1.amount + b0m2.amount, 2 * ALLOCATION_LOVELACE), pay(world, b1, b1m1.amount)]
+    refused(world, release(world, [b0m1, b1m1, b0m2], outputs=one_output))
+    # double satisfaction proper: one output big enough for either allocation, counted twice
+    twice = [pay(world, b0, max(b0m1.amount, b0m2.amount)), pay(world, b1, b1m1.amount)]
+    refused(world, release(world, [b0m1, b1m1, b0m2], outputs=twice))
+    accepted(world, release(world, [b0m1, b1m1, b0m2]))  # three outputs: b0, b1, b0
+
+
+def test_grouped_allocations_of_one_beneficiary_need_their_sum(world: World) -> None:
+    b0m1, b0m2 = a(world, 0, M1), a(world, 0, M2)
+    b0 = b0m1.beneficiary
+    one_paid = [pay(world, b0, max(b0m1.amount, b0m2.amount), 2 * ALLOCATION_LOVELACE)]
+    refused(world, release(world, [b0m1, b0m2], outputs=one_paid), trace="too few tokens")
+    accepted(world, release(world, [b0m1, b0m2]))  # one output with the sum
+
+
+def test_allocations_of_two_beneficiaries_cannot_be_paid_by_one_output(world: World) -> None:
+    b0m1, b1m1 = a(world, 0), a(world, 1)
+    merged = [pay(world, b0m1.beneficiary, b0m1.amount + b1m1.amount, 2 * ALLOCATION_LOVELACE)]
+    refused(world, release(world, [b0m1, b1m1], outputs=merged))
+    accepted(world, release(world, [b0m1, b1m1]))
+
+
+# ----------------------------------------------------------------------- the batch must run
+
+
+def test_spending_an_allocation_without_the_batch_withdrawal(world: World) -> None:
+    draft = release(world, [a(world, 0)])
+    draft.withdrawals, draft.withdraws = {}, {}
+    draft.outputs = [pay(world, MALLORY, a(world, 0).amount)]
+    refused(world, draft, purpose="spend")
+    accepted(world, release(world, [a(world, 0)]))
+
+
+def test_spending_an_allocation_with_another_schedules_batch_withdrawal(world: World) -> None:
+    other = world.other
+    draft = release(world, [a(world, 0)])
+    draft.withdrawals = {other.reward_account: 0}
+    draft.withdraws = {other.reward_account: draft.withdraws.popitem()[1]}
+    draft.reference_inputs[1] = other.script_refs["batch_release"]
+    draft.outputs = [pay(world, MALLORY, a(world, 0).amount)]
+    refused(world, draft, purpose="spend")
+    accepted(world, release(world, [a(world, 0)]))
+
+
+# ----------------------------------------------------------------------- malformed allocations
+
+
+def _lock(world: World, datum: object, amount: int = 0) -> pc.TransactionInput:
+    """Anyone can send a UTxO with any datum to the allocation address."""
+    from attack_kit import Draft as D
+
+    value = world.tokens(0, 5_000_000) if amount == 0 else world.tokens(amount, 5_000_000)
+    if amount == 0:
+        value = pc.Value(5_000_000)
+    out = pc.TransactionOutput(world.schedule.allocation_address, value, datum=datum)
+    tx = world.kit.finish(D(inputs=world.kit.payer_utxos()[:1], outputs=[out], signers=[world.kit.payer]))
+    world.kit.submit(tx)
+    return pc.TransactionInput(tx.id, 0)
+
+
+def test_allocation_with_an_ill_typed_datum(world: World) -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class Wrong(pc.PlutusData):  # AllocationDatum's shape with bytes where integers belong
+        CONSTR_ID = 0
+        beneficiary: bytes
+        amount: bytes
+        milestone_id: bytes
+        vesting_time: bytes
+
+    bad = _lock(world, Wrong(b"mallory", b"100", M1, b"0"))
+    honest = a(world, 0)
+    with_bad = release(world, [honest])
+    with_bad.inputs.insert(0, bad)
+    with_bad.spend[bad] = with_bad.spend[honest.ref]
+    refused(world, with_bad)  # the honest allocation cannot carry the garbage out with it
+    alone = release(world, [honest])
+    alone.inputs = [bad, *alone.inputs[1:]]
+    alone.spend = {bad: alone.spend[honest.ref]}
+    alone.outputs = [pc.TransactionOutput(MALLORY, 4_000_000)]
+    refused(world, alone)  # nor is the garbage releasable itself
+    accepted(world, release(world, [honest]))
+
+
+def test_allocation_without_a_datum_is_not_releasable(world: World) -> None:
+    bare = _lock(world, None)
+    draft = release(world, [a(world, 0)])
+    draft.inputs.insert(0, bare)
+    draft.spend[bare] = draft.spend[a(world, 0).ref]
+    refused(world, draft)
+    accepted(world, release(world, [a(world, 0)]))
+
+
+def test_a_negative_allocation_cannot_cancel_a_real_one_in_its_group(world: World) -> None:
+    honest = a(world, 0)
+    forged = AllocationDatum(to_plutus_address(honest.beneficiary), -honest.amount + 1, M1, world.vesting_ms)
+    minus = _lock(world, forged)
+    draft = release(world, [honest])
+    draft.inputs.insert(0, minus)  # same tx id order is irrelevant: both are b0's -> one group
+    draft.spend[minus] = draft.spend[honest.ref]
+    draft.outputs = [pay(world, honest.beneficiary, 1, ALLOCATION_LOVELACE + 5_000_000)]
+    refused(world, draft)
+    accepted(world, release(world, [honest]))
+
+
+def test_a_released_allocation_cannot_be_released_again(world: World) -> None:
+    allocation = a(world, 4)
+    accepted(world, release(world, [allocation]))
+    again = release(world, [allocation])
+    refused(world, again, code=3117)
+
+
+# ----------------------------------------------------------------------- batch
+
+
+def test_twenty_allocations_of_five_beneficiaries_and_four_milestones_in_one_transaction(world: World) -> None:
+    allocations = [a(world, b, m) for m in MILESTONES for b in range(5)]
+    tx = accepted(world, release(world, allocations))
+    fee = tx.transaction_body.fee
+    units = [r.ex_units for r in tx.transaction_witness_set.redeemer]
+    mem, steps = sum(u.mem for u in units), sum(u.steps for u in units)
+    figures = (f"20 releases: fee {fee / 1e6:.4f} ADA ({fee / 20e6:.4f}/release), memory {mem}, steps {steps}, "
+               f"{len(tx.to_cbor())} bytes")
+    p = world.ledger.params
+    assert mem <= p.max_tx_ex_mem and steps <= p.max_tx_ex_steps and len(tx.to_cbor()) <= p.max_tx_size, figures
+    for allocation in allocations:
+        assert allocation.ref not in world.ledger.utxo, figures
+    for b in range(5):
+        expected = sum(x.amount for x in allocations if x.beneficiary == beneficiary(b))
+        total = sum(o.amount.multi_asset[pc.ScriptHash(world.token_policy)][pc.AssetName(TOKEN_NAME)]
+                    for o in tx.transaction_body.outputs if o.address == beneficiary(b))
+        assert total == expected, figures
+    print(figures)
