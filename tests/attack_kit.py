@@ -241,7 +241,8 @@ class Kit:
         tx_id = self.ledger.submit(tx)
         assert self.ledger.has_transaction(tx_id)
         for i, out in enumerate(tx.transaction_body.outputs):
-            assert self.ledger.utxo[pc.TransactionInput(tx.id, i)] == out
+            stored = self.ledger.utxo[pc.TransactionInput(tx.id, i)]
+            assert stored.to_cbor() == out.to_cbor(), f"output #{i} differs on the ledger: {stored}"
         return tx_id
 
 
