@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 
 import pycardano as pc
 import pytest
-
 from attack_kit import (
     CERT_LOVELACE,
     MILESTONES,
+    UNCERTIFIED,
     Draft,
     World,
     address,
@@ -25,6 +25,7 @@ from attack_kit import (
     release,
     restore,
 )
+
 from runner.chain.devnet.ledger import Ledger
 from runner.contract.datums import CertificateDatum, Forward, SignatureEntry, certificate_message, key_hash
 
@@ -193,3 +194,21 @@ def test_the_batch_stake_credential_is_registered_and_cannot_be_deregistered(wor
                   signers=[world.kit.payer])
     refused(world, draft, purpose="publish")
     accepted(world, release(world, [s.find(0, M1)]))  # and the batch keeps working
+
+
+def test_a_certificate_minted_in_the_release_transaction_does_not_count(world: World) -> None:
+    """The release needs the certificate as a reference input, i.e. minted BEFORE."""
+    never = world.schedule.find(0, UNCERTIFIED)
+    draft = release(world, [never], certificates=[])
+    cert = certify(world, UNCERTIFIED)
+    draft.mint, draft.mints = cert.mint, dict(cert.mints)
+    draft.reference_inputs.append(world.schedule.script_refs["certificate_policy"])
+    draft.outputs.append(cert.outputs[0])
+    refused(world, draft, purpose="withdraw")
+    certified = world.kit.finish(certify(world, UNCERTIFIED))
+    world.kit.accepted(certified)
+    world.schedule.certificates[UNCERTIFIED] = pc.TransactionInput(certified.id, 0)
+    try:
+        accepted(world, release(world, [never]))
+    finally:
+        del world.schedule.certificates[UNCERTIFIED]

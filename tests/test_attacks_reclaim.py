@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 
 import pycardano as pc
 import pytest
-
 from attack_kit import (
     LATE,
     MILESTONES,
@@ -27,6 +26,7 @@ from attack_kit import (
     reclaim,
     restore,
 )
+
 from runner.chain.devnet.ledger import Ledger
 
 EXPIRY_MS = 200_000

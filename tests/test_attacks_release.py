@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 
 import pycardano as pc
 import pytest
-
 from attack_kit import (
     ALLOCATION_LOVELACE,
     LATE,
@@ -28,6 +27,7 @@ from attack_kit import (
     release,
     restore,
 )
+
 from runner.chain.devnet.ledger import Ledger
 from runner.contract.datums import AllocationDatum, to_plutus_address
 
