@@ -55,6 +55,24 @@ def emit(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, sort_keys=False))
 
 
+contract_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                           help="The on-chain contract: rebuild and check plutus.json.")
+
+
+@contract_app.command("build")
+def _contract_build(
+    check: bool = typer.Option(False, "--check", help="Exit 1 if the committed plutus.json is stale."),
+) -> None:
+    """Compile onchain/ with the pinned OpShin into plutus.json (CIP-57 blueprint)."""
+    from runner.contract.build import main as build_main
+
+    code = build_main(["--check"] if check else [])
+    raise typer.Exit(code)
+
+
+app.add_typer(contract_app, name="contract")
+
+
 def _register_subapps() -> None:
     try:
         from runner.chain.devnet.cli import devnet_app
