@@ -54,8 +54,8 @@ PINNED_SCHEDULE = ScheduleParameters(
 )
 PINNED_HASHES = {
     "certificate_policy": "b4ba4abac6ffc9e798dfc7407db18ff0e428f671e82ab88cff01918d",
-    "batch_release": "89400f7729d6de4177fc1f7cc961ce072ce59b5f940206d43eaea619",
-    "spend_forwarder": "3a78dd66b4efb03b6ba92bb067e11aa3896bd2c641074c3f729a4641",
+    "batch_release": "cbd09aea6de822d6b797a939339ec0a9cefd4a6a38338b88732ae0a9",
+    "spend_forwarder": "3298bc134c4c5d5b1e1617def9635c795545a680f7b6a57c75d12f0a",
 }
 
 

@@ -3,8 +3,8 @@
 ``python -m runner.contract.build``          rewrites plutus.json
 ``python -m runner.contract.build --check``  exits 1 when the committed file differs from a fresh build
 
-One compilation path only: ``opshin.compiler.compile`` + ``pluthon.compile`` at -O3 and a
-UPLC program of version :data:`runner.contract.blueprint.PROGRAM_VERSION`.  Parameters are
+One compilation path only: ``opshin.compiler.compile`` + ``pluthon.compile`` at -O3 (or, for
+a hand-written ``onchain/<name>.uplc``, the ``uplc`` parser) and a UPLC program of version :data:`runner.contract.blueprint.PROGRAM_VERSION`.  Parameters are
 applied by :func:`runner.contract.blueprint.apply_parameters`, the same function the
 runner uses per schedule, so the hashes pinned in the tests are the hashes on chain.
 (``opshin build`` writes program version 1.1.0, OpShin's Python ``apply_parameters``
@@ -111,8 +111,21 @@ def _check_environment() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
+def parse_uplc_source(path: Path) -> uplc.ast.Program:
+    """Parse a hand-written ``onchain/<name>.uplc`` (lines starting with ``--`` are comments)."""
+    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("--")]
+    program = uplc.parse("\n".join(lines), filename=str(path))
+    if program.version != PROGRAM_VERSION:
+        raise SystemExit(f"{path}: program version must be {PROGRAM_VERSION}, not {program.version}")
+    return program
+
+
 def compile_source(name: str) -> uplc.ast.Program:
-    """Compile ``onchain/<name>.py`` (unparameterised) into a UPLC program."""
+    """Compile ``onchain/<name>.uplc`` (hand-written, parsed as is) or ``onchain/<name>.py``
+    (OpShin) into an unparameterised UPLC program."""
+    handwritten = ONCHAIN_DIR / f"{name}.uplc"
+    if handwritten.exists():
+        return parse_uplc_source(handwritten)
     path = ONCHAIN_DIR / f"{name}.py"
     source = path.read_text()
     code = compiler.compile(
@@ -174,7 +187,7 @@ def _validator_entry(spec: ScriptSpec, compiled_hex: str, module: types.ModuleTy
 
 def _sources_digest() -> str:
     digest = hashlib.sha256(opshin.__version__.encode())
-    for path in sorted(ONCHAIN_DIR.glob("*.py")):
+    for path in sorted([*ONCHAIN_DIR.glob("*.py"), *ONCHAIN_DIR.glob("*.uplc")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
