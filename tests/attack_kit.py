@@ -20,10 +20,14 @@ ed25519 oracle signatures over the canonical message.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pycardano as pc
@@ -35,7 +39,14 @@ from pycardano.utils import script_data_hash
 from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
 from runner.chain.devnet.ledger import Ledger
 from runner.chain.devnet.ledger_fees import min_fee, min_utxo
-from runner.contract.blueprint import ScheduleParameters, ScheduleScripts, SeedRef, schedule_scripts
+from runner.contract.blueprint import (
+    Blueprint,
+    ScheduleParameters,
+    ScheduleScripts,
+    SeedRef,
+    load_blueprint,
+    schedule_scripts,
+)
 from runner.contract.datums import (
     AllocationDatum,
     CertificateDatum,
@@ -234,7 +245,7 @@ class Kit:
             assert purpose in purposes, f"expected the {purpose} validator to fail, failures: {err.data}"
         if trace is not None:
             traces = [t for f in err.data for t in f["error"]["data"]["traces"]]
-            if traces:
+            if traces or os.environ.get("ATTACK_TRACED") == "1":
                 assert any(trace in t for t in traces), f"expected trace {trace!r}: {traces}"
         assert dict(self.ledger.utxo) == before_utxo and self.ledger.tip == before_tip
         return err
@@ -329,6 +340,31 @@ class World:
         return certificate_datum(milestone, sigs, s.params.oracles)
 
 
+@functools.lru_cache(maxsize=1)
+def _traced_blueprint() -> Blueprint:
+    """The blueprint compiled with traces kept (``ATTACK_TRACED=1``): a diagnostic run in
+    which every refusal must also show the validator's own message.  Other hashes than
+    the committed build, same source and same parameters."""
+    from opshin.compiler_config import CompilationConfig
+
+    from runner.contract import build
+
+    committed = build.COMPILER_CONFIG
+    build.COMPILER_CONFIG = committed.update(CompilationConfig(remove_trace=False))
+    try:
+        fresh = build._build_blueprint.__wrapped__("traced")  # bypass the memo of the -O3 build
+    finally:
+        build.COMPILER_CONFIG = committed
+    folder = Path(tempfile.mkdtemp(prefix="attack-traced-"))
+    (folder / "plutus.json").write_text(build.render(fresh))
+    return load_blueprint(folder / "plutus.json")
+
+
+def _scripts(params: ScheduleParameters) -> ScheduleScripts:
+    traced = os.environ.get("ATTACK_TRACED") == "1"
+    return schedule_scripts(params, _traced_blueprint() if traced else None)
+
+
 def _deploy_and_register(kit: Kit, owner: pc.SigningKey, label: str, oracles: list[pc.SigningKey],
                          token_policy: bytes, expiry_ms: int, layout: list[tuple[int, bytes, int, int]],
                          world_tokens: Callable[[int], pc.Value]) -> Schedule:
@@ -341,7 +377,7 @@ def _deploy_and_register(kit: Kit, owner: pc.SigningKey, label: str, oracles: li
         oracles=tuple(key_hash(k) for k in oracles), quorum=3, expiry_ms=expiry_ms,
         token_policy=token_policy, token_name=TOKEN_NAME,
     )
-    scripts = schedule_scripts(params)
+    scripts = _scripts(params)
     home = scripts.certificate_address(NETWORK)  # the certificate policy refuses every spend
     names = ["certificate_policy", "batch_release", "spend_forwarder"]
     holders = [pc.TransactionOutput(home, 0, script=getattr(scripts, n)) for n in names]
@@ -352,13 +388,16 @@ def _deploy_and_register(kit: Kit, owner: pc.SigningKey, label: str, oracles: li
     for b, milestone, amount, vesting in layout:
         datum = AllocationDatum(to_plutus_address(beneficiary(b)), amount, milestone, vesting)
         locked.append(pc.TransactionOutput(allocation_address, world_tokens(amount), datum=datum))
-    d = Draft(inputs=[seed], outputs=holders + locked, signers=[owner], change_address=owner_address)
-    tx = kit.finish(d)
-    kit.submit(tx)
-    refs = {n: Ref(tx.id, i) for i, n in enumerate(names)}
+    refs = {}
+    for name, holder in zip(names, holders):  # one deploy tx per script (a traced build is bigger)
+        deploy = kit.finish(Draft(inputs=kit.payer_utxos()[:1], outputs=[holder], signers=[kit.payer]))
+        kit.submit(deploy)
+        refs[name] = Ref(deploy.id, 0)
+    tx = kit.finish(Draft(inputs=[seed], outputs=locked, signers=[owner], change_address=owner_address))
+    kit.submit(tx)  # register: spends the one-shot seed
     schedule = Schedule(label, params, scripts, refs)
     for i, (b, milestone, amount, vesting) in enumerate(layout):
-        schedule.allocations.append(Allocation(Ref(tx.id, len(names) + i), beneficiary(b), amount, milestone, vesting))
+        schedule.allocations.append(Allocation(Ref(tx.id, i), beneficiary(b), amount, milestone, vesting))
     # the batch validator's stake credential: Conway registration, the script runs (publish)
     cert = pc.StakeRegistrationConway(pc.StakeCredential(pc.ScriptHash(scripts.batch_hash)), kit.params.key_deposit)
     kit.run(Draft(inputs=kit.payer_utxos()[:1], certificates=[cert], deposits=kit.params.key_deposit,

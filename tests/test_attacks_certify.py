@@ -46,8 +46,9 @@ def fresh(world: World) -> Iterator[None]:
     restore(world.ledger, height)
 
 
-def refused(world: World, draft: Draft, purpose: str = "mint", code: int = 3010) -> None:
-    world.kit.rejected(world.kit.finish(draft), code, purpose if code == 3010 else None)
+def refused(world: World, draft: Draft, purpose: str = "mint", code: int = 3010, trace: str | None = None) -> None:
+    """``trace``: the validator's message, checked when the scripts keep traces (ATTACK_TRACED=1)."""
+    world.kit.rejected(world.kit.finish(draft), code, purpose if code == 3010 else None, trace)
 
 
 def accepted(world: World, draft: Draft) -> pc.Transaction:
@@ -71,7 +72,7 @@ def ordered(entries: list[SignatureEntry]) -> list[SignatureEntry]:
 
 
 def test_quorum_minus_one_signature(world: World) -> None:
-    refused(world, with_datum(world, world.sign_certificate(NEW, [0, 1])))
+    refused(world, with_datum(world, world.sign_certificate(NEW, [0, 1])), trace="quorum not reached")
     accepted(world, certify(world, NEW, [0, 1, 2]))
 
 
@@ -79,7 +80,7 @@ def test_a_duplicated_oracle_counts_once(world: World) -> None:
     message = certificate_message(world.schedule.policy_id, NEW)
     two = ordered([entry(world, 0, message), entry(world, 1, message)])
     duplicated = CertificateDatum(NEW, [two[0], two[0], two[1]])
-    refused(world, with_datum(world, duplicated))
+    refused(world, with_datum(world, duplicated), trace="signers not ascending")
     accepted(world, with_datum(world, CertificateDatum(NEW, ordered([*two, entry(world, 2, message)]))))
 
 
@@ -87,7 +88,7 @@ def test_a_non_oracle_key_does_not_count(world: World) -> None:
     message = certificate_message(world.schedule.policy_id, NEW)
     intruder = entry(world, 3, message, signer=key("not an oracle"))  # claims oracle #3's slot
     refused(world, with_datum(world, CertificateDatum(NEW, ordered([entry(world, 0, message),
-                                                                    entry(world, 1, message), intruder]))))
+                                                                    entry(world, 1, message), intruder]))), trace="not an oracle")
     accepted(world, with_datum(world, CertificateDatum(NEW, ordered([entry(world, 0, message),
                                                                      entry(world, 1, message),
                                                                      entry(world, 3, message)]))))
@@ -95,13 +96,13 @@ def test_a_non_oracle_key_does_not_count(world: World) -> None:
 
 def test_signatures_over_another_milestone(world: World) -> None:
     forged = world.sign_certificate(NEW, [0, 1, 2], message_for=(world.schedule.policy_id, M1))
-    refused(world, with_datum(world, forged))
+    refused(world, with_datum(world, forged), trace="bad signature")
     accepted(world, certify(world, NEW))
 
 
 def test_signatures_for_another_schedule(world: World) -> None:
     forged = world.sign_certificate(NEW, [0, 1, 2], message_for=(world.other.policy_id, NEW))
-    refused(world, with_datum(world, forged))
+    refused(world, with_datum(world, forged), trace="bad signature")
     # ...while the same oracles CAN certify NEW for the other schedule with its own message
     accepted(world, certify(world, NEW, schedule=world.other))
     accepted(world, certify(world, NEW))
@@ -114,9 +115,9 @@ def test_a_tampered_signature_or_message(world: World) -> None:
     tampered = CertificateDatum(NEW, [honest.signatures[0],
                                       SignatureEntry(honest.signatures[1].oracle_index, honest.signatures[1].vkey,
                                                      flipped), honest.signatures[2]])
-    refused(world, with_datum(world, tampered))
+    refused(world, with_datum(world, tampered), trace="bad signature")
     other_tag = b"milestones:cert:v2" + world.schedule.policy_id + NEW
-    refused(world, with_datum(world, CertificateDatum(NEW, ordered([entry(world, i, other_tag) for i in (0, 1, 2)]))))
+    refused(world, with_datum(world, CertificateDatum(NEW, ordered([entry(world, i, other_tag) for i in (0, 1, 2)]))), trace="bad signature")
     accepted(world, with_datum(world, honest))
 
 
@@ -125,12 +126,12 @@ def test_minting_two_certificate_tokens_or_a_second_name(world: World) -> None:
     two = certify(world, NEW)
     two.mint = pc.MultiAsset.from_primitive({policy: {NEW: 2}})
     two.outputs[0].amount = pc.Value(two.outputs[0].amount.coin, two.mint)
-    refused(world, two)
+    refused(world, two, trace="exactly one token")
     second_name = certify(world, NEW)
     second_name.mint = pc.MultiAsset.from_primitive({policy: {NEW: 1, b"m-side": 1}})
     second_name.outputs.append(pc.TransactionOutput(MALLORY, pc.Value(
         CERT_LOVELACE, pc.MultiAsset.from_primitive({policy: {b"m-side": 1}}))))
-    refused(world, second_name)
+    refused(world, second_name, trace="mints other tokens")
     accepted(world, certify(world, NEW))
 
 
@@ -146,7 +147,7 @@ def test_the_certificate_must_be_locked_with_its_signers(world: World) -> None:
     refused(world, staked)
     other_record = certify(world, NEW)  # datum does not record the signers of the redeemer
     other_record.outputs[0].datum = world.sign_certificate(NEW, [2, 3, 4])
-    refused(world, other_record)
+    refused(world, other_record, trace="datum must record the signers")
     accepted(world, certify(world, NEW))
 
 
@@ -155,7 +156,7 @@ def test_certificates_and_deployed_scripts_can_never_be_spent(world: World) -> N
         draft = Draft(inputs=[ref, *world.kit.payer_utxos()[:1]],
                       reference_inputs=[world.schedule.script_refs["certificate_policy"]],
                       spend={ref: Forward()}, signers=[world.kit.payer], change_address=MALLORY)
-        refused(world, draft, purpose="spend")
+        refused(world, draft, purpose="spend", trace="cert: mint only")
     accepted(world, certify(world, NEW))
 
 
@@ -177,10 +178,10 @@ def _release_with_mint(world: World, mint: dict[bytes, int], to: pc.Address | No
 
 
 def test_extra_certificates_minted_during_a_release(world: World) -> None:
-    refused(world, _release_with_mint(world, {NEW: 2}))
-    refused(world, _release_with_mint(world, {NEW: 1, b"m-side": 1}))
+    refused(world, _release_with_mint(world, {NEW: 2}), trace="exactly one token")
+    refused(world, _release_with_mint(world, {NEW: 1, b"m-side": 1}), trace="mints other tokens")
     refused(world, _release_with_mint(world, {NEW: 1}, to=MALLORY))
-    refused(world, _release_with_mint(world, {M1: 1}))  # redeemer certifies NEW, token says m1
+    refused(world, _release_with_mint(world, {M1: 1}), trace="wrong token name")  # redeemer certifies NEW, token says m1
     accepted(world, _release_with_mint(world, {NEW: 1}))  # a quorum-signed certificate is fine
 
 
@@ -192,7 +193,7 @@ def test_the_batch_stake_credential_is_registered_and_cannot_be_deregistered(wor
     draft = Draft(inputs=world.kit.payer_utxos()[:1], certificates=[cert], deposits=-deposit,
                   reference_inputs=[s.script_refs["batch_release"]], publish={0: Forward()},
                   signers=[world.kit.payer])
-    refused(world, draft, purpose="publish")
+    refused(world, draft, purpose="publish", trace="only stake registration")
     accepted(world, release(world, [s.find(0, M1)]))  # and the batch keeps working
 
 
@@ -204,7 +205,7 @@ def test_a_certificate_minted_in_the_release_transaction_does_not_count(world: W
     draft.mint, draft.mints = cert.mint, dict(cert.mints)
     draft.reference_inputs.append(world.schedule.script_refs["certificate_policy"])
     draft.outputs.append(cert.outputs[0])
-    refused(world, draft, purpose="withdraw")
+    refused(world, draft, purpose="withdraw", trace="not certified")
     certified = world.kit.finish(certify(world, UNCERTIFIED))
     world.kit.accepted(certified)
     world.schedule.certificates[UNCERTIFIED] = pc.TransactionInput(certified.id, 0)

@@ -47,8 +47,9 @@ def fresh(world: World) -> Iterator[None]:
     restore(world.ledger, height)
 
 
-def refused(world: World, draft: Draft, code: int = 3010, purpose: str = "withdraw") -> None:
-    world.kit.rejected(world.kit.finish(draft), code, purpose if code == 3010 else None)
+def refused(world: World, draft: Draft, code: int = 3010, purpose: str = "withdraw", trace: str | None = None) -> None:
+    """``trace``: the validator's message, checked when the scripts keep traces (ATTACK_TRACED=1)."""
+    world.kit.rejected(world.kit.finish(draft), code, purpose if code == 3010 else None, trace)
 
 
 def accepted(world: World, draft: Draft) -> pc.Transaction:
@@ -65,20 +66,20 @@ def test_reclaim_one_slot_before_expiry_is_refused_and_at_expiry_accepted(world:
     expiry_slot = world.slot_of(EXPIRY_MS)
     assert world.now_slot() > expiry_slot
     mine = refs(world, (0, M1), (1, LATE))
-    refused(world, reclaim(world, mine, validity_start=expiry_slot - 1))
+    refused(world, reclaim(world, mine, validity_start=expiry_slot - 1), trace="not expired")
     accepted(world, reclaim(world, mine, validity_start=expiry_slot))
 
 
 def test_reclaim_claiming_a_future_lower_bound_or_none(world: World) -> None:
     mine = refs(world, (2, M1))
     refused(world, reclaim(world, mine, validity_start=world.now_slot() + 50), code=3118)
-    refused(world, reclaim(world, mine, validity_start=None))
+    refused(world, reclaim(world, mine, validity_start=None), trace="lower bound must be finite")
     accepted(world, reclaim(world, mine))
 
 
 def test_reclaim_without_the_owner(world: World) -> None:
     mine = refs(world, (3, M1), (3, UNCERTIFIED))
-    refused(world, reclaim(world, mine, sign=False))  # no owner among the signatories
+    refused(world, reclaim(world, mine, sign=False), trace="owner must sign")  # no owner among the signatories
     listed_not_signed = reclaim(world, mine)
     listed_not_signed.signers = [world.kit.payer]  # owner named as required signer, no witness
     refused(world, listed_not_signed, code=3101)
@@ -86,7 +87,7 @@ def test_reclaim_without_the_owner(world: World) -> None:
     mallory = key("mallory")
     impostor.required_signers, impostor.signers = [key_hash(mallory)], [world.kit.payer, mallory]
     impostor.outputs = [pc.TransactionOutput(address("mallory"), impostor.outputs[0].amount)]
-    refused(world, impostor)
+    refused(world, impostor, trace="owner must sign")
     accepted(world, reclaim(world, mine))
 
 
@@ -97,7 +98,8 @@ def test_reclaim_through_another_schedules_batch(world: World) -> None:
     draft.withdrawals = {other.reward_account: 0}
     draft.withdraws = {other.reward_account: draft.withdraws.popitem()[1]}
     draft.reference_inputs[1] = other.script_refs["batch_release"]
-    refused(world, draft, purpose="spend")
+    err = world.kit.rejected(world.kit.finish(draft), 3010, "spend")
+    assert {f["validator"]["purpose"] for f in err.data} == {"spend"}, "the other batch itself passes"
     accepted(world, reclaim(world, refs(world, (4, M1))))
 
 
@@ -108,7 +110,7 @@ def test_owner_reclaims_every_remaining_allocation_and_malformed_utxos(world: Wo
     junk = pc.TransactionInput(junk_tx.id, 0)
     everything = [a.ref for a in world.schedule.allocations] + [junk]
     early = reclaim(world, everything, validity_start=world.slot_of(EXPIRY_MS) - 1)
-    refused(world, early)
+    refused(world, early, trace="not expired")
     tx = accepted(world, reclaim(world, everything))
     assert all(r not in world.ledger.utxo for r in everything)
     units = sum(r.ex_units.mem for r in tx.transaction_witness_set.redeemer)

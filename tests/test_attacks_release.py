@@ -202,7 +202,7 @@ def test_spending_an_allocation_without_the_batch_withdrawal(world: World) -> No
     draft = release(world, [a(world, 0)])
     draft.withdrawals, draft.withdraws = {}, {}
     draft.outputs = [pay(world, MALLORY, a(world, 0).amount)]
-    refused(world, draft, purpose="spend")
+    refused(world, draft, purpose="spend")  # no withdrawal at all: the forwarder's head_list fails
     accepted(world, release(world, [a(world, 0)]))
 
 
@@ -213,7 +213,8 @@ def test_spending_an_allocation_with_another_schedules_batch_withdrawal(world: W
     draft.withdraws = {other.reward_account: draft.withdraws.popitem()[1]}
     draft.reference_inputs[1] = other.script_refs["batch_release"]
     draft.outputs = [pay(world, MALLORY, a(world, 0).amount)]
-    refused(world, draft, purpose="spend")
+    err = world.kit.rejected(world.kit.finish(draft), 3010, "spend")
+    assert {f["validator"]["purpose"] for f in err.data} == {"spend"}, "the other batch itself passes"
     accepted(world, release(world, [a(world, 0)]))
 
 
@@ -275,7 +276,7 @@ def test_a_negative_allocation_cannot_cancel_a_real_one_in_its_group(world: Worl
     draft.inputs.insert(0, minus)  # same tx id order is irrelevant: both are b0's -> one group
     draft.spend[minus] = draft.spend[honest.ref]
     draft.outputs = [pay(world, honest.beneficiary, 1, ALLOCATION_LOVELACE + 5_000_000)]
-    refused(world, draft)
+    refused(world, draft, trace="negative amount")
     accepted(world, release(world, [honest]))
 
 
