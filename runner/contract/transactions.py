@@ -1,0 +1,294 @@
+"""The project's transaction builder for a schedule's life cycle (pure, no network).
+
+Steps, in order: :func:`deploy` (the three scripts as reference scripts at the
+certificate address, where the certificate policy refuses every spend, so they stay
+forever), :func:`register_stake` (Conway registration of the batch validator's stake
+credential: a release runs it as a zero withdrawal), :func:`register_schedule` (spend
+the one-shot seed, lock one UTxO per allocation with its inline ``AllocationDatum``,
+split into several chained transactions when one would pass the size limit),
+:func:`certify` (mint a milestone certificate with M oracle signatures), then
+``tx_release.release`` / ``tx_release.reclaim``.
+
+Every function takes the chain as arguments (a :class:`ChainSnapshot`, UTxOs, an
+evaluator) and returns :class:`UnsignedTx` values; the caller signs with :func:`sign`
+and submits.  Fees and the ex-unit margin: see :mod:`runner.contract.tx_core`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import nacl.exceptions
+import nacl.signing
+import pycardano as pc
+
+from runner.contract.blueprint import ScheduleParameters, ScheduleScripts, SeedRef
+from runner.contract.datums import (
+    AllocationDatum,
+    CertificateDatum,
+    Release,
+    certificate_datum,
+    certificate_message,
+    check_milestone_id,
+    to_plutus_address,
+)
+from runner.contract.tx_core import (
+    DEFAULT_TTL_SLOTS,
+    EX_UNIT_MARGIN,
+    ChainSnapshot,
+    Draft,
+    Evaluator,
+    TooLarge,
+    UnsignedTx,
+    finish,
+    min_lovelace,
+    sign,
+)
+from runner.errors import UserInputError
+
+SCRIPT_NAMES = ("certificate_policy", "batch_release", "spend_forwarder")
+COLLATERAL_MIN = 5_000_000
+#: Bytes kept free below the size limit when packing register outputs (inputs, fee, witnesses).
+REGISTER_HEADROOM = 1_200
+
+__all__ = [
+    "EX_UNIT_MARGIN",
+    "AllocationSpec",
+    "ChainSnapshot",
+    "Deployment",
+    "UnsignedTx",
+    "certify",
+    "deploy",
+    "register_schedule",
+    "register_stake",
+    "sign",
+]
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A schedule whose scripts sit on chain as reference scripts."""
+
+    params: ScheduleParameters
+    scripts: ScheduleScripts
+    script_utxos: Mapping[str, pc.UTxO]  # keys: SCRIPT_NAMES
+    network: pc.Network
+
+    @property
+    def policy_id(self) -> bytes:
+        return self.scripts.certificate_policy_id
+
+    @property
+    def allocation_address(self) -> pc.Address:
+        return self.scripts.allocation_address(self.network)
+
+    @property
+    def certificate_address(self) -> pc.Address:
+        return self.scripts.certificate_address(self.network)
+
+    @property
+    def reward_account(self) -> bytes:
+        return bytes(self.scripts.batch_reward_address(self.network).to_primitive())
+
+    def tokens(self, amount: int, lovelace: int = 0) -> pc.Value:
+        p = self.params
+        return pc.Value(lovelace, pc.MultiAsset.from_primitive({p.token_policy: {p.token_name: amount}}))
+
+
+@dataclass(frozen=True)
+class AllocationSpec:
+    """One allocation to lock: ``amount`` tokens for ``beneficiary`` once ``milestone_id``
+    is certified and ``vesting_ms`` (POSIX milliseconds) has passed."""
+
+    beneficiary: pc.Address
+    amount: int
+    milestone_id: bytes
+    vesting_ms: int
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    tx: UnsignedTx
+    deployment: Deployment
+
+
+def pure_ada(utxos: Sequence[pc.UTxO]) -> list[pc.UTxO]:
+    """ADA-only key-locked UTxOs, largest first."""
+    found = [u for u in utxos if not u.output.amount.multi_asset and u.output.script is None
+             and u.output.datum is None and u.output.datum_hash is None]
+    return sorted(found, key=lambda u: -u.output.amount.coin)
+
+
+def split_payer(payer: Sequence[pc.UTxO], *, exclude: Sequence[pc.TransactionInput] = ()
+                ) -> tuple[pc.UTxO, pc.UTxO]:
+    """(fee input, collateral): the largest ADA-only UTxO pays, the smallest one of at least
+    5 ADA is collateral (the same UTxO when there is only one)."""
+    usable = [u for u in pure_ada(payer) if u.input not in exclude]
+    if not usable or usable[0].output.amount.coin < COLLATERAL_MIN:
+        raise UserInputError("the paying address has no ADA-only UTxO of at least 5 ADA",
+                             hint="send a few ADA (no tokens) to the paying address")
+    fee_input = usable[0]
+    candidates = [u for u in usable[1:] if u.output.amount.coin >= COLLATERAL_MIN]
+    return fee_input, (candidates[-1] if candidates else fee_input)
+
+
+def deploy(params: ScheduleParameters, scripts: ScheduleScripts, payer: Sequence[pc.UTxO],
+           snap: ChainSnapshot) -> DeployResult:
+    """Lock the three scripts as reference scripts at the certificate address.
+
+    The seed is never spent here (the register transaction must spend it)."""
+    seed = pc.TransactionInput(pc.TransactionId(params.seed.tx_id), params.seed.index)
+    home = scripts.certificate_address(snap.network)
+    holders = []
+    for name in SCRIPT_NAMES:
+        out = pc.TransactionOutput(home, 0, script=getattr(scripts, name))
+        out.amount = pc.Value(min_lovelace(snap.params, out))
+        holders.append(out)
+    fee_input, _ = split_payer(payer, exclude=[seed])
+    d = Draft("deploy", inputs=[fee_input], outputs=holders)
+    tx = finish(d, snap, None)
+    utxos = {n: tx.produced[i] for i, n in enumerate(SCRIPT_NAMES)}
+    return DeployResult(tx, Deployment(params, scripts, utxos, snap.network))
+
+
+def register_stake(dep: Deployment, payer: Sequence[pc.UTxO], snap: ChainSnapshot,
+                   evaluate: Evaluator) -> UnsignedTx:
+    """Register the batch validator's stake credential (deposit: ``key_deposit``); the
+    batch script runs for it (publish purpose) and accepts only this certificate."""
+    fee_input, collateral = split_payer(payer)
+    deposit = snap.params.key_deposit
+    cert = pc.StakeRegistrationConway(pc.StakeCredential(pc.ScriptHash(dep.scripts.batch_hash)), deposit)
+    d = Draft("register stake", inputs=[fee_input], certificates=[cert], deposits=deposit,
+              reference_inputs=[dep.script_utxos["batch_release"]], publish={0: Release()},
+              collateral=collateral)
+    return finish(d, snap, evaluate)
+
+
+def _allocation_output(dep: Deployment, spec: AllocationSpec, params: pc.ProtocolParameters
+                       ) -> pc.TransactionOutput:
+    if spec.amount <= 0:
+        raise UserInputError(f"allocation of {spec.amount} tokens to {spec.beneficiary}: amounts must be positive")
+    check_milestone_id(spec.milestone_id)
+    datum = AllocationDatum(to_plutus_address(spec.beneficiary), spec.amount, spec.milestone_id, spec.vesting_ms)
+    out = pc.TransactionOutput(dep.allocation_address, dep.tokens(spec.amount), datum=datum)
+    out.amount.coin = min_lovelace(params, out)
+    return out
+
+
+def _chunks_by_size(outputs: list[tuple[str, pc.TransactionOutput]], room: int
+                    ) -> list[list[pc.TransactionOutput]]:
+    """Pack whole beneficiary groups (consecutive outputs share a key) into chunks of at most
+    ``room`` bytes, so that one beneficiary's allocations stay consecutive in one tx."""
+    groups: list[list[pc.TransactionOutput]] = []
+    last = None
+    for group_key, out in outputs:
+        if groups and group_key == last:
+            groups[-1].append(out)
+        else:
+            groups.append([out])
+        last = group_key
+    units: list[list[pc.TransactionOutput]] = []
+    for g in groups:  # a group larger than a whole transaction goes output by output
+        units.extend([g] if sum(len(o.to_cbor()) for o in g) <= room else [[o] for o in g])
+    chunks: list[list[pc.TransactionOutput]] = [[]]
+    used = 0
+    for part in units:
+        size = sum(len(o.to_cbor()) for o in part)
+        if used + size > room and chunks[-1]:
+            chunks.append([])
+            used = 0
+        chunks[-1].extend(part)
+        used += size
+    return chunks
+
+
+def register_schedule(dep: Deployment, allocations: Sequence[AllocationSpec], seed: pc.UTxO,
+                      funding: Sequence[pc.UTxO], snap: ChainSnapshot) -> list[UnsignedTx]:
+    """Lock the allocations; the first transaction spends the seed, the next ones spend the
+    previous one's change (submit them in order).  One beneficiary's allocations are laid
+    out at consecutive indices so that a release pays them with one output."""
+    want = SeedRef(seed.input.transaction_id.payload, seed.input.index)
+    if want != dep.params.seed:
+        raise UserInputError(f"the seed {seed.input} is not the schedule's one-shot seed",
+                             hint="register with the UTxO the schedule's parameters were made from")
+    if not allocations:
+        raise UserInputError("a schedule needs at least one allocation")
+    order: dict[bytes, int] = {}
+    for spec in allocations:
+        order.setdefault(bytes(spec.beneficiary.to_primitive()), len(order))
+    ordered = sorted(allocations, key=lambda s: order[bytes(s.beneficiary.to_primitive())])
+    outs = [(bytes(s.beneficiary.to_primitive()).hex(), _allocation_output(dep, s, snap.params)) for s in ordered]
+    chunks = _chunks_by_size(outs, snap.params.max_tx_size - REGISTER_HEADROOM)
+    # fund: seed + enough of the owner's UTxOs for all tokens and ADA (fees ~0.6 ADA per tx)
+    tokens_needed = sum(s.amount for s in allocations)
+    coin_needed = sum(o.amount.coin for _, o in outs) + len(chunks) * 2_000_000
+    policy, name = pc.ScriptHash(dep.params.token_policy), pc.AssetName(dep.params.token_name)
+    inputs = [seed]
+    have = seed.output.amount
+    rest = sorted((u for u in funding if u.input != seed.input and u.output.script is None
+                   and u.output.datum is None), key=lambda u: (-u.output.amount.multi_asset.get(policy, {}).get(name, 0),
+                                                               -u.output.amount.coin))
+    for u in rest:
+        enough_tokens = have.multi_asset.get(policy, {}).get(name, 0) >= tokens_needed
+        if enough_tokens and have.coin >= coin_needed:
+            break
+        inputs.append(u)
+        have = have + u.output.amount
+    change_address = seed.output.address
+    txs: list[UnsignedTx] = []
+    for chunk in chunks:
+        try:
+            tx = finish(Draft("register", inputs=inputs, outputs=chunk, change_address=change_address), snap, None)
+        except TooLarge as exc:
+            raise UserInputError(f"register transaction too large ({exc})",
+                                 hint="fewer funding UTxOs: consolidate the owner's UTxOs first") from exc
+        txs.append(tx)
+        inputs = [tx.produced[-1]]  # the change carries the rest of the tokens and ADA
+    return txs
+
+
+def allocations_in(dep: Deployment, txs: Sequence[UnsignedTx]) -> list[pc.UTxO]:
+    """The allocation UTxOs the register transactions create."""
+    return [u for tx in txs for u in tx.produced if u.output.address == dep.allocation_address]
+
+
+def verified_signatures(dep: Deployment, milestone_id: bytes, signatures: Mapping[bytes, bytes]
+                        ) -> dict[bytes, bytes]:
+    """The ``{vkey: signature}`` entries that are valid oracle signatures over the
+    canonical message; the others are reported, never sent (the policy fails on them)."""
+    message = certificate_message(dep.policy_id, milestone_id)
+    good: dict[bytes, bytes] = {}
+    bad: list[str] = []
+    for vkey, sig in signatures.items():
+        try:
+            nacl.signing.VerifyKey(vkey).verify(message, sig)
+        except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
+            bad.append(pc.VerificationKey(vkey).hash().payload.hex() if len(vkey) == 32 else repr(vkey))
+            continue
+        if bytes(pc.VerificationKey(vkey).hash()) in dep.params.oracles:
+            good[vkey] = sig
+        else:
+            bad.append(f"{pc.VerificationKey(vkey).hash()} (not an oracle)")
+    if len(good) < dep.params.quorum:
+        raise UserInputError(
+            f"milestone {milestone_id!r}: {len(good)} valid oracle signatures, the quorum is "
+            f"{dep.params.quorum}" + (f"; refused: {', '.join(bad)}" if bad else ""),
+            hint="collect more oracle signatures over `milestones` canonical certificate message")
+    return good
+
+
+def certify(dep: Deployment, milestone_id: bytes, signatures: Mapping[bytes, bytes],
+            payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator) -> UnsignedTx:
+    """Mint the milestone's certificate with the oracles' signatures (sorted by key hash,
+    with their oracle indexes) and lock it at the certificate address with that datum."""
+    good = verified_signatures(dep, milestone_id, signatures)
+    datum: CertificateDatum = certificate_datum(milestone_id, good, dep.params.oracles)
+    mint = pc.MultiAsset.from_primitive({dep.policy_id: {milestone_id: 1}})
+    out = pc.TransactionOutput(dep.certificate_address, pc.Value(0, mint), datum=datum)
+    out.amount.coin = min_lovelace(snap.params, out)
+    fee_input, collateral = split_payer(payer)
+    d = Draft("certify", inputs=[fee_input], outputs=[out], mint=mint, mints={dep.policy_id: datum},
+              reference_inputs=[dep.script_utxos["certificate_policy"]], collateral=collateral,
+              ttl=snap.slot + DEFAULT_TTL_SLOTS)
+    return finish(d, snap, evaluate)
