@@ -232,9 +232,9 @@ class Kit:
     def rejected(self, tx: pc.Transaction, code: int, purpose: str | None = None,
                  trace: str | None = None) -> LedgerRejection:
         """Expect a rejection with ``code`` (and for 3010 the failing validator's purpose and,
-        when the script kept its traces, the message: the committed -O3 build strips them,
-        so the twin, which differs in one rule only, is what pins the cause); the UTxO set
-        and tip are unchanged."""
+        when the script kept traces, the message: the committed build has none, so the
+        twin, which differs in one rule only, is what pins the cause; see
+        ``ATTACK_BLUEPRINT=traced``); the UTxO set and tip are unchanged."""
         before_utxo, before_tip = dict(self.ledger.utxo), self.ledger.tip
         with pytest.raises(LedgerRejection) as info:
             self.ledger.submit(tx)
@@ -245,7 +245,7 @@ class Kit:
             assert purpose in purposes, f"expected the {purpose} validator to fail, failures: {err.data}"
         if trace is not None:
             traces = [t for f in err.data for t in f["error"]["data"]["traces"]]
-            if traces or os.environ.get("ATTACK_TRACED") == "1":
+            if traces:
                 assert any(trace in t for t in traces), f"expected trace {trace!r}: {traces}"
         assert dict(self.ledger.utxo) == before_utxo and self.ledger.tip == before_tip
         return err
@@ -340,29 +340,34 @@ class World:
         return certificate_datum(milestone, sigs, s.params.oracles)
 
 
-@functools.lru_cache(maxsize=1)
-def _traced_blueprint() -> Blueprint:
-    """The blueprint compiled with traces kept (``ATTACK_TRACED=1``): a diagnostic run in
-    which every refusal must also show the validator's own message.  Other hashes than
-    the committed build, same source and same parameters."""
+@functools.lru_cache(maxsize=2)
+def _fresh_blueprint(traced: bool) -> Blueprint:
+    """A blueprint built now from the ``onchain/`` working tree, for diagnostic runs:
+    ``ATTACK_BLUEPRINT=fresh`` attacks the sources being edited (before plutus.json is
+    rebuilt); ``ATTACK_BLUEPRINT=traced`` also keeps OpShin's traces, so each refusal must
+    show the validator's own message (hand-written UPLC scripts have none).  The default
+    attacks the committed plutus.json."""
     from opshin.compiler_config import CompilationConfig
 
     from runner.contract import build
 
     committed = build.COMPILER_CONFIG
-    build.COMPILER_CONFIG = committed.update(CompilationConfig(remove_trace=False))
+    if traced:
+        build.COMPILER_CONFIG = committed.update(CompilationConfig(remove_trace=False))
     try:
-        fresh = build._build_blueprint.__wrapped__("traced")  # bypass the memo of the -O3 build
+        fresh = build._build_blueprint.__wrapped__(f"attack-{traced}")  # bypass the build's memo
     finally:
         build.COMPILER_CONFIG = committed
-    folder = Path(tempfile.mkdtemp(prefix="attack-traced-"))
+    folder = Path(tempfile.mkdtemp(prefix="attack-blueprint-"))
     (folder / "plutus.json").write_text(build.render(fresh))
     return load_blueprint(folder / "plutus.json")
 
 
 def _scripts(params: ScheduleParameters) -> ScheduleScripts:
-    traced = os.environ.get("ATTACK_TRACED") == "1"
-    return schedule_scripts(params, _traced_blueprint() if traced else None)
+    mode = os.environ.get("ATTACK_BLUEPRINT", "committed")
+    if mode not in ("committed", "fresh", "traced"):
+        raise ValueError(f"ATTACK_BLUEPRINT={mode!r}: use committed (default), fresh or traced")
+    return schedule_scripts(params, None if mode == "committed" else _fresh_blueprint(mode == "traced"))
 
 
 def _deploy_and_register(kit: Kit, owner: pc.SigningKey, label: str, oracles: list[pc.SigningKey],

@@ -47,7 +47,7 @@ def fresh(world: World) -> Iterator[None]:
 
 
 def refused(world: World, draft: Draft, purpose: str = "mint", code: int = 3010, trace: str | None = None) -> None:
-    """``trace``: the validator's message, checked when the scripts keep traces (ATTACK_TRACED=1)."""
+    """``trace``: the validator's message, checked when the scripts keep traces (ATTACK_BLUEPRINT=traced)."""
     world.kit.rejected(world.kit.finish(draft), code, purpose if code == 3010 else None, trace)
 
 

@@ -48,7 +48,7 @@ def fresh(world: World) -> Iterator[None]:
 
 
 def refused(world: World, draft: Draft, code: int = 3010, purpose: str = "withdraw", trace: str | None = None) -> None:
-    """``trace``: the validator's message, checked when the scripts keep traces (ATTACK_TRACED=1)."""
+    """``trace``: the validator's message, checked when the scripts keep traces (ATTACK_BLUEPRINT=traced)."""
     world.kit.rejected(world.kit.finish(draft), code, purpose if code == 3010 else None, trace)
 
 
