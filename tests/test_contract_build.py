@@ -54,8 +54,8 @@ PINNED_SCHEDULE = ScheduleParameters(
 )
 PINNED_HASHES = {
     "certificate_policy": "b4ba4abac6ffc9e798dfc7407db18ff0e428f671e82ab88cff01918d",
-    "batch_release": "cbd09aea6de822d6b797a939339ec0a9cefd4a6a38338b88732ae0a9",
-    "spend_forwarder": "3298bc134c4c5d5b1e1617def9635c795545a680f7b6a57c75d12f0a",
+    "batch_release": "9b4b0d50afe0e46e75568cad02dad5159d24e28b0b4005b3bfb20800",
+    "spend_forwarder": "da80e7ed49d1b70a0a9645cc3a1c3635f052f511a8efcfe3925f287b",
 }
 
 

@@ -4,7 +4,8 @@
 ``python -m runner.contract.build --check``  exits 1 when the committed file differs from a fresh build
 
 One compilation path only: ``opshin.compiler.compile`` + ``pluthon.compile`` at -O3 (or, for
-a hand-written ``onchain/<name>.uplc``, the ``uplc`` parser) and a UPLC program of version :data:`runner.contract.blueprint.PROGRAM_VERSION`.  Parameters are
+hand-written UPLC, ``onchain/<name>.uplc`` or the text printed by
+``onchain/<name>_uplc.py``, the ``uplc`` parser) and a UPLC program of version :data:`runner.contract.blueprint.PROGRAM_VERSION`.  Parameters are
 applied by :func:`runner.contract.blueprint.apply_parameters`, the same function the
 runner uses per schedule, so the hashes pinned in the tests are the hashes on chain.
 (``opshin build`` writes program version 1.1.0, OpShin's Python ``apply_parameters``
@@ -120,12 +121,27 @@ def parse_uplc_source(path: Path) -> uplc.ast.Program:
     return program
 
 
+def _generated_uplc(path: Path) -> uplc.ast.Program:
+    """Parse the text printed by a hand-written generator ``onchain/<name>_uplc.py``."""
+    spec = importlib.util.spec_from_file_location(f"_milestones_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    program = uplc.parse(module.program(), filename=str(path))
+    if program.version != PROGRAM_VERSION:
+        raise SystemExit(f"{path}: program version must be {PROGRAM_VERSION}, not {program.version}")
+    return program
+
+
 def compile_source(name: str) -> uplc.ast.Program:
     """Compile ``onchain/<name>.uplc`` (hand-written, parsed as is) or ``onchain/<name>.py``
     (OpShin) into an unparameterised UPLC program."""
     handwritten = ONCHAIN_DIR / f"{name}.uplc"
     if handwritten.exists():
         return parse_uplc_source(handwritten)
+    generator = ONCHAIN_DIR / f"{name}_uplc.py"
+    if generator.exists():
+        return _generated_uplc(generator)
     path = ONCHAIN_DIR / f"{name}.py"
     source = path.read_text()
     code = compiler.compile(
