@@ -212,6 +212,28 @@ def test_forwarder_refuses_a_spend_without_the_batch_withdrawal(world: World) ->
     assert_refused(parts, tag="spend")
 
 
+def test_forwarder_refuses_a_key_credential_named_like_the_batch_validator(world: World) -> None:
+    """The first withdrawal must be the SCRIPT credential B (constructor compared too)."""
+    parts = two_beneficiaries(world)
+    script_account = next(iter(parts.withdrawals))
+    key_account = bytes([script_account[0] & ~0x10]) + script_account[1:]
+    parts.withdrawals = {key_account: 0}
+    parts.withdraw_redeemers = {}
+    assert_refused(parts, tag="spend")
+
+
+@dataclasses.dataclass
+class UnknownAction(pc.PlutusData):
+    CONSTR_ID = 2
+
+
+def test_batch_refuses_a_redeemer_other_than_release_or_reclaim(world: World) -> None:
+    parts = two_beneficiaries(world)  # accepted with Release: test_release_pays_each_...
+    account = next(iter(parts.withdrawals))
+    parts.withdraw_redeemers = {account: UnknownAction()}
+    assert_refused(parts)
+
+
 # ----------------------------------------------------------------------------- reclaim
 
 
