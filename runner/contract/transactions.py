@@ -122,15 +122,18 @@ def pure_ada(utxos: Sequence[pc.UTxO]) -> list[pc.UTxO]:
 
 def split_payer(payer: Sequence[pc.UTxO], *, exclude: Sequence[pc.TransactionInput] = ()
                 ) -> tuple[pc.UTxO, pc.UTxO]:
-    """(fee input, collateral): the largest ADA-only UTxO pays, the smallest one of at least
-    5 ADA is collateral (the same UTxO when there is only one)."""
-    usable = [u for u in pure_ada(payer) if u.input not in exclude]
-    if not usable or usable[0].output.amount.coin < COLLATERAL_MIN:
-        raise UserInputError("the paying address has no ADA-only UTxO of at least 5 ADA",
+    """(fee input, collateral).  Collateral: the smallest ADA-only UTxO of at least 5 ADA
+    (its lovelace comes back through the collateral return).  Fee input: the largest
+    other key-locked UTxO (tokens on it go back with the change), else the collateral."""
+    plain = [u for u in payer if u.input not in exclude and u.output.script is None
+             and u.output.datum is None and u.output.datum_hash is None]
+    ada = [u for u in pure_ada(plain) if u.output.amount.coin >= COLLATERAL_MIN]
+    if not ada:
+        raise UserInputError("the paying address has no ADA-only UTxO of at least 5 ADA (for collateral)",
                              hint="send a few ADA (no tokens) to the paying address")
-    fee_input = usable[0]
-    candidates = [u for u in usable[1:] if u.output.amount.coin >= COLLATERAL_MIN]
-    return fee_input, (candidates[-1] if candidates else fee_input)
+    collateral = ada[-1]
+    others = sorted((u for u in plain if u.input != collateral.input), key=lambda u: -u.output.amount.coin)
+    return (others[0] if others else collateral), collateral
 
 
 def deploy(params: ScheduleParameters, scripts: ScheduleScripts, payer: Sequence[pc.UTxO],
