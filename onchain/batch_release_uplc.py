@@ -122,7 +122,9 @@ EMPTY_ID = "(con data (B #))"
 
 def lovelace_of(value: str) -> str:
     """ADA sits first in every ledger Value of a ScriptContext."""
-    return un_i(app(b("sndPair"), head(app(b("unMapData"), app(b("sndPair"), head(app(b("unMapData"), value)))))))
+    return un_i(
+        app(b("sndPair"), head(app(b("unMapData"), app(b("sndPair"), head(app(b("unMapData"), value))))))
+    )
 
 
 # quantity of (pol, nm) in a map of pairs (0 when absent); pol and nm are Data (B ...)
@@ -228,7 +230,10 @@ SIGNED = rec(
         ite(eq_data(head("l"), "owner"), UNIT, call("self", tail("l")))),
 )  # fmt: skip
 
-RECLAIM = check(le(un_i("expiry"), "now"), let("signed", SIGNED, call("signed", app(b("unListData"), head(tail("txf", 8))))))
+RECLAIM = check(
+    le(un_i("expiry"), "now"),
+    let("signed", SIGNED, call("signed", app(b("unListData"), head(tail("txf", 8))))),
+)
 
 # finite lower bound: Interval = C0 [LowerBound = C0 [Extended, Closure], upper]
 NOW = (
