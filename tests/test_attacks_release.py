@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import cbor2
 import pycardano as pc
 import pytest
 from attack_kit import (
@@ -221,41 +222,50 @@ def test_spending_an_allocation_with_another_schedules_batch_withdrawal(world: W
 # ----------------------------------------------------------------------- malformed allocations
 
 
-def _lock(world: World, datum: object, amount: int = 0) -> pc.TransactionInput:
+def _lock(world: World, datum: object, tokens: int = 0) -> pc.TransactionInput:
     """Anyone can send a UTxO with any datum to the allocation address."""
-    from attack_kit import Draft as D
-
-    value = world.tokens(0, 5_000_000) if amount == 0 else world.tokens(amount, 5_000_000)
-    if amount == 0:
-        value = pc.Value(5_000_000)
+    value = world.tokens(tokens, 5_000_000) if tokens else pc.Value(5_000_000)
     out = pc.TransactionOutput(world.schedule.allocation_address, value, datum=datum)
-    tx = world.kit.finish(D(inputs=world.kit.payer_utxos()[:1], outputs=[out], signers=[world.kit.payer]))
+    tx = world.kit.finish(Draft(inputs=world.kit.payer_utxos()[:1], outputs=[out], signers=[world.kit.payer]))
     world.kit.submit(tx)
     return pc.TransactionInput(tx.id, 0)
 
 
-def test_allocation_with_an_ill_typed_datum(world: World) -> None:
-    from dataclasses import dataclass
+def _constr0(*fields: object) -> pc.RawPlutusData:
+    return pc.RawPlutusData(cbor2.CBORTag(121, list(fields)))
 
-    @dataclass
-    class Wrong(pc.PlutusData):  # AllocationDatum's shape with bytes where integers belong
-        CONSTR_ID = 0
-        beneficiary: bytes
-        amount: bytes
-        milestone_id: bytes
-        vesting_time: bytes
 
-    bad = _lock(world, Wrong(b"mallory", b"100", M1, b"0"))
+def _b0() -> object:
+    return cbor2.loads(to_plutus_address(beneficiary(0)).to_cbor())
+
+
+#: allocation datums a careless owner or an attacker could lock at the allocation address
+MALFORMED = {
+    "amount-as-bytes": lambda w: _constr0(_b0(), b"100", M1, w.vesting_ms),
+    "vesting-as-bytes": lambda w: _constr0(_b0(), 100, M1, b"0"),
+    "milestone-as-integer": lambda w: _constr0(_b0(), 100, 1, w.vesting_ms),
+    "empty-milestone-id": lambda w: _constr0(_b0(), 100, b"", w.vesting_ms),
+    "beneficiary-as-integer": lambda w: _constr0(0, 100, M1, w.vesting_ms),
+    "too-few-fields": lambda w: _constr0(_b0(), 100),
+    "not-a-constructor": lambda w: 42,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(MALFORMED))
+def test_allocation_with_an_ill_typed_datum(world: World, shape: str) -> None:
+    """It cannot ride out with an honest release, nor be released itself (only reclaimed)."""
+    bad = _lock(world, MALFORMED[shape](world), tokens=100)
     honest = a(world, 0)
     with_bad = release(world, [honest])
     with_bad.inputs.insert(0, bad)
     with_bad.spend[bad] = with_bad.spend[honest.ref]
-    refused(world, with_bad)  # the honest allocation cannot carry the garbage out with it
+    with_bad.outputs.append(pay(world, MALLORY, 100, 5_000_000))
+    refused(world, with_bad)
     alone = release(world, [honest])
     alone.inputs = [bad, *alone.inputs[1:]]
     alone.spend = {bad: alone.spend[honest.ref]}
-    alone.outputs = [pc.TransactionOutput(MALLORY, 4_000_000)]
-    refused(world, alone)  # nor is the garbage releasable itself
+    alone.outputs = [pay(world, honest.beneficiary, 100, 5_000_000)]  # even paid as the datum seems to ask
+    refused(world, alone)
     accepted(world, release(world, [honest]))
 
 
