@@ -12,7 +12,7 @@ runner uses per schedule, so the hashes pinned in the tests are the hashes on ch
 1.0.0: mixing the two changes every hash.)
 
 The batch validator gets two build-time parameters, the bytes around the 28-byte
-parameter in the forwarder's hashed serialisation (see ``onchain/batch_release.py``):
+parameter in the forwarder's hashed serialisation (see ``onchain/batch_release_uplc.py``):
 that is how it knows its schedule's forwarder address without a circular parameter.
 This module needs the source checkout (``onchain/`` is not packaged).
 """
