@@ -318,3 +318,34 @@ def test_twenty_allocations_of_five_beneficiaries_and_four_milestones_in_one_tra
                     for o in tx.transaction_body.outputs if o.address == beneficiary(b))
         assert total == expected, figures
     print(figures)
+
+
+def test_one_output_cannot_pay_allocations_of_two_schedules(world: World) -> None:
+    """Cross-schedule double satisfaction: each batch would count the same output for b0,
+    so a forwarder insists its own batch is the transaction's first withdrawal."""
+    mine, theirs = a(world, 0), world.other.allocations[0]
+    assert mine.beneficiary == theirs.beneficiary and mine.amount == theirs.amount
+    draft = release(world, [mine], outputs=[pay(world, mine.beneficiary, mine.amount)])
+    other = release(world, [theirs], schedule=world.other)
+    draft.inputs = [mine.ref, theirs.ref, *draft.inputs[1:]]
+    draft.spend[theirs.ref] = other.spend[theirs.ref]
+    draft.withdrawals |= other.withdrawals
+    draft.withdraws |= other.withdraws
+    draft.reference_inputs += other.reference_inputs
+    err = world.kit.rejected(world.kit.finish(draft), 3010, "spend")
+    assert {f["validator"]["purpose"] for f in err.data} == {"spend"}, "both batches pass; a forwarder refuses"
+    accepted(world, release(world, [mine]))
+    accepted(world, release(world, [theirs], schedule=world.other))
+
+
+def test_an_allocation_at_the_forwarder_with_a_stake_credential_is_still_checked(world: World) -> None:
+    """The batch covers every input whose PAYMENT credential is the forwarder's."""
+    home = world.schedule.allocation_address
+    staked = pc.Address(home.payment_part, address("x", "mallory stake").staking_part, network=home.network)
+    datum = AllocationDatum(to_plutus_address(beneficiary(1)), 100, M1, world.vesting_ms)
+    tx = world.kit.finish(Draft(inputs=world.kit.payer_utxos()[:1], signers=[world.kit.payer],
+                                outputs=[pc.TransactionOutput(staked, world.tokens(100), datum=datum)]))
+    world.kit.submit(tx)
+    locked = Allocation(pc.TransactionInput(tx.id, 0), beneficiary(1), 100, M1, world.vesting_ms)
+    refused(world, release(world, [locked], outputs=[pay(world, MALLORY, 100)]))
+    accepted(world, release(world, [locked]))
