@@ -349,3 +349,13 @@ def test_an_allocation_at_the_forwarder_with_a_stake_credential_is_still_checked
     locked = Allocation(pc.TransactionInput(tx.id, 0), beneficiary(1), 100, M1, world.vesting_ms)
     refused(world, release(world, [locked], outputs=[pay(world, MALLORY, 100)]))
     accepted(world, release(world, [locked]))
+
+
+def test_the_kits_fee_is_the_exact_minimum(world: World) -> None:
+    """So that every accepted twin above is a transaction a wallet could really submit."""
+    draft = release(world, [a(world, 2)])
+    tx = world.kit.finish(draft)
+    short = world.kit.finish(draft, fee=tx.transaction_body.fee - 1)
+    assert len(short.to_cbor()) == len(tx.to_cbor())
+    world.kit.rejected(short, 3122)
+    world.kit.accepted(tx)
