@@ -199,10 +199,19 @@ def main() -> None:
     print(
         f"limits: mem {PARAMS.max_tx_ex_mem}, steps {PARAMS.max_tx_ex_steps}, size {PARAMS.max_tx_size}; batch margin {args.margin}"
     )
-    print(f"{'what':10} {'n':>4} {'memory':>10} {'steps':>14} {'bytes':>6} {'fee ADA':>9} {'ADA/item':>9}")
+    print(
+        f"{'what':10} {'n':>4} {'memory':>10} {'steps':>14} {'bytes':>6} {'fee ADA':>9} {'ADA/item':>9}"
+        "  share of the limits (mem/steps/size)"
+    )
     for f in figures:
+        shares = (
+            f.memory / PARAMS.max_tx_ex_mem,
+            f.steps / PARAMS.max_tx_ex_steps,
+            f.tx_bytes / PARAMS.max_tx_size,
+        )
         print(
             f"{f.what:10} {f.count:>4} {f.memory:>10} {f.steps:>14} {f.tx_bytes:>6} {f.fee_lovelace / 1e6:>9.4f} {f.fee_per_item:>9.4f}"
+            f"  {shares[0]:>4.0%} {shares[1]:>4.0%} {shares[2]:>4.0%}"
         )
 
 
