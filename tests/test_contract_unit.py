@@ -84,6 +84,19 @@ def test_release_before_vesting_time_is_refused(world: World) -> None:
     assert_refused(early)
 
 
+@pytest.mark.parametrize("vesting_ms, accepted", [(NOW, True), (NOW + 1, False)])
+def test_vesting_time_is_compared_with_the_inclusive_lower_bound_to_the_millisecond(
+    world: World, vesting_ms: int, accepted: bool
+) -> None:
+    """The ledger passes a closed lower bound: vested at exactly ``now``, not 1 ms later."""
+    allocation = world.allocation("register", ALICE, 100, M1, vesting_ms)
+    parts = release_parts(world, [allocation], [out(world, ALICE, 100)], [M1], NOW)
+    if accepted:
+        assert_accepted(parts)
+    else:
+        assert_refused(parts)
+
+
 def test_release_without_a_lower_bound_is_refused(world: World) -> None:
     parts = two_beneficiaries(world)
     parts.validity_start = None
