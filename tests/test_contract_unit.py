@@ -241,10 +241,23 @@ class UnknownAction(pc.PlutusData):
 
 
 def test_batch_refuses_a_redeemer_other_than_release_or_reclaim(world: World) -> None:
-    parts = two_beneficiaries(world)  # accepted with Release: test_release_pays_each_...
-    account = next(iter(parts.withdrawals))
-    parts.withdraw_redeemers = {account: UnknownAction()}
-    assert_refused(parts)
+    """Twins: the same transactions pass with Release (release) and Reclaim (owner after expiry)."""
+    release = two_beneficiaries(world)
+    reclaim = reclaim_parts(world, world.params.expiry_ms, world.owner_key)
+    for parts in (release, reclaim):
+        account = next(iter(parts.withdrawals))
+        parts.withdraw_redeemers = {account: UnknownAction()}
+        assert_refused(parts)
+
+
+def test_a_utxo_at_the_batch_validator_payment_address_cannot_be_spent(world: World) -> None:
+    """The batch script fails for every purpose but the zero withdrawal and stake registration."""
+    parts = two_beneficiaries(world)  # accepted without the extra input: test_release_pays_each_...
+    locked = pc.Address(pc.ScriptHash(world.scripts.batch_hash), network=pc.Network.TESTNET)
+    ref = tx_in("sent to the batch address")
+    parts.inputs.append((ref, pc.TransactionOutput(locked, 5_000_000, datum=Reclaim())))
+    parts.spend_redeemers[ref] = Reclaim()
+    assert_refused(parts, tag="spend")
 
 
 # ----------------------------------------------------------------------------- reclaim
