@@ -227,7 +227,7 @@ def test_deploy_puts_the_scripts_where_nothing_can_spend_them_and_registers_the_
 def test_register_locks_one_inline_datum_per_allocation_grouped_by_beneficiary(world: World) -> None:
     dep, _ = world.facts["deployments"]
     specs = world.facts["specs"]
-    allocations, junk = R.decode_allocations(dep, utxos(world.ledger, dep.allocation_address))
+    _, junk = R.decode_allocations(dep, utxos(world.ledger, dep.allocation_address))
     assert junk == []
     # after release and reclaim nothing is left; read the register outputs instead
     created = T.allocations_in(dep, world.facts["register"])
@@ -324,3 +324,50 @@ def test_a_hundred_beneficiaries_release_through_the_builder(world: World) -> No
               f"{r.size} bytes, memory {r.memory:,} / {params.max_tx_ex_mem:,}, steps {r.steps:,}, "
               f"ex-unit margin {float(EX_UNIT_MARGIN):.0%}")
     print(f"register of 100 allocations: {len(regs)} transactions, fees {[r.fee for r in regs]}")
+
+
+@dataclass
+class Split:
+    releases: list[UnsignedTx]
+    one_more: list[UnsignedTx]  # the first transaction's allocations plus the next one
+    paid: list[int]
+    expected: list[int]
+
+
+@pytest.fixture(scope="module")
+def split(world: World) -> Split:
+    """140 beneficiaries, all with a stake credential (the largest outputs): more than one
+    transaction holds, so the builder splits the release."""
+    ledger, payer = world.ledger, world.payer
+    params, seed = world.schedule("split", 900_000_000, 100_000)
+    dep = world.deploy(params)
+    bens = [address(key(f"split {i}"), key(f"split stake {i}")) for i in range(140)]
+    specs = [T.AllocationSpec(b, 7 + i, b"go", world.now_ms) for i, b in enumerate(bens)]
+    for r in T.register_schedule(dep, specs, seed, [seed], snapshot(ledger)):
+        world.submit(r, world.owner)
+    world.submit(T.certify(dep, b"go", world.signatures(dep, b"go", range(1, 4)), utxos(ledger, address(payer)),
+                           snapshot(ledger), evaluator(ledger)), payer)
+    certs = R.certificates_at(dep, utxos(ledger, dep.certificate_address))
+    allocations = utxos(ledger, dep.allocation_address)
+    releases = world.release(dep)
+    first = {i for i in releases[0].inputs}
+    ordered = [a.utxo for a in R.claimable(dep, allocations, certs, snapshot(ledger))]
+    n = sum(1 for u in ordered if u.input in first)
+    one_more = R.release(dep, ordered[: n + 1], certs, utxos(ledger, address(payer)), snapshot(ledger),
+                         evaluator(ledger))
+    for r in releases:
+        world.submit(r, payer)
+    paid = [holdings(ledger, b, world.token_policy)[1] for b in bens]
+    return Split(releases, one_more, paid, [s.amount for s in specs])
+
+
+def test_a_release_too_large_for_one_transaction_is_split_at_the_largest_batch_that_fits(split: Split) -> None:
+    assert len(split.releases) >= 2
+    assert split.paid == split.expected  # every beneficiary paid exactly, across the transactions
+    n = len(split.releases[0].inputs) - 1
+    assert len(split.one_more) == 2 and len(split.one_more[0].inputs) - 1 == n  # n + 1 does not fit
+    fee_inputs = [set(r.inputs) - {u.input for u in r.produced} for r in split.releases]
+    assert not set.intersection(*fee_inputs)  # independent transactions: no input spent twice
+    r = split.releases[0]
+    print(f"\nlargest release batch (every beneficiary staked): {n} allocations, fee {r.fee / 1e6:.4f} ADA "
+          f"({r.fee / n / 1e6:.4f} ADA each), {r.size} bytes, memory {r.memory:,}, steps {r.steps:,}")

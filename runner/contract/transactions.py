@@ -120,11 +120,12 @@ def pure_ada(utxos: Sequence[pc.UTxO]) -> list[pc.UTxO]:
     return sorted(found, key=lambda u: -u.output.amount.coin)
 
 
-def split_payer(payer: Sequence[pc.UTxO], *, exclude: Sequence[pc.TransactionInput] = ()
-                ) -> tuple[pc.UTxO, pc.UTxO]:
-    """(fee input, collateral).  Collateral: the smallest ADA-only UTxO of at least 5 ADA
-    (its lovelace comes back through the collateral return).  Fee input: the largest
-    other key-locked UTxO (tokens on it go back with the change), else the collateral."""
+def payer_inputs(payer: Sequence[pc.UTxO], *, exclude: Sequence[pc.TransactionInput] = ()
+                 ) -> tuple[list[pc.UTxO], pc.UTxO]:
+    """(fee inputs, largest first; collateral).  Collateral: the smallest ADA-only UTxO of
+    at least 5 ADA (its lovelace comes back through the collateral return).  Fee inputs:
+    the other key-locked UTxOs (tokens on them go back with the change), else the
+    collateral itself."""
     plain = [u for u in payer if u.input not in exclude and u.output.script is None
              and u.output.datum is None and u.output.datum_hash is None]
     ada = [u for u in pure_ada(plain) if u.output.amount.coin >= COLLATERAL_MIN]
@@ -132,8 +133,16 @@ def split_payer(payer: Sequence[pc.UTxO], *, exclude: Sequence[pc.TransactionInp
         raise UserInputError("the paying address has no ADA-only UTxO of at least 5 ADA (for collateral)",
                              hint="send a few ADA (no tokens) to the paying address")
     collateral = ada[-1]
-    others = sorted((u for u in plain if u.input != collateral.input), key=lambda u: -u.output.amount.coin)
-    return (others[0] if others else collateral), collateral
+    others = sorted((u for u in plain if u.input != collateral.input and u.output.amount.coin >= COLLATERAL_MIN),
+                    key=lambda u: -u.output.amount.coin)
+    return (others or [collateral]), collateral
+
+
+def split_payer(payer: Sequence[pc.UTxO], *, exclude: Sequence[pc.TransactionInput] = ()
+                ) -> tuple[pc.UTxO, pc.UTxO]:
+    """(fee input, collateral): see :func:`payer_inputs`."""
+    fee_inputs, collateral = payer_inputs(payer, exclude=exclude)
+    return fee_inputs[0], collateral
 
 
 def deploy(params: ScheduleParameters, scripts: ScheduleScripts, payer: Sequence[pc.UTxO],

@@ -29,6 +29,7 @@ from fractions import Fraction
 from typing import Any
 
 import pycardano as pc
+from pycardano import ExecutionUnits as Units
 from pycardano.utils import script_data_hash
 
 from runner.errors import UserInputError
@@ -41,7 +42,6 @@ DEFAULT_TTL_SLOTS = 1800
 REF_SCRIPT_TIER_BYTES = 25_600
 REF_SCRIPT_MULTIPLIER = Fraction(6, 5)
 
-Units = pc.ExecutionUnits
 RedeemerKey = tuple[str, int]
 Evaluator = Callable[[pc.Transaction], Mapping[RedeemerKey, pc.ExecutionUnits]]
 
@@ -182,7 +182,7 @@ def reference_script_fee(params: pc.ProtocolParameters, size: int) -> int:
 def min_fee(params: pc.ProtocolParameters, size: int, mem: int, steps: int, ref_bytes: int) -> int:
     """The Conway minimum fee of a transaction (exact rationals)."""
     execution = math.ceil(_frac(params.price_mem) * mem + _frac(params.price_step) * steps)
-    return (size * params.min_fee_coefficient + params.min_fee_constant + execution
+    return (size * int(params.min_fee_coefficient) + int(params.min_fee_constant) + execution
             + reference_script_fee(params, ref_bytes))
 
 
@@ -195,7 +195,7 @@ def min_lovelace(params: pc.ProtocolParameters, output: pc.TransactionOutput) ->
             return int(need)
         out = pc.TransactionOutput(out.address, pc.Value(need, out.amount.multi_asset), datum=out.datum,
                                    script=out.script)
-    return int((160 + len(out.to_cbor())) * params.coins_per_utxo_byte)
+    return int((160 + len(out.to_cbor())) * int(params.coins_per_utxo_byte))
 
 
 def with_margin(units: pc.ExecutionUnits) -> pc.ExecutionUnits:

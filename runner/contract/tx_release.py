@@ -12,20 +12,24 @@ is at or before now.
 Batch size: the largest prefix that fits the size and ex-unit limits with the margin
 the builder declares (``tx_core.EX_UNIT_MARGIN``), found by scaling from the measured
 use and then stepping (each step is one evaluation); the rest goes into further
-transactions chained through the payer's change (submit them in order).
+transactions, each paid by another of the payer's UTxOs (so each can be evaluated
+against the chain as it is; the payer should hold a few ADA-only UTxOs — what does not
+fit in the transactions it can pay for is left for the next call).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pycardano as pc
 from pycardano import RawCBOR, RawPlutusData
 
 from runner.contract.datums import AllocationDatum, Forward, Reclaim, Release, from_plutus_address
-from runner.contract.transactions import Deployment, split_payer
+from runner.contract.transactions import Deployment, payer_inputs
 from runner.contract.tx_core import (
     DEFAULT_TTL_SLOTS,
     ChainSnapshot,
@@ -116,38 +120,56 @@ def _groups(items: Sequence[Allocation]) -> list[list[Allocation]]:
     return groups
 
 
-def _fit(items: Sequence[Allocation], build: Callable[[Sequence[Allocation]], UnsignedTx]) -> UnsignedTx:
-    """The transaction of the longest prefix of ``items`` that fits the limits."""
-    n, failed_at = len(items), None
+Item = TypeVar("Item", Allocation, pc.UTxO)
+
+
+def _utxo(item: Allocation | pc.UTxO) -> pc.UTxO:
+    return item.utxo if isinstance(item, Allocation) else item
+
+
+def _fit(items: Sequence[Item], build: Callable[[Sequence[Item]], UnsignedTx]) -> UnsignedTx:
+    """The transaction of the longest prefix of ``items`` that fits the limits: start with
+    all, scale down by the measured overshoot, then step up to the largest that fits."""
+    n, failed_at, best_n = len(items), len(items) + 1, 0
     best: UnsignedTx | None = None
-    best_n = 0
     while True:
         try:
             tx = build(items[:n])
         except TooLarge as exc:
-            if n <= 1:
-                raise UserInputError(f"a single allocation does not fit a transaction ({exc})") from exc
             failed_at = n
+            if best is not None and best_n + 1 >= failed_at:
+                return best
+            if n <= 1:
+                raise UserInputError(f"a single allocation does not fit in a transaction ({exc})") from exc
             scaled = math.floor(n * exc.limit / exc.used) if exc.used else n * 3 // 4
             n = max(best_n + 1, min(n - 1, scaled))
             continue
         best, best_n = tx, n
-        if n == len(items) or (failed_at is not None and n + 1 >= failed_at):
+        if n + 1 >= failed_at:
             return best
-        n = n + 1 if failed_at is not None else len(items)
+        n += 1
 
 
-def _plan(items: Sequence[Allocation], payer: Sequence[pc.UTxO],
-          build: Callable[[Sequence[Allocation], pc.UTxO, pc.UTxO], UnsignedTx]) -> list[UnsignedTx]:
-    fee_input, collateral = split_payer(payer)
+def _call(build: Callable[[Sequence[Item], pc.UTxO, pc.UTxO], UnsignedTx], part: Sequence[Item], *,
+          fee_input: pc.UTxO, collateral: pc.UTxO) -> UnsignedTx:
+    return build(part, fee_input, collateral)
+
+
+def _plan(items: Sequence[Item], payer: Sequence[pc.UTxO],
+          build: Callable[[Sequence[Item], pc.UTxO, pc.UTxO], UnsignedTx]) -> list[UnsignedTx]:
+    """One transaction per existing fee input of the payer (so that every transaction can
+    be evaluated now and submitted in any order); what is left when the payer's UTxOs run
+    out waits for the next call, once these are on chain."""
+    fee_inputs, collateral = payer_inputs(payer)
     txs: list[UnsignedTx] = []
     rest = list(items)
-    while rest:
-        tx = _fit(rest, lambda part: build(part, fee_input, collateral))
+    for fee_input in fee_inputs:
+        if not rest:
+            break
+        tx = _fit(rest, functools.partial(_call, build, fee_input=fee_input, collateral=collateral))
         txs.append(tx)
-        used = {a.utxo.input for a in rest} & set(tx.inputs)
-        rest = [a for a in rest if a.utxo.input not in used]
-        fee_input = tx.produced[-1]  # the payer's change pays the next one
+        spent = set(tx.inputs)
+        rest = [a for a in rest if _utxo(a).input not in spent]
     return txs
 
 
@@ -193,23 +215,23 @@ def reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], owner_payer: Sequence[pc.
         raise UserInputError(f"the schedule expires at POSIX ms {expiry}; it is {snap.now_ms} now",
                              hint="reclaim after the expiry")
     allocations, junk = decode_allocations(dep, utxos)
-    items = sorted([*allocations, *(Allocation(u, AllocationDatum(None, 0, b"", 0)) for u in junk)],  # type: ignore[arg-type]
-                   key=lambda a: a.key)
+    items = sorted([a.utxo for a in allocations] + junk,
+                   key=lambda u: (u.input.transaction_id.payload, u.input.index))
     if not items:
         raise NothingToRelease(f"nothing left to reclaim at {dep.allocation_address}")
     owner = dep.params.owner
     destination = to or pc.Address(pc.VerificationKeyHash(owner), network=dep.network)
 
-    def build(part: Sequence[Allocation], fee_input: pc.UTxO, collateral: pc.UTxO) -> UnsignedTx:
+    def build(part: Sequence[pc.UTxO], fee_input: pc.UTxO, collateral: pc.UTxO) -> UnsignedTx:
         value = pc.Value()
-        for a in part:
-            value = value + a.utxo.output.amount
+        for u in part:
+            value = value + u.output.amount
         d = Draft(
-            "reclaim", inputs=[a.utxo for a in part] + [fee_input],
+            "reclaim", inputs=list(part) + [fee_input],
             outputs=[pc.TransactionOutput(destination, value)],
             reference_inputs=[dep.script_utxos["spend_forwarder"], dep.script_utxos["batch_release"]],
             withdrawals={dep.reward_account: 0}, withdraws={dep.reward_account: Reclaim()},
-            spend={a.utxo.input: Forward() for a in part},
+            spend={u.input: Forward() for u in part},
             validity_start=snap.first_slot_at_or_after(expiry), ttl=snap.slot + DEFAULT_TTL_SLOTS,
             required_signers=[owner], change_address=fee_input.output.address, collateral=collateral)
         return finish(d, snap, evaluate)
