@@ -31,6 +31,8 @@ Publishing: only TxCertRegStaking (Constr 0) passes.  Every other purpose fails.
 
 from __future__ import annotations
 
+import re
+
 FORCES = {
     "headList": 1, "tailList": 1, "nullList": 1, "ifThenElse": 1, "mkCons": 1,
     "fstPair": 2, "sndPair": 2,
@@ -67,9 +69,15 @@ def ite(cond: str, then: str, other: str) -> str:
     return f"(force {app(b('ifThenElse'), cond, f'(delay {then})', f'(delay {other})')})"
 
 
-def check(cond: str, then: str) -> str:
-    """``then`` if ``cond`` holds, else the script fails."""
-    return ite(cond, then, "(error)")
+def fail(message: str) -> str:
+    """A failure; :func:`program` makes it ``(error)``, or a traced error with ``traced``."""
+    assert "}" not in message
+    return "{fail:" + message + "}"
+
+
+def check(cond: str, then: str, message: str) -> str:
+    """``then`` if ``cond`` holds, else the script fails (with ``message`` when traced)."""
+    return ite(cond, then, fail(message))
 
 
 def rec(name: str, *params_and_body: str) -> str:
@@ -153,7 +161,7 @@ def quantity(value: str, pol: str, nm: str) -> str:
 # the certificate (cert_policy, m) in some reference input, else fail
 CERTIFIED = rec(
     "self", "l", "m",
-    ite(app(b("nullList"), "l"), "(error)",
+    ite(app(b("nullList"), "l"), fail("batch: not certified"),
         ite(eq_int(quantity(head(tail(fields(head(tail(fields(head("l"))))))), "cert_policy", "m"), "(con integer 0)"),
             call("self", tail("l"), "m"),
             UNIT)),
@@ -166,7 +174,9 @@ PAY = rec(
         ite(eq_data(head("o"), "group"),
             let("v", head(tail("o")),
                 check(le("tokens", quantity("v", "token_policy", "token_name")),
-                      check(le("lov", lovelace_of("v")), tail("outs")))),
+                      check(le("lov", lovelace_of("v")), tail("outs"),
+                            "batch: allocation ADA must go to the beneficiary"),
+                      "batch: too few tokens")),
             call("self", tail("outs"), "group", "tokens", "lov"))),
 )  # fmt: skip
 
@@ -181,11 +191,11 @@ ALLOCATION = (
     let("amount", un_i(head("a1")),
     let("a2", tail("a1"),
     let("m", head("a2"),
-    check(le(un_i(head(tail("a2"))), "now"),
-    check(le("(con integer 0)", "amount"),
+    check(le(un_i(head(tail("a2"))), "now"), message="batch: not vested", then=
+    check(le("(con integer 0)", "amount"), message="batch: negative amount", then=
     let("hit1", eq_data("m", "c1"),
     let("unit", ite(ite("hit1", TRUE, eq_data("m", "c2")),
-                 ite(eq_data("m", EMPTY_ID), "(error)", UNIT),
+                 ite(eq_data("m", EMPTY_ID), fail("batch: empty milestone id"), UNIT),
                  call("certified", "refs", "m")),
     let("n2", ite("hit1", "c2", "c1"),
     let("l", lovelace_of("v"),
@@ -226,20 +236,21 @@ RELEASE = (
 
 SIGNED = rec(
     "self", "l",
-    ite(app(b("nullList"), "l"), "(error)",
+    ite(app(b("nullList"), "l"), fail("batch: owner must sign"),
         ite(eq_data(head("l"), "owner"), UNIT, call("self", tail("l")))),
 )  # fmt: skip
 
 RECLAIM = check(
     le(un_i("expiry"), "now"),
     let("signed", SIGNED, call("signed", app(b("unListData"), head(tail("txf", 8))))),
+    "batch: not expired",
 )
 
 # finite lower bound: Interval = C0 [LowerBound = C0 [Extended, Closure], upper]
 NOW = (
     let("lb", fields(head(fields(head(tail("txf", 7))))),
     let("ext", app(b("unConstrData"), head("lb")),
-        check(eq_int(app(b("fstPair"), "ext"), "(con integer 1)"),
+        check(eq_int(app(b("fstPair"), "ext"), "(con integer 1)"), message="batch: lower bound must be finite", then=
             let("t", un_i(head(app(b("sndPair"), "ext"))),
                 ite(eq_int(tag(head(tail("lb"))), "(con integer 0)"),
                     app(b("addInteger"), "t", "(con integer 1)"), "t")))))
@@ -249,7 +260,7 @@ REWARDING = (
     let("now", NOW,
     let("rtag", tag(head(tail("ctxf"))),
         ite(eq_int("rtag", "(con integer 0)"), RELEASE,
-            check(eq_int("rtag", "(con integer 1)"), RECLAIM))))
+            check(eq_int("rtag", "(con integer 1)"), RECLAIM, "batch: redeemer must be Release or Reclaim"))))
 )  # fmt: skip
 
 MAIN = (
@@ -259,16 +270,26 @@ MAIN = (
     let("pfields", app(b("sndPair"), "purpose"),
     let("ptag", app(b("fstPair"), "purpose"),
         ite(eq_int("ptag", "(con integer 2)"), REWARDING,
-            check(eq_int("ptag", "(con integer 3)"),
-                  check(eq_int(tag(head(tail("pfields"))), "(con integer 0)"), UNIT))))))))
+            check(eq_int("ptag", "(con integer 3)"), message="batch: withdraw only", then=
+                  check(eq_int(tag(head(tail("pfields"))), "(con integer 0)"), UNIT,
+                        "batch: only stake registration"))))))))
 )  # fmt: skip
 
 PARAMETERS = ("fwd_prefix", "fwd_suffix", "cert_policy", "owner", "expiry", "token_policy", "token_name")
 
 
-def program() -> str:
-    """The UPLC text of the unparameterised batch validator."""
-    return f"(program 1.1.0 {lam(*PARAMETERS, 'ctx', MAIN)})"
+def _failure(message: str, traced: bool) -> str:
+    if not traced:
+        return "(error)"
+    text = message.replace("\\", "\\\\").replace('"', '\\"')
+    return f'(force [[(force (builtin trace)) (con string "{text}")] (delay (error))])'
+
+
+def program(traced: bool = False) -> str:
+    """The UPLC text of the unparameterised batch validator; ``traced`` keeps the failure
+    messages (a diagnostic build: bigger and dearer, never the committed one)."""
+    text = f"(program 1.1.0 {lam(*PARAMETERS, 'ctx', MAIN)})"
+    return re.sub(r"\{fail:([^}]*)\}", lambda m: _failure(m.group(1), traced), text)
 
 
 if __name__ == "__main__":

@@ -127,7 +127,8 @@ def _generated_uplc(path: Path) -> uplc.ast.Program:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    program = uplc.parse(module.program(), filename=str(path))
+    traced = not getattr(COMPILER_CONFIG, "remove_trace", True)  # a diagnostic build keeps traces
+    program = uplc.parse(module.program(traced=traced), filename=str(path))
     if program.version != PROGRAM_VERSION:
         raise SystemExit(f"{path}: program version must be {PROGRAM_VERSION}, not {program.version}")
     return program
