@@ -11,6 +11,7 @@ schedule holds 100 allocations for 100 beneficiaries and is released through the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import sys
@@ -36,6 +37,7 @@ sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 NET = pc.Network.TESTNET
 TOKEN = b"GRANT"
 HOUR_MS = 3_600_000
+TIGHT_MEMORY = 2_000_000
 
 
 def key(name: str) -> pc.PaymentSigningKey:
@@ -330,6 +332,8 @@ def test_a_hundred_beneficiaries_release_through_the_builder(world: World) -> No
 class Split:
     releases: list[UnsignedTx]
     one_more: list[UnsignedTx]  # the first transaction's allocations plus the next one
+    small_memory: list[UnsignedTx]  # 30 allocations under a 2M memory limit
+    small_memory_one_more: list[UnsignedTx]
     paid: list[int]
     expected: list[int]
 
@@ -355,10 +359,16 @@ def split(world: World) -> Split:
     n = sum(1 for u in ordered if u.input in first)
     one_more = R.release(dep, ordered[: n + 1], certs, utxos(ledger, address(payer)), snapshot(ledger),
                          evaluator(ledger))
+    # the memory limit binds: the builder reads its limits from the snapshot's parameters
+    tight = dataclasses.replace(snapshot(ledger), params=dataclasses.replace(snapshot(ledger).params,
+                                                                             max_tx_ex_mem=TIGHT_MEMORY))
+    small = R.release(dep, ordered[:30], certs, utxos(ledger, address(payer)), tight, evaluator(ledger))
+    k = len(small[0].inputs) - 1
+    small_more = R.release(dep, ordered[: k + 1], certs, utxos(ledger, address(payer)), tight, evaluator(ledger))
     for r in releases:
         world.submit(r, payer)
     paid = [holdings(ledger, b, world.token_policy)[1] for b in bens]
-    return Split(releases, one_more, paid, [s.amount for s in specs])
+    return Split(releases, one_more, small, small_more, paid, [s.amount for s in specs])
 
 
 def test_a_release_too_large_for_one_transaction_is_split_at_the_largest_batch_that_fits(split: Split) -> None:
@@ -371,3 +381,12 @@ def test_a_release_too_large_for_one_transaction_is_split_at_the_largest_batch_t
     r = split.releases[0]
     print(f"\nlargest release batch (every beneficiary staked): {n} allocations, fee {r.fee / 1e6:.4f} ADA "
           f"({r.fee / n / 1e6:.4f} ADA each), {r.size} bytes, memory {r.memory:,}, steps {r.steps:,}")
+
+
+def test_the_batch_shrinks_to_the_memory_limit_when_memory_binds(split: Split) -> None:
+    small = split.small_memory
+    assert len(small) >= 2 and sum(len(r.inputs) - 1 for r in small) == 30
+    assert all(r.memory <= TIGHT_MEMORY for r in small)  # declared units, margin included
+    k = len(small[0].inputs) - 1
+    assert len(split.small_memory_one_more) == 2  # k + 1 allocations need two transactions
+    assert len(split.small_memory_one_more[0].inputs) - 1 == k

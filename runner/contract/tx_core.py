@@ -289,7 +289,15 @@ def _reference_script_bytes(d: Draft) -> int:
 
 
 def _evaluate(evaluate: Evaluator, tx: pc.Transaction) -> dict[RedeemerKey, Units]:
-    measured = evaluate(tx)
+    try:
+        measured = evaluate(tx)
+    except Exception as exc:
+        # a script that runs out of the per-transaction budget: the batch is too large
+        # (the devnet says "budget exhausted", a node "ExBudgetExceeded"/"overspending")
+        text = str(exc).lower()
+        if any(word in text for word in ("budget exhausted", "exbudget", "overspending", "out of budget")):
+            raise TooLarge("execution units (the evaluation ran out of budget)", 0, 0) from exc
+        raise
     out: dict[RedeemerKey, Units] = {}
     for (tag, index), units in measured.items():
         name = _TAG_NAMES.get(str(tag).lower().split(".")[-1])

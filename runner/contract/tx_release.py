@@ -147,7 +147,7 @@ def _fit(items: Sequence[Item], build: Callable[[Sequence[Item]], UnsignedTx]) -
         best, best_n = tx, n
         if n + 1 >= failed_at:
             return best
-        n += 1
+        n = (n + failed_at) // 2 if failed_at - n > 3 else n + 1  # bisect a wide gap, else step
 
 
 def _call(build: Callable[[Sequence[Item], pc.UTxO, pc.UTxO], UnsignedTx], part: Sequence[Item], *,
