@@ -215,13 +215,6 @@ def test_a_certificate_minted_in_the_release_transaction_does_not_count(world: W
         del world.schedule.certificates[UNCERTIFIED]
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "HOLE (low severity, by design in onchain/spend_forwarder.uplc): the forwarder checks no "
-    "script purpose, so as a MINTING policy it only demands the batch withdrawal; any release "
-    "(or a zero-allocation Release run) can mint unlimited tokens under policy id = the "
-    "allocation address's script hash. Nothing in the schedule trusts them, but they look like "
-    "schedule tokens to indexers. Fix: require scriptInfo tag 1 (Spending) in the forwarder. "
-    "(raises=Failed: only 'DID NOT RAISE', i.e. the ledger accepting the mint, counts as the xfail)"))
 def test_no_tokens_can_be_minted_under_the_forwarders_policy_during_a_release(world: World) -> None:
     s = world.schedule
     forwarder = s.scripts.forwarder_hash

@@ -54,8 +54,8 @@ PINNED_SCHEDULE = ScheduleParameters(
 )
 PINNED_HASHES = {
     "certificate_policy": "b4ba4abac6ffc9e798dfc7407db18ff0e428f671e82ab88cff01918d",
-    "batch_release": "9b4b0d50afe0e46e75568cad02dad5159d24e28b0b4005b3bfb20800",
-    "spend_forwarder": "da80e7ed49d1b70a0a9645cc3a1c3635f052f511a8efcfe3925f287b",
+    "batch_release": "5709d450f9c4fc563fe5fbbb58391fd7124c7735d9d87fd5b60e6b78",
+    "spend_forwarder": "bcd9e5142089001fb422cee20e8ab81bc8e897974cb0bfc3f5540b13",
 }
 
 
