@@ -4,8 +4,8 @@
 persisting it to ``<data-dir>/devnet`` after every change. ``advance``, ``fund`` and
 ``rollback`` go to the running ``up`` (its lock file names its URL) through devnet-only
 ``devnet/...`` methods, or work on the persisted state when nothing serves it; ``reset``
-refuses while a server holds the directory. ``demo`` runs a short, self-contained tour
-of the devnet through its own Ogmios and Kupo endpoints.
+refuses while a server holds the directory. ``demo`` runs a full schedule rehearsal
+(deploy, register, certify, release) through the devnet's own Ogmios and Kupo endpoints.
 """
 
 from __future__ import annotations
@@ -391,7 +391,12 @@ def rollback(
 
 @devnet_app.command()
 def demo(seed: str = typer.Option("milestones-demo", help="Seed of the demo's throwaway devnet.")) -> None:
-    """A short tour: start a devnet, fund, pay, lock to a Plutus V3 script, spend it, print the tip."""
+    """A full schedule rehearsal on a throwaway devnet served as Ogmios + Kupo.
+
+    Deploys the contract, registers a schedule, certifies a milestone with M of N oracle
+    signatures, shows a release before vesting refused, advances the clock, releases the
+    batch and checks the balances.
+    """
     from runner.chain.devnet.demo import run_demo
 
     run_demo(seed, typer.echo)
