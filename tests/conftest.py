@@ -184,7 +184,9 @@ def hand(ledger: Ledger) -> HandTx:
 
 # --- Ogmios error shapes ---------------------------------------------------------------
 
-_OGMIOS_DIR = Path("/work/shared/reference/ogmios")
+_OGMIOS_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ogmios"
+if not _OGMIOS_DIR.is_dir():  # the repository may be checked out elsewhere than beside shared/
+    _OGMIOS_DIR = Path("/work/shared/reference/ogmios")
 
 
 @functools.lru_cache(maxsize=1)
