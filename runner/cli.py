@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -23,9 +23,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 class State:
     """Options given before the command (``--data-dir``, ``--config``, ``--network``)."""
 
-    config_path: Optional[Path] = None
-    overrides: dict[str, Any] = {}
-    output: str = "text"
+    def __init__(self) -> None:
+        self.config_path: Path | None = None
+        self.overrides: dict[str, Any] = {}
+        self.output = "text"
 
     def config(self) -> Config:
         return load_config(self.config_path, overrides=self.overrides)
@@ -36,10 +37,10 @@ state = State()
 
 @app.callback()
 def _root(
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data directory (default offchain/data)."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Config file (default offchain/config.yaml)."),
-    network: Optional[str] = typer.Option(None, "--network", help="devnet, preview, preprod, testnet or mainnet."),
-    output: str = typer.Option("text", "--output", help="text or json."),
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default offchain/data).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Config file (default offchain/config.yaml).")] = None,
+    network: Annotated[str | None, typer.Option("--network", help="devnet, preview, preprod, testnet or mainnet.")] = None,
+    output: Annotated[str, typer.Option("--output", help="text or json.")] = "text",
 ) -> None:
     state.config_path = config
     state.overrides = {"data_directory": data_dir, "network": network}
@@ -61,7 +62,7 @@ contract_app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 @contract_app.command("build")
 def _contract_build(
-    check: bool = typer.Option(False, "--check", help="Exit 1 if the committed plutus.json is stale."),
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 if the committed plutus.json is stale.")] = False,
 ) -> None:
     """Compile onchain/ with the pinned OpShin into plutus.json (CIP-57 blueprint)."""
     from runner.contract.build import main as build_main
@@ -84,7 +85,7 @@ def _register_subapps() -> None:
 _register_subapps()
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run the CLI; click handles usage errors (exit 2), we handle the project's errors."""
     try:
         app(args=argv, prog_name="milestones")

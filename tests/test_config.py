@@ -57,7 +57,7 @@ def test_cli_reports_config_error_without_traceback(tmp_path):
 
     path = write(tmp_path, "network: moon\n")
     proc = subprocess.run([sys.executable, "-m", "runner", "--config", str(path), "devnet", "status"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "unknown network 'moon'" in proc.stderr
