@@ -46,6 +46,7 @@ from runner.contract.blueprint import (
     forwarder_hash_frame,
     script_hash_hex,
 )
+from runner.store.atomic import write_text_atomic
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ONCHAIN_DIR = REPO_ROOT / "onchain"
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(list(diff)[:40]))
         print(f"{args.output} is stale: run `python -m runner.contract.build` and commit it")
         return 1
-    args.output.write_text(fresh)
+    write_text_atomic(args.output, fresh)
     print(f"wrote {args.output}")
     return 0
 
