@@ -230,3 +230,12 @@ def test_up_on_a_busy_port_says_which_flag_to_change(capsys, data_dir):
                            "--data-dir", str(data_dir))
     assert code == 2 and "--ogmios-port" in err and str(port) in err
     assert not (data_dir / "devnet.lock").exists()
+
+
+@pytest.mark.parametrize("args", [["advance", "--slots", "5"], ["tick"], ["rollback", "1"]])
+def test_commands_on_a_missing_devnet_refuse_instead_of_creating_one(capsys, tmp_path, args):
+    empty = tmp_path / "nothing-here"
+    code, _, err = run(capsys, "devnet", *args, "--data-dir", str(empty))
+    assert code == 5, err
+    assert "no devnet in" in err
+    assert not empty.exists() or not any(empty.iterdir())

@@ -260,13 +260,18 @@ def _wait_for_signal() -> None:
         pass
 
 
+def _require_state(directory: Path) -> None:
+    """Commands that act on an existing devnet never create one as a side effect."""
+    if not _has_state(directory):
+        raise StateError(f"no devnet in {directory}", location=str(directory),
+                         hint="start one with `milestones devnet up` (or `devnet reset`)")
+
+
 @devnet_app.command()
 def status(data_dir: Path | None = DataDirOption) -> None:
     """Print the devnet's slot, tip and UTxO count."""
     directory = _data_dir(data_dir)
-    if not _has_state(directory):
-        raise StateError(f"no devnet in {directory}", location=str(directory),
-                         hint="start one with `milestones devnet up` (or `devnet reset`)")
+    _require_state(directory)
     from runner.chain.devnet.ledger import Ledger
 
     _emit({"data_dir": str(directory), **_status(Ledger.load(directory))})
@@ -303,6 +308,7 @@ def _control(data_dir: Path | None, method: str, params: dict[str, Any]) -> dict
     url = _lock_info(directory).get("ogmios")
     if isinstance(url, str):
         return _remote(directory, url, method, params)
+    _require_state(directory)
     from runner.chain.devnet.control import control
     from runner.chain.devnet.ogmios_methods import BadParams, LedgerGuard
 
