@@ -21,11 +21,12 @@ import hashlib
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pycardano as pc
+import pytest
 from attack_tx import NETWORK, Draft, Kit
 from pycardano import TransactionInput as Ref
 
@@ -337,6 +338,16 @@ def restore(ledger: Ledger, height: int) -> None:
         ledger.rollback(extra, to_mempool=False)
 
 
+@pytest.fixture(autouse=True)
+def fresh(world: World) -> Iterator[None]:
+    """Every test starts from its module's world: the blocks it added are rolled back after it.
+
+    Active in each attack module that imports it (with the module's own ``world`` fixture)."""
+    height = world.ledger.tip.height
+    yield
+    restore(world.ledger, height)
+
+
 __all__ = [
     "Allocation",
     "Draft",
@@ -347,6 +358,7 @@ __all__ = [
     "beneficiary",
     "build_world",
     "certify",
+    "fresh",
     "key",
     "key_hash",
     "reclaim",

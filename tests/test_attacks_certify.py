@@ -8,7 +8,7 @@ has its honest twin accepted by the same ledger.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pycardano as pc
 import pytest
@@ -21,9 +21,9 @@ from attack_kit import (
     address,
     build_world,
     certify,
+    fresh,  # noqa: F401  (autouse fixture: each test's blocks are rolled back after it)
     key,
     release,
-    restore,
 )
 
 from runner.chain.devnet.ledger import Ledger
@@ -38,12 +38,6 @@ MALLORY = address("mallory")
 def world(ledger_factory: Callable[..., Ledger]) -> World:
     return build_world(ledger_factory(wallets=("alice",)), expiry_ms=10**16)
 
-
-@pytest.fixture(autouse=True)
-def fresh(world: World) -> Iterator[None]:
-    height = world.ledger.tip.height
-    yield
-    restore(world.ledger, height)
 
 
 def refused(world: World, draft: Draft, purpose: str = "mint", code: int = 3010, trace: str | None = None) -> None:

@@ -9,7 +9,7 @@ current slot is a phase-1 error (3118).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pycardano as pc
 import pytest
@@ -21,10 +21,10 @@ from attack_kit import (
     World,
     address,
     build_world,
+    fresh,  # noqa: F401  (autouse fixture: each test's blocks are rolled back after it)
     key,
     key_hash,
     reclaim,
-    restore,
 )
 
 from runner.chain.devnet.ledger import Ledger
@@ -39,12 +39,6 @@ def world(ledger_factory: Callable[..., Ledger]) -> World:
     w.ledger.advance_to_posix_ms(EXPIRY_MS + 10_000)
     return w
 
-
-@pytest.fixture(autouse=True)
-def fresh(world: World) -> Iterator[None]:
-    height = world.ledger.tip.height
-    yield
-    restore(world.ledger, height)
 
 
 def refused(world: World, draft: Draft, code: int = 3010, purpose: str = "withdraw", trace: str | None = None) -> None:

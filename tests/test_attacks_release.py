@@ -8,7 +8,7 @@ must then be accepted by the same ledger, so no test passes by rejecting everyth
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import cbor2
 import pycardano as pc
@@ -25,8 +25,8 @@ from attack_kit import (
     address,
     beneficiary,
     build_world,
+    fresh,  # noqa: F401  (autouse fixture: each test's blocks are rolled back after it)
     release,
-    restore,
 )
 
 from runner.chain.devnet.ledger import Ledger
@@ -40,13 +40,6 @@ MALLORY = address("mallory")
 def world(ledger_factory: Callable[..., Ledger]) -> World:
     return build_world(ledger_factory(wallets=("alice",)), expiry_ms=10**16)
 
-
-@pytest.fixture(autouse=True)
-def fresh(world: World) -> Iterator[None]:
-    """Every test starts from the world's state: its blocks are rolled back after it."""
-    height = world.ledger.tip.height
-    yield
-    restore(world.ledger, height)
 
 
 def refused(world: World, draft: Draft, code: int = 3010, purpose: str | None = "withdraw",
