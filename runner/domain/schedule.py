@@ -225,7 +225,7 @@ def parse_oracles(addresses: Sequence[str], network: str, problems: Problems,
         address = parse_key_address(text, network, problems, where, entry=f"[{index}]")
         if address is None:
             continue
-        key_hash = bytes(address.payment_part)  # type: ignore[arg-type]  # a key part, checked above
+        key_hash = bytes(address.payment_part)
         if any(o.key_hash == key_hash for o in oracles):
             problems.add(where, "duplicate oracle (same payment key as an earlier one)", entry=f"[{index}]",
                          hint="list each oracle once")

@@ -113,7 +113,7 @@ def parse_signatures(text: str, where: str, network: str, problems: Problems) ->
                          field="signature_timestamp")
         if len(problems.items) != before or address is None or vkey is None or sig is None or data is None:
             continue
-        if key_hash(vkey) != bytes(address.payment_part):  # type: ignore[arg-type]
+        if key_hash(vkey) != bytes(address.payment_part):
             problems.add(where, "verification_key does not belong to oracle_address", entry=entry,
                          field="verification_key", hint="the key's hash must be the address's payment part")
             continue

@@ -1,0 +1,241 @@
+"""The ONE module of the engine that knows the contract's builder (``runner.contract``).
+
+Everything contract-shaped the engine needs goes through here — schedule parameters and
+addresses, decoding what is locked and certified, the builder's entry points — in the
+engine's own terms (:class:`Locked`, :class:`Schedule`), so that a new contract layout
+(one "pot" per (milestone, vesting time) instead of one UTxO per allocation) changes
+this file and nothing else.  Pure: no I/O; chain facts come in as pycardano UTxOs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pycardano as pc
+import uplc
+import uplc.ast
+
+from runner.contract import transactions as T
+from runner.contract import tx_release as R
+from runner.contract.blueprint import (
+    ScheduleParameters,
+    SeedRef,
+    apply_parameters,
+    load_blueprint,
+    schedule_scripts,
+    script_hash_hex,
+)
+from runner.contract.datums import certificate_message, from_plutus_address
+from runner.contract.tx_core import ChainSnapshot, Evaluator, UnsignedTx, sign
+from runner.domain.schedule import ScheduleDefinition, ledger_network, milestone_bytes
+
+__all__ = ["ChainSnapshot", "Evaluator", "Locked", "Schedule", "UnsignedTx", "sign"]
+
+SCRIPT_NAMES = T.SCRIPT_NAMES
+Deployment = T.Deployment
+NothingToRelease = R.NothingToRelease
+
+
+@dataclass(frozen=True)
+class Locked:
+    """An allocation still locked on chain (decoded from its UTxO)."""
+
+    beneficiary: str
+    milestone: str
+    amount: int
+    vesting_ms: int
+    ref: str  # "txid#index"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.beneficiary, self.milestone)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A definition bound to its one-shot seed: parameters, scripts, addresses."""
+
+    params: ScheduleParameters
+    scripts: Any  # ScheduleScripts
+    network: pc.Network
+
+    @property
+    def allocation_address(self) -> str:
+        return str(self.scripts.allocation_address(self.network))
+
+    @property
+    def certificate_address(self) -> str:
+        return str(self.scripts.certificate_address(self.network))
+
+    @property
+    def policy_id(self) -> bytes:
+        return bytes(self.scripts.certificate_policy_id)
+
+    @property
+    def seed(self) -> str:
+        return f"{self.params.seed.tx_id.hex()}#{self.params.seed.index}"
+
+    def message(self, milestone: str) -> bytes:
+        return certificate_message(self.policy_id, milestone_bytes(milestone))
+
+    def deployment(self, certificate_utxos: Sequence[pc.UTxO]) -> Deployment | None:
+        """The deployment if the three reference scripts sit at the certificate address."""
+        wanted = {name: bytes(pc.plutus_script_hash(getattr(self.scripts, name))) for name in SCRIPT_NAMES}
+        found: dict[str, pc.UTxO] = {}
+        for u in certificate_utxos:
+            script = u.output.script
+            if isinstance(script, pc.PlutusV3Script):
+                digest = bytes(pc.plutus_script_hash(script))
+                for name, h in wanted.items():
+                    if h == digest:
+                        found.setdefault(name, u)
+        if len(found) != len(SCRIPT_NAMES):
+            return None
+        return Deployment(self.params, self.scripts, found, self.network)
+
+
+def _seed(ref: str) -> SeedRef:
+    tx_id, index = ref.split("#")
+    return SeedRef(bytes.fromhex(tx_id), int(index))
+
+
+def parameters(definition: ScheduleDefinition, seed_ref: str) -> ScheduleParameters:
+    return ScheduleParameters(_seed(seed_ref), definition.owner, tuple(o.key_hash for o in definition.oracles),
+                              definition.quorum, definition.expiry_ms, definition.token_policy,
+                              definition.token_name)
+
+
+def schedule_for(params: ScheduleParameters, network: str) -> Schedule:
+    return Schedule(params, schedule_scripts(params), ledger_network(network))
+
+
+def certificate_address_for(definition: ScheduleDefinition, seed_ref: str) -> str:
+    """Only the certificate policy (cheap): where a deployment made from this seed sits."""
+    cert = apply_parameters(load_blueprint().validator("certificate_policy").compiled_code,
+                            _seed(seed_ref).to_plutus(), b"".join(o.key_hash for o in definition.oracles),
+                            definition.quorum)
+    return str(pc.Address(pc.ScriptHash(bytes.fromhex(script_hash_hex(cert))),
+                          network=ledger_network(definition.network)))
+
+
+# ---------------------------------------------------------------- discovery by address
+
+
+def _peel(script_cbor: bytes, count: int) -> list[Any]:
+    """The last ``count`` data parameters applied to a script, in application order."""
+    term = uplc.unflatten(script_cbor).term
+    found: list[Any] = []
+    for _ in range(count):
+        if not isinstance(term, uplc.ast.Apply):
+            raise ValueError("the script has fewer applied parameters than expected")  # noqa: TRY004
+        found.append(term.x)
+        term = term.f
+    return list(reversed(found))
+
+
+def _bytes(node: Any) -> bytes:
+    return bytes(node.value)
+
+
+def parameters_from_scripts(allocation_address: str, lookup: Callable[[str], bytes | None]
+                            ) -> ScheduleParameters | None:
+    """Recover a schedule's parameters from its allocation address alone: each applied
+    script carries its parameters (forwarder -> batch hash -> C, owner, expiry, token;
+    C -> seed, oracles, quorum).  ``lookup(script_hash_hex)`` reads a script's CBOR
+    (Kupo's ``/scripts``).  None when a script is unknown or not of this contract."""
+    try:
+        address = pc.Address.from_primitive(allocation_address)
+        forwarder = lookup(bytes(address.payment_part).hex())
+        if forwarder is None:
+            return None
+        [batch_hash] = _peel(forwarder, 1)
+        batch = lookup(_bytes(batch_hash).hex())
+        if batch is None:
+            return None
+        cert_id, owner, expiry, token_policy, token_name = _peel(batch, 5)
+        cert = lookup(_bytes(cert_id).hex())
+        if cert is None:
+            return None
+        seed, oracles, quorum = _peel(cert, 3)
+        raw_oracles = _bytes(oracles)
+        params = ScheduleParameters(
+            SeedRef(_bytes(seed.fields[0]), int(seed.fields[1].value)), _bytes(owner),
+            tuple(raw_oracles[i:i + 28] for i in range(0, len(raw_oracles), 28)), int(quorum.value),
+            int(expiry.value), _bytes(token_policy), _bytes(token_name))
+        rebuilt = schedule_scripts(params)
+    except Exception:  # noqa: BLE001  # anything unexpected: not one of our schedules
+        return None
+    if str(rebuilt.allocation_address(address.network)) != str(address):
+        return None
+    return params
+
+
+# ---------------------------------------------------------------- chain facts
+
+
+def decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO]) -> tuple[list[Locked], list[pc.UTxO]]:
+    """(allocations still locked, UTxOs at the address that are not allocations)."""
+    allocations, junk = R.decode_allocations(dep, utxos)
+    locked: list[Locked] = []
+    for a in allocations:
+        try:
+            beneficiary = str(from_plutus_address(a.datum.beneficiary, dep.network))
+            milestone = bytes(a.datum.milestone_id).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            junk.append(a.utxo)
+            continue
+        policy, name = pc.ScriptHash(dep.params.token_policy), pc.AssetName(dep.params.token_name)
+        if a.utxo.output.amount.multi_asset.get(policy, {}).get(name, 0) < a.datum.amount:
+            junk.append(a.utxo)  # a forged "allocation" without its tokens
+            continue
+        locked.append(Locked(beneficiary, milestone, int(a.datum.amount), int(a.datum.vesting_time),
+                             f"{a.utxo.input.transaction_id.payload.hex()}#{a.utxo.input.index}"))
+    return locked, junk
+
+
+def certificates(dep: Deployment, certificate_utxos: Sequence[pc.UTxO]) -> dict[str, pc.UTxO]:
+    found = R.certificates_at(dep, certificate_utxos)
+    return {k.decode("utf-8", "replace"): v for k, v in found.items()}
+
+
+# ---------------------------------------------------------------- builder entry points
+
+
+def build_deploy(schedule: Schedule, payer: Sequence[pc.UTxO], snap: ChainSnapshot) -> UnsignedTx:
+    return T.deploy(schedule.params, schedule.scripts, payer, snap).tx
+
+
+def build_stake(dep: Deployment, payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator
+                ) -> UnsignedTx:
+    return T.register_stake(dep, payer, snap, evaluate)
+
+
+def build_register(dep: Deployment, definition: ScheduleDefinition, seed: pc.UTxO, funding: Sequence[pc.UTxO],
+                   snap: ChainSnapshot, only: Sequence[tuple[str, str]] | None = None) -> list[UnsignedTx]:
+    wanted = [a for a in definition.allocations if only is None or a.key in only]
+    specs = [T.AllocationSpec(pc.Address.from_primitive(a.beneficiary), a.amount, milestone_bytes(a.milestone),
+                              a.vesting_ms) for a in wanted]
+    return T.register_schedule(dep, specs, seed, funding, snap)
+
+
+def build_certify(dep: Deployment, milestone: str, signatures: Mapping[bytes, bytes], payer: Sequence[pc.UTxO],
+                  snap: ChainSnapshot, evaluate: Evaluator) -> UnsignedTx:
+    return T.certify(dep, milestone_bytes(milestone), dict(signatures), payer, snap, evaluate)
+
+
+def build_release(dep: Deployment, utxos: Sequence[pc.UTxO], certs: Mapping[str, pc.UTxO],
+                  payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator) -> list[UnsignedTx]:
+    """Release exactly ``utxos`` (the caller selected them); certificates by milestone."""
+    by_bytes = {milestone_bytes(k): v for k, v in certs.items()}
+    return R.release(dep, utxos, by_bytes, payer, snap, evaluate)
+
+
+def build_reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], payer: Sequence[pc.UTxO], snap: ChainSnapshot,
+                  evaluate: Evaluator) -> list[UnsignedTx]:
+    return R.reclaim(dep, utxos, payer, snap, evaluate)
+
+
+def produced_at(txs: Sequence[UnsignedTx], address: str) -> list[pc.UTxO]:
+    return [u for tx in txs for u in tx.produced if str(u.output.address) == address]
