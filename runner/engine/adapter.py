@@ -239,3 +239,38 @@ def build_reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], payer: Sequence[pc.
 
 def produced_at(txs: Sequence[UnsignedTx], address: str) -> list[pc.UTxO]:
     return [u for tx in txs for u in tx.produced if str(u.output.address) == address]
+
+
+def allocation_datum_hex(beneficiary: str, amount: int, milestone: str, vesting_ms: int) -> str:
+    """The inline datum a register transaction locks for one allocation (CBOR hex)."""
+    from runner.contract.datums import AllocationDatum, to_plutus_address
+
+    datum = AllocationDatum(to_plutus_address(pc.Address.from_primitive(beneficiary)), amount,
+                            milestone_bytes(milestone), vesting_ms)
+    return bytes(datum.to_cbor()).hex()
+
+
+def certificate_signers(certificate: pc.UTxO) -> list[tuple[bytes, bytes]]:
+    """(vkey, signature) pairs recorded in a certificate's inline datum ([] if unreadable)."""
+    from runner.contract.datums import CertificateDatum
+
+    datum = certificate.output.datum
+    raw = getattr(datum, "cbor", None)
+    try:
+        decoded = CertificateDatum.from_cbor(bytes(raw)) if raw is not None else datum
+        return [(bytes(e.vkey), bytes(e.signature)) for e in decoded.signatures]
+    except Exception:  # noqa: BLE001  # a certificate we cannot read counts no signatures
+        return []
+
+
+def allocation_address_of_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network) -> str | None:
+    """From the outputs at a certificate address (the certificate policy id is in every
+    oracle message) to the contract address: the reference scripts there are the
+    schedule's three scripts; the forwarder is the one whose parameters lead back."""
+    scripts = {bytes(pc.plutus_script_hash(u.output.script)).hex(): bytes(u.output.script)
+               for u in certificate_utxos if isinstance(u.output.script, pc.PlutusV3Script)}
+    for digest in sorted(scripts):
+        candidate = str(pc.Address(pc.ScriptHash(bytes.fromhex(digest)), network=network))
+        if parameters_from_scripts(candidate, scripts.get) is not None:
+            return candidate
+    return None

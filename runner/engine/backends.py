@@ -43,6 +43,24 @@ class Connection:
     embedded: Any = None  # LedgerGuard of the in-process devnet
     ogmios: OgmiosClient | None = None
 
+    def ogmios_health(self, ogmios_url: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Ogmios' ``/health`` document (its ``version``, node tip, network synchronization)."""
+        if self.embedded is not None:
+            from runner.chain.devnet.ogmios_methods import health
+
+            guard = self.embedded
+            return dict(guard.read(lambda ledger: health(ledger, guard)))
+        url = ogmios_url.replace("wss://", "https://").replace("ws://", "http://").rstrip("/") + "/health"
+        try:
+            response = httpx.get(url, timeout=timeout)
+            value = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            from runner.errors import ChainUnavailable
+
+            raise ChainUnavailable(f"Ogmios health check failed: {exc}", location=url,
+                                   hint="is Ogmios running? `curl http://localhost:1337/health`") from exc
+        return value if isinstance(value, dict) else {}
+
     def devnet_control(self, method: str, params: Mapping[str, Any]) -> Any:
         """``devnet/...`` control methods (fund, advance, tick), in process or over the wire."""
         if self.ogmios is None:

@@ -49,6 +49,8 @@ class Engine:
         self.ctx = ctx
         self.on_phase: PhaseHook = on_phase or (lambda phase: None)
         self.results: dict[str, dict[str, object]] = {}
+        #: plan mode: the unsigned transactions each step would submit (``--no-submit``)
+        self.built: dict[str, list[UnsignedTx]] = {}
 
     # ------------------------------------------------------------------ public
 
@@ -111,6 +113,7 @@ class Engine:
             yield ev.Planned(step.id, decision.reason, tuple(_summary(t) for t in txs))
             if ctx.plan_mode:
                 ctx.memo["planned_change"] = True
+                self.built[step.id] = txs
                 break
             self.on_phase("built")
             outcome = yield from self._apply(step, txs)
