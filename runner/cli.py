@@ -83,7 +83,7 @@ def _register_subapps() -> None:
 
 
 _register_subapps()
-import runner.commands.seed  # noqa: E402, F401  # the quick-start's commands register on `app`
+import runner.commands.seed  # noqa: F401  # the quick-start's commands register on `app`
 
 
 def main(argv: list[str] | None = None) -> None:

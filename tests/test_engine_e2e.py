@@ -54,7 +54,7 @@ def test_certify_and_release_work_once_each_from_any_data_dir(registered, tmp_pa
     events, _ = run(world.context(tmp_path / "c"), [world.certify_step(contract, "m1", message)])
     assert "Noop" in names(events) and "Submitted" not in names(events)
     events, _ = run(world.context(tmp_path / "c"), [world.release_step(contract)])
-    assert [e.reason for e in events if e.name == "Noop"][0].startswith("nothing to release")  # type: ignore[attr-defined]
+    assert next(e.reason for e in events if e.name == "Noop").startswith("nothing to release")  # type: ignore[attr-defined]
     world.advance_past(max(a.vesting_ms for a in world.definition.allocations if a.milestone == "m1"))  # type: ignore[union-attr]
     before = [world.tokens_of(b) for b in world.beneficiaries]
     events, engine = run(world.context(tmp_path / "d"), [world.release_step(contract)])

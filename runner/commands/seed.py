@@ -21,6 +21,7 @@ import typer
 
 from runner.cli import app, state
 from runner.commands import seed_inputs as inputs
+from runner.config import load_config
 from runner.domain import signatures as sig
 from runner.domain.problems import Problems
 from runner.domain.schedule import canonical_network, ledger_network
@@ -90,6 +91,16 @@ def _progress(event: events.Event, fmt: str) -> None:
         typer.echo(text(event), err=True)
 
 
+def remote_chain() -> bool:
+    """Devnet: the embedded ledger unless OGMIOS_URL/KUPO_URL (environment) point elsewhere;
+    the config file's URLs alone do not leave the embedded devnet (quick-start layout)."""
+    config = state.config()
+    if canonical_network(config.network) != "devnet":
+        return True
+    without_env = load_config(state.config_path, environ={}, overrides=state.overrides)
+    return (config.ogmios_url, config.kupo_url) != (without_env.ogmios_url, without_env.kupo_url)
+
+
 def run_steps(steps: Sequence[Any], *, keys: KeyRing | None = None, plan: bool = False, fmt: str = "text",
               command: str = "", confirmations: int = 0, timeout: float = 120.0,
               precheck: Callable[[Context], None] | None = None,
@@ -97,7 +108,8 @@ def run_steps(steps: Sequence[Any], *, keys: KeyRing | None = None, plan: bool =
     """Run ``steps`` as one plan; returns the engine, its events and the context.
     ``precheck`` validates input against the chain before anything is built."""
     settings = Settings(confirmations=confirmations, confirm_timeout=timeout)
-    with open_context(state.config(), keys=keys, plan_mode=plan, settings=settings, command=command) as (ctx, _):
+    with open_context(state.config(), keys=keys, plan_mode=plan, settings=settings, command=command,
+                      remote=remote_chain()) as (ctx, _):
         if precheck is not None:
             precheck(ctx)
         engine = Engine(ctx, on_phase=_crash_hook())
@@ -138,7 +150,7 @@ def init(
     if network is not None:
         state.overrides["network"] = network
     config = state.config()
-    with open_context(config, plan_mode=True) as (ctx, connection):
+    with open_context(config, plan_mode=True, remote=remote_chain()) as (ctx, connection):
         health = connection.ogmios_health(config.ogmios_url)
         tip = ctx.chain.call(ctx.chain.backend.tip)
         kupo = getattr(ctx.chain.backend, "kupo", None)
@@ -223,7 +235,7 @@ def sign_milestone(
         parsed = sig.parse_signatures(text or "[]", str(signatures), network, problems)
         problems.raise_if_any()
         existing = [s.to_json() for s in parsed]
-    with open_context(state.config(), plan_mode=True) as (ctx, _):
+    with open_context(state.config(), plan_mode=True, remote=remote_chain()) as (ctx, _):
         message = _schedule_of(ctx, contract_address).schedule.message(milestone_identifier)
     vkey, signature = sig.sign_message(keys.raw_seed(key_hash), message)
     me = keys.address(key_hash, ledger_network(network))
@@ -255,7 +267,8 @@ def commit_milestone(
     where = str(oracle_signatures)
     parsed = sig.parse_signatures(inputs.read_text(oracle_signatures, "--oracle-signatures", problems) or "[]",
                                   where, network, problems)
-    problems.raise_if_any()
+    if not parsed:
+        problems.raise_if_any()
     verified_holder: list[sig.Verified] = []
 
     def precheck(ctx: Context) -> None:
@@ -263,7 +276,7 @@ def commit_milestone(
         resolved = _schedule_of(ctx, address)
         steps[0].where = Where(contract_address=address)
         verified_holder.append(inputs.verify_for_commit(ctx, resolved, parsed, milestone_identifier, where,
-                                                        quorum_threshold, total_oracles))
+                                                        quorum_threshold, total_oracles, problems))
         steps[0].signatures = verified_holder[0].accepted
         if not ctx.plan_mode:
             inputs.write_milestone_file(ctx, resolved, milestone_identifier, verified_holder[0])
@@ -415,7 +428,7 @@ def fund(
 ) -> None:
     """Devnet only: pay ADA (and test tokens) from the faucet."""
     fmt = _fmt(output)
-    value = inputs.devnet_fund(state.config(), address, lovelace, tokens or [])
+    value = inputs.devnet_fund(state.config(), remote_chain(), address, lovelace, tokens or [])
     _emit(value, fmt, f"funded {address}: {value['output']}; token policy {value['token_policy_id']}")
 
 
@@ -427,7 +440,7 @@ def advance_time(
 ) -> None:
     """Devnet only: move the clock forward and form a block."""
     fmt = _fmt(output)
-    value = inputs.devnet_advance(state.config(), to_ms, seconds)
+    value = inputs.devnet_advance(state.config(), remote_chain(), to_ms, seconds)
     _emit(value, fmt, f"devnet time {value['posix_ms']} ms, slot {value['slot']}")
 
 

@@ -130,14 +130,15 @@ def contract_from_signatures(ctx: Context, parsed: list[Any], where: str) -> str
 
 
 def verify_for_commit(ctx: Context, resolved: Any, parsed: list[Any], milestone: str, where: str,
-                      quorum: int | None, total: int | None) -> Any:
+                      quorum: int | None, total: int | None, problems: Problems) -> Any:
+    """Signatures checked against the schedule; ``problems`` may already hold the file's
+    malformed entries: all are reported together."""
     from runner.domain.schedule import Oracle
     from runner.domain.signatures import check_quorum as check_signatures
     from runner.domain.signatures import verify
     from runner.engine.observe import schedule_facts
 
     params = resolved.schedule.params
-    problems = Problems()
     if quorum is not None and quorum != params.quorum:
         problems.add("--quorum-threshold", f"the schedule's quorum is {params.quorum}, not {quorum}")
     if total is not None and total != len(params.oracles):
@@ -202,7 +203,7 @@ def _require_devnet(config: Any) -> None:
                              hint="use --network devnet (real networks have no faucet and no time travel)")
 
 
-def devnet_fund(config: Any, address: str, lovelace: int, tokens: list[str]) -> dict[str, Any]:
+def devnet_fund(config: Any, remote: bool, address: str, lovelace: int, tokens: list[str]) -> dict[str, Any]:
     from runner.engine import open_context
     from runner.errors import UserInputError
 
@@ -221,7 +222,7 @@ def devnet_fund(config: Any, address: str, lovelace: int, tokens: list[str]) -> 
         else:
             assets[name.encode()] = int(qty)
     problems.raise_if_any()
-    with open_context(config, plan_mode=True) as (_, connection):
+    with open_context(config, plan_mode=True, remote=remote) as (_, connection):
         if connection.embedded is not None:
             from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
 
@@ -239,14 +240,14 @@ def devnet_fund(config: Any, address: str, lovelace: int, tokens: list[str]) -> 
                 "token_policy_id": None}
 
 
-def devnet_advance(config: Any, to_ms: int | None, seconds: int | None) -> dict[str, Any]:
+def devnet_advance(config: Any, remote: bool, to_ms: int | None, seconds: int | None) -> dict[str, Any]:
     from runner.engine import open_context
     from runner.errors import UserInputError
 
     _require_devnet(config)
     if (to_ms is None) == (seconds is None):
         raise UserInputError("give --to-ms or --seconds", location="advance-time", hint="e.g. --seconds 3600")
-    with open_context(config, plan_mode=True) as (ctx, connection):
+    with open_context(config, plan_mode=True, remote=remote) as (ctx, connection):
         target = to_ms if to_ms is not None else ctx.chain.snapshot().now_ms + int(seconds or 0) * 1000
         connection.devnet_control("devnet/advance", {"posixMs": target})
         status = connection.devnet_control("devnet/tick", {})

@@ -118,6 +118,18 @@ class ChainView:
             return False
         return bool(self.call(lambda: kupo.matches(f"*@{tx_id}", status=None)))
 
+    def block_height(self) -> int:
+        """The tip's block height (Ogmios' ``queryNetwork/blockHeight`` when the tip lacks it)."""
+        tip = self.call(self.backend.tip)
+        if tip.height is not None:
+            return tip.height
+        ogmios = getattr(self.backend, "ogmios", None)
+        if ogmios is not None:
+            raw = self.call(lambda: ogmios.request("queryNetwork/blockHeight"))
+            if isinstance(raw, int):
+                return raw
+        return tip.slot  # no height anywhere: slots stand in (documented in docs/engine.md)
+
     # ------------------------------------------------------------ writes
 
     def submit(self, cbor: bytes) -> str:

@@ -194,7 +194,7 @@ class Engine:
         while True:
             fate = chain.fate(entry.tx_id, entry.inputs, 1, entry.deadline_slot)
             if fate == "on chain":
-                height = chain.call(chain.backend.tip).height or 0
+                height = chain.block_height()
                 seen_at = height if seen_at is None else seen_at
                 if height - seen_at >= settings.confirmations:
                     ctx.journal.mark(entry, "confirmed")

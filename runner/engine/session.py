@@ -20,8 +20,9 @@ from runner.store.datadir import DataDir
 
 
 def uses_remote(config: Config) -> bool:
-    """Devnet: the embedded ledger in the data directory unless OGMIOS_URL (config file,
-    environment or flag) names another endpoint than the default ``ws://127.0.0.1:1337``."""
+    """Without a caller's say (``remote=``): devnet is the embedded ledger unless the
+    Ogmios URL differs from the default ``ws://127.0.0.1:1337``; other networks are remote.
+    The CLI decides from the environment instead (runner/commands/seed.py:remote_chain)."""
     return canonical_network(config.network) != "devnet" or config.ogmios_url != Config().ogmios_url
 
 
