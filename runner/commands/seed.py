@@ -110,9 +110,11 @@ def run_steps(steps: Sequence[Any], *, keys: KeyRing | None = None, plan: bool =
     settings = Settings(confirmations=confirmations, confirm_timeout=timeout)
     with open_context(state.config(), keys=keys, plan_mode=plan, settings=settings, command=command,
                       remote=remote_chain()) as (ctx, _):
+        hook = _crash_hook()
+        ctx.data.on_write = hook
         if precheck is not None:
             precheck(ctx)
-        engine = Engine(ctx, on_phase=_crash_hook())
+        engine = Engine(ctx, on_phase=hook)
         found = []
         for event in engine.run(steps):
             found.append(event)

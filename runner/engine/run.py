@@ -26,8 +26,8 @@ from runner.engine.step import Step, WorkAlreadyDone
 from runner.errors import ChainUnavailable, InDoubt, LedgerRejection
 from runner.store.journal import JournalEntry
 
-#: Test hook: called with the phase name ("built", "journaled", "submitted", "confirming",
-#: "confirmed"); the crash tests kill the process there.
+#: Test hook: called with the phase name ("built", "journaled", "sent" (accepted, not yet
+#: recorded), "submitted", "confirming", "confirmed"); the crash tests kill the process there.
 PhaseHook = Callable[[str], None]
 
 
@@ -157,6 +157,7 @@ class Engine:
         chain, journal = self.ctx.chain, self.ctx.journal
         try:
             chain.call(lambda: chain.submit(bytes.fromhex(entry.cbor_hex)))
+            self.on_phase("sent")
         except LedgerRejection as exc:
             if is_already_spent(exc):
                 if chain.fate(entry.tx_id, entry.inputs, 1, entry.deadline_slot) == "on chain":

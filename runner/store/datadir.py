@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ class Repair:
 class DataDir:
     root: Path
     repairs: list[Repair] = field(default_factory=list)
+    #: test hook, called between a checked file and its checksum ("cache-write")
+    on_write: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -82,6 +85,8 @@ class DataDir:
             raise ValueError(f"{relative}: checked files live in {CHECKED_FOLDERS}")
         text = json.dumps(value, indent=2, sort_keys=True) + "\n"
         write_text_atomic(self.root / relative, text)
+        if self.on_write is not None:
+            self.on_write("cache-write")
         manifest = self._manifest()
         manifest[relative] = hashlib.sha256(text.encode()).hexdigest()
         write_json_atomic(self.root / MANIFEST, manifest)
