@@ -7,7 +7,7 @@ v6.14 code and data shape, and for leaving the ledger unchanged.
 
 from __future__ import annotations
 
-from conftest import accepted, rejected
+from conftest import accepted, ledger_size, rejected
 from pycardano import (
     Address,
     Asset,
@@ -61,7 +61,8 @@ def test_unbalanced_value_is_rejected_3123_and_exact_balance_accepted(ledger, ha
 def test_fee_one_below_minimum_is_rejected_3122_and_exact_minimum_accepted(ledger, hand):
     exact = hand.pay()
     fee = exact.transaction_body.fee
-    assert fee == hand.min_fee(len(exact.to_cbor()))
+    assert fee == hand.min_fee(ledger_size(exact))
+    assert fee == hand.min_fee(len(exact.to_cbor())) - 44  # the is_valid byte is not charged
     low = hand.pay(fee=fee - 1)  # same size: the change output absorbs the difference
     assert len(low.to_cbor()) == len(exact.to_cbor())
     error = rejected(ledger, low, 3122)
@@ -135,17 +136,37 @@ def test_output_to_another_network_is_rejected_3124(ledger, hand):
     accepted(ledger, hand.pay())
 
 
-def test_transaction_above_max_size_is_rejected_3119(ledger, hand):
-    bob = hand.w("bob").address
+def _of_ledger_size(hand, target: int):
+    """A payment padded to exactly ``target`` ledger bytes with an inline datum of byte
+    strings (each at most 64 bytes, as Plutus data requires)."""
+    from cbor2 import CBORTag
+    from pycardano import RawPlutusData
 
-    def many(n):
-        return hand.build(hand.utxos("alice")[:1], [TransactionOutput(bob, 1_000_000)] * n, [hand.w("alice")])
+    def padded(n: int):  # chunks whose encodings take exactly n bytes (n >= 52)
+        k = (n - 52) // 66
+        rest = n - 66 * k
+        first = max(24, rest - 67)
+        chunks = [b"\x00" * 64] * k + [b"\x01" * first, b"\x02" * (rest - 4 - first)]
+        out = TransactionOutput(hand.w("bob").address, 90_000_000, datum=RawPlutusData(CBORTag(121, chunks)))
+        return hand.build(hand.utxos("alice")[:1], [out], [hand.w("alice")])
 
-    big = many(250)
-    assert len(big.to_cbor()) > 16384
-    error = rejected(ledger, big, 3119)
-    assert error.data["maximumTransactionSize"] == {"bytes": 16384}
-    accepted(ledger, many(200))
+    n = 1_000
+    for _ in range(5):
+        tx = padded(n)
+        if ledger_size(tx) == target:
+            assert len(tx.to_cbor()) == target + 1
+            return tx
+        n += target - ledger_size(tx)
+    raise AssertionError(f"could not pad to {target} bytes")
+
+
+def test_transaction_size_limit_is_on_the_ledger_size_3119(ledger, hand):
+    """The ledger measures the transaction without its is_valid flag: 16 384 ledger bytes
+    (16 385 on the wire) pass, one more is refused."""
+    over = _of_ledger_size(hand, 16_385)
+    error = rejected(ledger, over, 3119)
+    assert error.data == {"measuredTransactionSize": {"bytes": 16_385}, "maximumTransactionSize": {"bytes": 16_384}}
+    accepted(ledger, _of_ledger_size(hand, 16_384))
 
 
 def test_input_also_referenced_is_rejected_3164(ledger, hand):
@@ -194,7 +215,7 @@ def test_reference_script_fee_is_tiered_3122(ledger_factory, hand):
     size_of_script = len(TransactionOutput(holder, 1, script=big).script)
     assert size_of_script == 30_000
     exact = kit.pay(reference_inputs=[ref], ref_script_size=30_000)
-    assert exact.transaction_body.fee == kit.min_fee(len(exact.to_cbor())) + 463_200
+    assert exact.transaction_body.fee == kit.min_fee(ledger_size(exact)) + 463_200
     error = rejected(ledger, kit.pay(reference_inputs=[ref], fee=exact.transaction_body.fee - 1), 3122)
     assert error.data["minimumRequiredFee"]["ada"]["lovelace"] == exact.transaction_body.fee
     accepted(ledger, exact)

@@ -48,7 +48,8 @@ class RuleContext:
 
 
 def check_size(ctx: RuleContext, ptx: ParsedTx) -> None:
-    size = len(ptx.spans.raw)
+    """The ledger's size: without the is_valid flag (``TxSpans.ledger_size``)."""
+    size = ptx.spans.ledger_size
     if size > ctx.params.max_tx_size:
         reject(3119, f"transaction is {size} bytes, the maximum is {ctx.params.max_tx_size}",
                {"measuredTransactionSize": {"bytes": size},
@@ -176,7 +177,7 @@ def check_ex_units(ctx: RuleContext, ptx: ParsedTx) -> None:
 
 def check_fee(ctx: RuleContext, ptx: ParsedTx, ref_script_size: int) -> None:
     mem, steps = declared_ex_units(ptx)
-    required = min_fee(ctx.params, len(ptx.spans.raw), mem, steps, ref_script_size)
+    required = min_fee(ctx.params, ptx.spans.ledger_size, mem, steps, ref_script_size)
     provided = ptx.tx.transaction_body.fee
     if provided < required:
         reject(3122, f"fee {provided} is below the minimum {required}",
