@@ -322,9 +322,9 @@ class Ledger:
             undo.consumed.append((ref, out))
             undo.consumed_raw.append(raw)
             self._utxo.pop(ref)
-        for ref, out, raw in produced:
+        for ref, out, out_raw in produced:
             undo.produced.append(ref)
-            self._utxo.add(ref, out, raw)
+            self._utxo.add(ref, out, out_raw)
 
     def _undo(self, applied: AppliedTx) -> None:
         undo = applied.undo
