@@ -36,7 +36,7 @@ from scripts.phase2_kit import (
     withdraw_tx,
 )
 
-from runner.chain.devnet.phase2 import NotEvaluable, RedeemerEvaluation, evaluate_scripts
+from runner.chain.devnet.phase2 import NotEvaluable, RedeemerEvaluation, evaluate_scripts, script_contexts
 from runner.errors import LedgerRejection
 
 
@@ -108,7 +108,16 @@ def test_datum_by_hash_from_the_witness_set_is_found(lock_script):
     assert not run_spend(Spend(lock_script, datum_mode="hash", secret=7)).ok
 
 
-def test_inline_and_hashed_datums_cost_the_same_but_the_datum_map_differs(lock_script):
+def test_inline_and_hashed_datums_reach_the_script_alike_but_only_the_hashed_one_is_in_the_datum_map(lock_script):
+    """The spent datum is the same in both ScriptInfos; txInfoData holds the witness datum
+    only in the hashed case. The contexts differ, so the costs differ too (not equal)."""
+    inline_tx, inline_resolved = Spend(lock_script, datum_mode="inline").build()
+    hashed_tx, hashed_resolved = Spend(lock_script, datum_mode="hash").build()
+    [inline_run] = script_contexts(inline_tx, inline_resolved, CLOCK)
+    [hashed_run] = script_contexts(hashed_tx, hashed_resolved, CLOCK)
+    assert inline_run.context.fields[2] == hashed_run.context.fields[2]  # SpendingScript(ref, Just datum)
+    assert len(inline_run.context.fields[0].fields[10].value) == 0
+    assert len(hashed_run.context.fields[0].fields[10].value) == 1
     inline = run_spend(Spend(lock_script, datum_mode="inline"))
     hashed = run_spend(Spend(lock_script, datum_mode="hash"))
     assert inline.ok and hashed.ok
