@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from runner.chain.devnet import lockfile
+from runner.chain.devnet.lockfile import LOCK_NAME
 from runner.errors import StateError, UserInputError
 
 if TYPE_CHECKING:  # the servers load websockets: imported when serving, not for `devnet status`
@@ -33,7 +34,6 @@ devnet_app = typer.Typer(add_completion=False, no_args_is_help=True,
                          help="The embedded devnet: a validating Conway ledger served as Ogmios + Kupo.")
 
 DEFAULT_SEED = "milestones-devnet"
-LOCK_NAME = "devnet.lock"
 
 
 @dataclass
@@ -157,32 +157,11 @@ def _open(directory: Path, seed: str, params_file: Path | None, clock: GenesisOp
 
 
 @contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[Path]:
-    """One owner at a time per devnet directory; ``up`` holds it while serving and records
-    its Ogmios URL in it, so the other commands can ask the running server instead."""
-    directory.mkdir(parents=True, exist_ok=True)
-    lock = directory / LOCK_NAME
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError as exc:
-        owner = _lock_info(directory).get("pid", "?")
-        raise StateError(f"the devnet in {directory} is in use (pid {owner})", location=str(lock),
-                         hint="stop `milestones devnet up` first, or delete the lock file if "
-                              "that process no longer exists") from exc
-    os.write(fd, json.dumps({"pid": os.getpid()}).encode())
-    os.close(fd)
-    try:
+def _locked(directory: Path, owner: str) -> Iterator[Path]:
+    """One owner at a time per devnet directory (see :mod:`lockfile`); ``up`` holds it while
+    serving and records its Ogmios URL in it, so the other commands can ask it instead."""
+    with lockfile.locked(directory, owner, lambda note: typer.echo(f"note: {note}", err=True)) as lock:
         yield lock
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def _lock_info(directory: Path) -> dict[str, Any]:
-    try:
-        info = json.loads((directory / LOCK_NAME).read_text())
-    except (OSError, ValueError):
-        return {}
-    return info if isinstance(info, dict) else {}
 
 
 def _emit(value: dict[str, Any]) -> None:
@@ -242,22 +221,34 @@ def up(
     _check_host(host, allow_remote)
     directory = _data_dir(data_dir)
     clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
-    with _locked(directory) as lock:
+    _exit_on_sigterm()
+    with _locked(directory, "devnet up") as lock:
         ledger = _open(directory, seed, params_file, clock)
         with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
-            lock.write_text(json.dumps({"pid": os.getpid(), "ogmios": running.ogmios_url}))
+            lockfile.update(lock, ogmios=running.ogmios_url)
+            stop = _stop_on_signal()  # before announcing: a SIGTERM from then on stops cleanly
             _emit({"status": "serving", "ogmios": running.ogmios_url, "kupo": running.kupo_url,
                    "data_dir": str(directory), **_status(ledger)})
-            _wait_for_signal()
+            while not stop.wait(0.5):
+                pass
         ledger.save(directory)
 
 
-def _wait_for_signal() -> None:
+def _exit_on_sigterm() -> None:
+    """SIGTERM before serving starts unwinds like Ctrl-C, so the lock file is removed."""
+    with contextlib.suppress(ValueError):  # not the main thread (in-process tests)
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop_on_signal() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
+    return stop
 
 
 def _require_state(directory: Path) -> None:
@@ -293,7 +284,7 @@ def reset(
     directory = _data_dir(data_dir)
     clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
     clock.slot_config()  # bad options are refused before the old state is thrown away
-    with _locked(directory):
+    with _locked(directory, "devnet reset"):
         for stale in directory.iterdir():
             if stale.name != LOCK_NAME and stale.is_file():
                 stale.unlink()
@@ -305,14 +296,14 @@ def _control(data_dir: Path | None, method: str, params: dict[str, Any]) -> dict
     """Run a ``devnet/...`` method: on the running ``devnet up`` if there is one, else on
     the persisted state (the same code, through the same :mod:`control` functions)."""
     directory = _data_dir(data_dir)
-    url = _lock_info(directory).get("ogmios")
-    if isinstance(url, str):
-        return _remote(directory, url, method, params)
+    holder = lockfile.live_holder(directory)
+    if holder is not None and holder.ogmios is not None:
+        return _remote(directory, holder.ogmios, method, params)
     _require_state(directory)
     from runner.chain.devnet.control import control
     from runner.chain.devnet.ogmios_methods import BadParams, LedgerGuard
 
-    with _locked(directory):
+    with _locked(directory, f"devnet {method.removeprefix('devnet/')}"):
         ledger = _open(directory, DEFAULT_SEED, None)
         try:
             return control(LedgerGuard(ledger), method, params)
@@ -333,7 +324,7 @@ def _remote(directory: Path, url: str, method: str, params: dict[str, Any]) -> d
     except (OSError, TimeoutError, WebSocketException) as exc:
         raise StateError(f"`devnet up` holds {directory} but does not answer at {url}: {exc}",
                          location=str(directory / LOCK_NAME),
-                         hint="if that process is gone, delete the lock file") from exc
+                         hint="it may be busy or stuck: stop it (Ctrl-C, or kill its pid) and retry") from exc
     if "error" in reply:
         error = reply["error"]
         raise UserInputError(str(error.get("message", error)).removeprefix("Invalid request: "),
