@@ -147,11 +147,19 @@ def _create(seed: str, params_file: Path | None, directory: Path, clock: Genesis
 
 
 def _open(directory: Path, seed: str, params_file: Path | None, clock: GenesisOptions | None = None) -> Any:
-    from runner.chain.devnet.ledger import Ledger
-
     if not _has_state(directory):
         return _create(seed, params_file, directory, clock)
-    ledger = Ledger.load(directory)
+    return _load(directory)
+
+
+def _load(directory: Path) -> Any:
+    """The saved devnet; what loading ignored (a torn last record) is said on stderr."""
+    from runner.chain.devnet.ledger import Ledger
+    from runner.chain.devnet.ledger_store import load_ledger_reporting
+
+    ledger, notes = load_ledger_reporting(Ledger, directory)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
     ledger.data_dir = directory  # autosave where it was loaded from
     return ledger
 
@@ -263,9 +271,21 @@ def status(data_dir: Path | None = DataDirOption) -> None:
     """Print the devnet's slot, tip and UTxO count."""
     directory = _data_dir(data_dir)
     _require_state(directory)
-    from runner.chain.devnet.ledger import Ledger
+    _emit({"data_dir": str(directory), **_status(_load(directory))})
 
-    _emit({"data_dir": str(directory), **_status(Ledger.load(directory))})
+
+@devnet_app.command()
+def repair(data_dir: Path | None = DataDirOption) -> None:
+    """Keep what a damaged journal still holds, set the damaged file aside, save afresh."""
+    from runner.chain.devnet.ledger import Ledger
+    from runner.chain.devnet.ledger_store import repair_ledger
+
+    directory = _data_dir(data_dir)
+    _require_state(directory)
+    with _locked(directory, "devnet repair"):
+        ledger, notes = repair_ledger(Ledger, directory)
+    _emit({"status": "repaired" if notes else "intact", "data_dir": str(directory), "notes": notes,
+           **_status(ledger)})
 
 
 @devnet_app.command()
