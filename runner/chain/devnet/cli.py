@@ -11,7 +11,7 @@ refuses while a server holds the directory. ``demo`` runs a full schedule rehear
 from __future__ import annotations
 
 import contextlib
-import ipaddress
+import errno
 import json
 import signal
 import threading
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from runner.chain.devnet import lockfile
+from runner.chain.devnet.cli_options import GenesisOptions, check_host, check_port
 from runner.chain.devnet.lockfile import LOCK_NAME
 from runner.errors import StateError, UserInputError
 
@@ -104,33 +105,6 @@ def _has_state(directory: Path) -> bool:
     return directory.is_dir() and any(p.name != LOCK_NAME for p in directory.iterdir())
 
 
-@dataclass(frozen=True)
-class GenesisOptions:
-    """The clock, starting state and block mode of a new devnet (``--system-start-ms`` ...)."""
-
-    system_start_ms: int = 0
-    slot_length_ms: int = 1000
-    epoch_length: int = 432_000
-    start_slot: int = 0
-    utxo_file: Path | None = None
-    block_mode: str = "submit"
-
-    def slot_config(self) -> Any:
-        """The devnet's SlotConfig; every option is checked here, before any state is touched."""
-        from runner.chain.devnet.clock import SlotConfig
-
-        if self.start_slot < 0:
-            raise UserInputError("--start-slot must be >= 0", location="--start-slot", hint="e.g. 0")
-        if self.block_mode not in ("submit", "tick"):
-            raise UserInputError(f"unknown block mode {self.block_mode!r}", location="--block-mode",
-                                 hint="submit (a block per transaction) or tick (blocks on `devnet tick`)")
-        try:
-            return SlotConfig(self.system_start_ms, self.slot_length_ms, self.epoch_length)
-        except ValueError as exc:
-            raise UserInputError(f"bad devnet clock: {exc}", location="--system-start-ms/--slot-length-ms",
-                                 hint="a whole-second POSIX start in ms, positive slot and epoch lengths") from exc
-
-
 def _create(seed: str, params_file: Path | None, directory: Path, clock: GenesisOptions | None = None) -> Any:
     """A fresh genesis that saves itself to ``directory`` after every change."""
     from runner.chain.devnet.ledger import Ledger
@@ -182,17 +156,6 @@ def _status(ledger: Any) -> dict[str, Any]:
     return status_of(ledger)
 
 
-def _check_host(host: str, allow_remote: bool) -> None:
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback and not allow_remote:
-        raise UserInputError(f"refusing to serve the devnet on {host}: its keys are derived from a "
-                             "public seed, anyone who can reach it can spend",
-                             location="--host", hint="use 127.0.0.1, or add --allow-remote")
-
-
 # --- commands ----------------------------------------------------------------------------
 
 DataDirOption = typer.Option(None, "--data-dir", help="Devnet state directory (default <data dir>/devnet).")
@@ -226,20 +189,36 @@ def up(
     block_mode: str = BlockModeOption,
 ) -> None:
     """Serve the devnet as Ogmios (ws://HOST:1337) and Kupo (http://HOST:1442) until Ctrl-C."""
-    _check_host(host, allow_remote)
+    check_host(host, allow_remote)
+    check_port(ogmios_port, "--ogmios-port")
+    check_port(kupo_port, "--kupo-port")
     directory = _data_dir(data_dir)
     clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
+    clock.slot_config()  # bad options are refused even when the devnet exists (they would be ignored)
     _exit_on_sigterm()
     with _locked(directory, "devnet up") as lock:
+        new, started = not _has_state(directory), False
         ledger = _open(directory, seed, params_file, clock)
-        with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
-            lockfile.update(lock, ogmios=running.ogmios_url)
-            stop = _stop_on_signal()  # before announcing: a SIGTERM from then on stops cleanly
-            _emit({"status": "serving", "ogmios": running.ogmios_url, "kupo": running.kupo_url,
-                   "data_dir": str(directory), **_status(ledger)})
-            while not stop.wait(0.5):
-                pass
+        try:
+            with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
+                started = True
+                lockfile.update(lock, ogmios=running.ogmios_url)
+                stop = _stop_on_signal()  # before announcing: a SIGTERM from then on stops cleanly
+                _emit({"status": "serving", "ogmios": running.ogmios_url, "kupo": running.kupo_url,
+                       "data_dir": str(directory), **_status(ledger)})
+                while not stop.wait(0.5):
+                    pass
+        except BaseException:
+            if new and not started:  # a devnet that never served is not left behind
+                _discard_state(directory)
+            raise
         ledger.save(directory)
+
+
+def _discard_state(directory: Path) -> None:
+    for stale in directory.iterdir():
+        if stale.name != LOCK_NAME and stale.is_file():
+            stale.unlink()
 
 
 def _exit_on_sigterm() -> None:
@@ -261,6 +240,8 @@ def _stop_on_signal() -> threading.Event:
 
 def _require_state(directory: Path) -> None:
     """Commands that act on an existing devnet never create one as a side effect."""
+    if directory.exists() and not directory.is_dir():
+        raise lockfile.unusable_directory(directory, NotADirectoryError(errno.ENOTDIR, "not a directory"))
     if not _has_state(directory):
         raise StateError(f"no devnet in {directory}", location=str(directory),
                          hint="start one with `milestones devnet up` (or `devnet reset`)")
@@ -305,9 +286,7 @@ def reset(
     clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
     clock.slot_config()  # bad options are refused before the old state is thrown away
     with _locked(directory, "devnet reset"):
-        for stale in directory.iterdir():
-            if stale.name != LOCK_NAME and stale.is_file():
-                stale.unlink()
+        _discard_state(directory)
         ledger = _create(seed, params_file, directory, clock)
     _emit({"status": "reset", "data_dir": str(directory), "seed": seed, **_status(ledger)})
 

@@ -202,7 +202,7 @@ def _make_directory(directory: Path) -> None:
 def unusable_directory(directory: Path, exc: OSError) -> UserInputError:
     """A data directory that cannot hold the devnet is the user's to fix (exit 2)."""
     reason = {errno.ENOTDIR: "it (or a folder above it) is a file, not a directory",
-              errno.EEXIST: "a file of that name exists",
+              errno.EEXIST: "it is a file, not a directory",
               errno.EACCES: "permission denied", errno.EPERM: "permission denied",
               errno.EROFS: "the file system is read-only",
               errno.ENOSPC: "the disk is full"}.get(exc.errno or 0, exc.strerror or str(exc))
