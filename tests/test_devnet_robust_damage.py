@@ -5,7 +5,6 @@ Add a row to DAMAGE to cover a new kind."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +38,11 @@ def log_of(d: Path) -> Path:
 
 def snapshot_of(d: Path) -> Path:
     return d / ledger_store.STATE_FILE
+
+
+def noise(size: int) -> bytes:
+    """Deterministic random-looking bytes."""
+    return b"".join(hashlib.sha512(i.to_bytes(4, "big")).digest() for i in range(size // 64 + 1))[:size]
 
 
 def flip_middle(path: Path, count: int = 3) -> None:
@@ -86,14 +90,14 @@ DAMAGE = [
     Damage("log emptied", lambda d: log_of(d).write_bytes(b""), "every change saved after the snapshot is lost",
            True),
     Damage("log deleted", lambda d: log_of(d).unlink(), "ledger.log is missing", True),
-    Damage("log random bytes", lambda d: log_of(d).write_bytes(hashlib.sha512(b"x").digest() * 40),
+    Damage("log random bytes", lambda d: log_of(d).write_bytes(noise(2560)),
            "does not start with a journal header", True),
     Damage("log 3 bytes flipped in the middle", lambda d: flip_middle(log_of(d)), "intact one(s) after it", True),
     Damage("log replaced by a directory", lambda d: replace_by_directory(log_of(d)), "is a directory", True),
     Damage("log header damaged", lambda d: flip_at(log_of(d), 10),
            "header record is damaged", True),
     Damage("snapshot byte flipped", lambda d: flip_middle(snapshot_of(d), 1), "checksum", False),
-    Damage("snapshot random bytes", lambda d: snapshot_of(d).write_bytes(os.urandom(5000)), "snapshot", False),
+    Damage("snapshot random bytes", lambda d: snapshot_of(d).write_bytes(noise(5000)), "snapshot", False),
     Damage("snapshot UTxO entry damaged", lambda d: rewrite_snapshot(d, damage_utxo_entry), "snapshot is damaged",
            False),
     Damage("snapshot junk block_mode", lambda d: rewrite_snapshot(d, junk_block_mode), "block_mode 'whenever'",
@@ -126,6 +130,9 @@ def test_damage_is_reported_with_what_is_lost_and_how_to_recover_and_nothing_is_
         assert damage.says in err and "hint:" in err and "Traceback" not in err
         assert ("devnet repair" in err) == damage.repairable and "devnet reset" in err
     assert files(devnet) == before  # nothing truncated, nothing rewritten
+    assert run(capsys, "devnet", "reset", "--data-dir", str(devnet))[0] == 0  # the other way out
+    code, _, err = run(capsys, "devnet", "status", "--data-dir", str(devnet))
+    assert code == 0 and not err
 
 
 @pytest.mark.parametrize("damage", [d for d in DAMAGE if d.repairable], ids=lambda d: d.name)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,9 +218,15 @@ def up(
 
 
 def _discard_state(directory: Path) -> None:
+    """Delete the devnet's files; a directory where a state file belongs is set aside."""
+    from runner.chain.devnet.ledger_journal import JOURNAL_FILE
+    from runner.chain.devnet.ledger_store import STATE_FILE
+
     for stale in directory.iterdir():
         if stale.name != LOCK_NAME and stale.is_file():
             stale.unlink()
+        elif stale.name in (STATE_FILE, JOURNAL_FILE):
+            stale.rename(stale.with_name(f"{stale.name}.set-aside-{os.getpid()}-{time.time_ns()}"))
 
 
 def _exit_on_sigterm() -> None:

@@ -220,9 +220,10 @@ def _read_snapshot(path: Path, data_dir: Path) -> tuple[bytes, dict[str, Any]]:
         state = cbor2.loads(body)
     except Exception as exc:  # cbor2 raises several kinds on damaged input
         raise _snapshot_damaged(path, f"it is not readable CBOR ({exc})") from exc
-    if not isinstance(state, dict) or state.get("version") != FORMAT_VERSION:
-        version = state.get("version") if isinstance(state, dict) else None
-        raise StateError(f"devnet state format {version!r} is not {FORMAT_VERSION}",
+    if not isinstance(state, dict):
+        raise _snapshot_damaged(path, f"it holds a {type(state).__name__}, not a devnet state")
+    if state.get("version") != FORMAT_VERSION:
+        raise StateError(f"the devnet snapshot's format {state.get('version')!r} is not {FORMAT_VERSION}",
                          location=str(path), hint="start again with `milestones devnet reset`")
     return raw, state
 
