@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -14,8 +15,10 @@ from typing import Any
 import pytest
 from conftest import HandTx, accepted
 from test_ledger_journal import same_state
+from websockets.sync.client import connect
 
 from runner.chain.devnet import ledger_journal, ledger_store
+from runner.chain.devnet.cli import serving
 from runner.chain.devnet.ledger import Ledger
 from runner.errors import StateError
 
@@ -138,3 +141,25 @@ def test_a_really_full_disk_refuses_submissions_until_space_is_freed(ledger_fact
         reloaded = Ledger.load(disk)
         same_state(reloaded, ledger)
         assert all(reloaded.has_transaction(tx_id) for tx_id in later)
+
+
+def test_the_server_never_acknowledges_a_submission_it_could_not_save(ledger_factory, tmp_path, monkeypatch):
+    ledger = ledger_factory(data_dir=tmp_path)
+
+    def submit(ws: Any, tx: Any) -> dict[str, Any]:
+        ws.send(json.dumps({"jsonrpc": "2.0", "method": "submitTransaction", "id": 1,
+                            "params": {"transaction": {"cbor": tx.to_cbor_hex()}}}))
+        return dict(json.loads(ws.recv(timeout=60)))
+
+    with serving(ledger) as running, connect(running.ogmios_url) as ws:
+        with monkeypatch.context() as patch:
+            patch.setattr(ledger_journal, "_sync", disk_full)
+            refused = HandTx(ledger).pay("alice", "bob")
+            reply = submit(ws, refused)
+            assert "result" not in reply and "No space left on device" in reply["error"]["message"]
+        assert not ledger.in_mempool(refused.id.payload.hex()) and not ledger.has_transaction(refused.id.payload.hex())
+        acknowledged = [submit(ws, HandTx(ledger).pay(*pair))["result"]["transaction"]["id"]
+                        for pair in [("alice", "bob"), ("bob", "carol")] * 3]
+    reloaded = Ledger.load(tmp_path)
+    assert all(reloaded.has_transaction(tx_id) for tx_id in acknowledged)
+    same_state(reloaded, ledger)
