@@ -161,8 +161,9 @@ def test_register_deploys_and_locks_once_and_prints_datums(walked):
     first, second = (r.json() for r in walked["register"])
     assert [t["status"] for t in first["transactions"]] == ["confirmed"] * 3
     assert second["transactions"] == [] and second["contract_address"] == first["contract_address"]
-    assert len(first["datums"]) == 3 and all(d["datum_cbor"] for d in first["datums"])
+    assert len(first["datums"]) == 2 and all(d["datum_cbor"] for d in first["datums"])  # pots
     assert first["datums"][0]["vesting_time_ms"] == 100_000_000  # the guide's seconds, in ms
+    assert len(first["datums"][0]["entries"]) == 2
 
 
 def test_commit_certifies_once_and_records_the_milestone_file(walked):

@@ -180,5 +180,5 @@ def test_claim_reasons():
         "vesting in the future"
     assert claims.status_of(a, claims.ChainFacts(True, frozenset(), facts.certified, 2000, 10**9)).value == \
         "already released"
-    assert claims.status_of(a, claims.ChainFacts(True, frozenset(), facts.certified, 2000, 10, True)).value == \
+    assert claims.status_of(a, claims.ChainFacts(True, frozenset(), facts.certified, 2000, 10, frozenset({("b", "m1")}))).value == \
         "reclaimed"

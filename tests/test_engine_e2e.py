@@ -23,7 +23,7 @@ def registered(tmp_path_factory):
 def test_register_deploys_stakes_and_locks_once(registered):
     world, contract, events = registered
     assert names(events).count("Confirmed") == 3
-    assert len(world.ledger.utxos_at(contract)) == 6
+    assert len(world.ledger.utxos_at(contract)) == 2  # one pot per (milestone, vesting time)
 
 
 def test_running_register_again_from_an_empty_data_dir_does_nothing(registered, tmp_path):

@@ -92,9 +92,8 @@ def check_against_chain(ctx: Context, target: ScheduleTarget, allocations_file: 
 
 
 def datums(definition: ScheduleDefinition) -> list[dict[str, Any]]:
-    return [{**a.to_json(), "datum_cbor": adapter.allocation_datum_hex(a.beneficiary, a.amount, a.milestone,
-                                                                        a.vesting_ms)}
-            for a in definition.allocations]
+    """The pot datums the register transactions lock (one per milestone and vesting time)."""
+    return adapter.pot_datums(definition)
 
 
 def key_address(text: str | None, network: str, flag: str) -> str | None:

@@ -32,7 +32,7 @@ class ChainFacts:
     certified: frozenset[str]  # milestone ids with a certificate
     now_ms: int
     expiry_ms: int
-    reclaimed: bool = False  # the owner took back what was left
+    reclaimed: frozenset[tuple[str, str]] = frozenset()  # taken back by the owner
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def status_of(allocation: Allocation, facts: ChainFacts) -> Reason:
     if not facts.registered:
         return Reason.NOT_REGISTERED
     if allocation.key not in facts.locked:
-        return Reason.RECLAIMED if facts.reclaimed else Reason.ALREADY_RELEASED
+        return Reason.RECLAIMED if allocation.key in facts.reclaimed else Reason.ALREADY_RELEASED
     if allocation.milestone not in facts.certified:
         return Reason.NOT_CERTIFIED
     if allocation.vesting_ms > facts.now_ms:

@@ -3,8 +3,10 @@
 Everything contract-shaped the engine needs goes through here — schedule parameters and
 addresses, decoding what is locked and certified, the builder's entry points — in the
 engine's own terms (:class:`Locked`, :class:`Schedule`), so that a new contract layout
-(one "pot" per (milestone, vesting time) instead of one UTxO per allocation) changes
-this file and nothing else.  Pure: no I/O; chain facts come in as pycardano UTxOs.
+changes this file and nothing else (it did: contract v2 locks one "pot" per (milestone,
+vesting time) whose datum lists beneficiary -> amount; the engine sees one
+:class:`Locked` per (beneficiary, milestone) entry, with the pot's reference).
+Pure: no I/O; chain facts come in as pycardano UTxOs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pycardano as pc
 import uplc
 import uplc.ast
 
+from runner.contract import pots as P
 from runner.contract import transactions as T
 from runner.contract import tx_release as R
 from runner.contract.blueprint import (
@@ -175,24 +178,31 @@ def parameters_from_scripts(allocation_address: str, lookup: Callable[[str], byt
 # ---------------------------------------------------------------- chain facts
 
 
-def decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO]) -> tuple[list[Locked], list[pc.UTxO]]:
-    """(allocations still locked, UTxOs at the address that are not allocations)."""
-    allocations, junk = R.decode_allocations(dep, utxos)
+def specs(definition: ScheduleDefinition) -> list[T.AllocationSpec]:
+    return [T.AllocationSpec(pc.Address.from_primitive(a.beneficiary), a.amount, milestone_bytes(a.milestone),
+                             a.vesting_ms) for a in definition.allocations]
+
+
+def decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO], *, definition: ScheduleDefinition | None = None,
+                  genuine_txs: frozenset[str] | None = None) -> tuple[list[Locked], list[tuple[pc.UTxO, str]]]:
+    """(one :class:`Locked` per pot entry, every other UTxO at the address with why it is
+    ignored).  ``definition``: only pots of its layout count; ``genuine_txs``: only pots
+    created by these (the schedule's register) transactions count."""
+    scan = P.scan_pots(dep, utxos, schedule=specs(definition) if definition is not None else None)
+    ignored = [(i.utxo, i.reason) for i in scan.ignored]
     locked: list[Locked] = []
-    for a in allocations:
+    for pot in scan.pots:
+        ref = f"{pot.utxo.input.transaction_id.payload.hex()}#{pot.utxo.input.index}"
+        if genuine_txs is not None and ref.split("#")[0] not in genuine_txs:
+            ignored.append((pot.utxo, "a well-formed pot not created by this schedule's register transactions"))
+            continue
         try:
-            beneficiary = str(from_plutus_address(a.datum.beneficiary, dep.network))
-            milestone = bytes(a.datum.milestone_id).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            junk.append(a.utxo)
+            milestone = pot.milestone_id.decode("utf-8")
+        except UnicodeDecodeError:
+            ignored.append((pot.utxo, "milestone id is not text"))
             continue
-        policy, name = pc.ScriptHash(dep.params.token_policy), pc.AssetName(dep.params.token_name)
-        if a.utxo.output.amount.multi_asset.get(policy, {}).get(name, 0) < a.datum.amount:
-            junk.append(a.utxo)  # a forged "allocation" without its tokens
-            continue
-        locked.append(Locked(beneficiary, milestone, int(a.datum.amount), int(a.datum.vesting_time),
-                             f"{a.utxo.input.transaction_id.payload.hex()}#{a.utxo.input.index}"))
-    return locked, junk
+        locked.extend(Locked(str(address), milestone, amount, pot.vesting_ms, ref) for address, amount in pot.entries)
+    return locked, ignored
 
 
 def certificates(dep: Deployment, certificate_utxos: Sequence[pc.UTxO]) -> dict[str, pc.UTxO]:
@@ -208,16 +218,14 @@ def build_deploy(schedule: Schedule, payer: Sequence[pc.UTxO], snap: ChainSnapsh
 
 
 def build_stake(dep: Deployment, payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator
-                ) -> UnsignedTx:
-    return T.register_stake(dep, payer, snap, evaluate)
+                ) -> list[UnsignedTx]:
+    tx = T.register_stake(dep, payer, snap, evaluate)
+    return [] if tx is None else [tx]
 
 
 def build_register(dep: Deployment, definition: ScheduleDefinition, seed: pc.UTxO, funding: Sequence[pc.UTxO],
-                   snap: ChainSnapshot, only: Sequence[tuple[str, str]] | None = None) -> list[UnsignedTx]:
-    wanted = [a for a in definition.allocations if only is None or a.key in only]
-    specs = [T.AllocationSpec(pc.Address.from_primitive(a.beneficiary), a.amount, milestone_bytes(a.milestone),
-                              a.vesting_ms) for a in wanted]
-    return T.register_schedule(dep, specs, seed, funding, snap)
+                   snap: ChainSnapshot) -> list[UnsignedTx]:
+    return T.register_schedule(dep, specs(definition), seed, funding, snap)
 
 
 def build_certify(dep: Deployment, milestone: str, signatures: Mapping[bytes, bytes], payer: Sequence[pc.UTxO],
@@ -225,11 +233,14 @@ def build_certify(dep: Deployment, milestone: str, signatures: Mapping[bytes, by
     return T.certify(dep, milestone_bytes(milestone), dict(signatures), payer, snap, evaluate)
 
 
-def build_release(dep: Deployment, utxos: Sequence[pc.UTxO], certs: Mapping[str, pc.UTxO],
-                  payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator) -> list[UnsignedTx]:
-    """Release exactly ``utxos`` (the caller selected them); certificates by milestone."""
+def build_release(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certs: Mapping[str, pc.UTxO],
+                  payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator
+                  ) -> tuple[list[UnsignedTx], list[tuple[pc.UTxO, str]]]:
+    """Release exactly the pots ``pot_utxos`` (the caller chose them): (transactions,
+    pots left out with the reason)."""
     by_bytes = {milestone_bytes(k): v for k, v in certs.items()}
-    return R.release(dep, utxos, by_bytes, payer, snap, evaluate)
+    plan = R.release_plan(dep, pot_utxos, by_bytes, payer, snap, evaluate)
+    return plan.transactions, [(i.utxo, i.reason) for i in plan.skipped]
 
 
 def build_reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], payer: Sequence[pc.UTxO], snap: ChainSnapshot,
@@ -241,13 +252,17 @@ def produced_at(txs: Sequence[UnsignedTx], address: str) -> list[pc.UTxO]:
     return [u for tx in txs for u in tx.produced if str(u.output.address) == address]
 
 
-def allocation_datum_hex(beneficiary: str, amount: int, milestone: str, vesting_ms: int) -> str:
-    """The inline datum a register transaction locks for one allocation (CBOR hex)."""
-    from runner.contract.datums import AllocationDatum, to_plutus_address
-
-    datum = AllocationDatum(to_plutus_address(pc.Address.from_primitive(beneficiary)), amount,
-                            milestone_bytes(milestone), vesting_ms)
-    return bytes(datum.to_cbor()).hex()
+def pot_datums(definition: ScheduleDefinition) -> list[dict[str, Any]]:
+    """The pot datums a register transaction locks (the contract's layout), for display."""
+    network = ledger_network(definition.network)
+    out = []
+    for d in P.layout_pots(specs(definition), (definition.token_policy, definition.token_name), network):
+        entries = [{"beneficiary_address": str(from_plutus_address(e.beneficiary, network)),
+                    "token_amount": int(e.amount)} for e in d.entries]
+        out.append({"milestone_identifier": bytes(d.milestone_id).decode("utf-8", "replace"),
+                    "vesting_time_ms": int(d.vesting_time), "entries": entries,
+                    "datum_cbor": bytes(d.to_cbor()).hex()})
+    return out
 
 
 def certificate_signers(certificate: pc.UTxO) -> list[tuple[bytes, bytes]]:

@@ -149,17 +149,13 @@ def connect(network: str, ogmios_url: str | None, kupo_url: str | None, data_dir
 
 @contextlib.contextmanager
 def _devnet_lock(folder: Path) -> Iterator[None]:
-    """The devnet's own lock (shared with ``milestones devnet up``): a served devnet is
-    used through OGMIOS_URL/KUPO_URL, never opened twice."""
-    from runner.chain.devnet.cli import LOCK_NAME, _lock_info, _locked
-    from runner.store.lock import _alive
+    """The devnet's own lock (shared with ``milestones devnet up``; a killed holder's lock
+    is taken over): a served devnet is used through OGMIOS_URL/KUPO_URL, never opened twice."""
+    from runner.chain.devnet import lockfile
 
-    pid = _lock_info(folder).get("pid")
-    if isinstance(pid, int) and not _alive(pid):  # left by a killed command: stale
-        (folder / LOCK_NAME).unlink(missing_ok=True)
     stack = contextlib.ExitStack()
     try:
-        stack.enter_context(_locked(folder))
+        stack.enter_context(lockfile.locked(folder, "milestones (embedded devnet)", lambda note: None))
     except StateError as exc:
         exc.hint = ("a `milestones devnet up` serves this devnet: set OGMIOS_URL and KUPO_URL to its "
                     "URLs, or stop it")

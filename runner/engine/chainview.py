@@ -103,13 +103,21 @@ class ChainView:
                     for r in result.redeemers}
         return evaluate
 
-    def spent_history(self, address: str) -> list[Utxo]:
-        """Outputs once at ``address`` and since spent (Kupo), or [] when unknown."""
+    @property
+    def has_history(self) -> bool:
+        """Is there an index of spent outputs (Kupo) behind this backend?"""
+        return getattr(self.backend, "kupo", None) is not None
+
+    def matches(self, pattern: str, status: str | None = None) -> list[Any]:
+        """Kupo matches (``KupoMatch``: utxo, created_at, spent_at) or [] without Kupo."""
         kupo = getattr(self.backend, "kupo", None)
         if kupo is None:
             return []
-        matches = self.call(lambda: kupo.matches(address, status="spent"))
-        return [m.utxo for m in matches]
+        return list(self.call(lambda: kupo.matches(pattern, status=status)))
+
+    def spent_history(self, address: str) -> list[Utxo]:
+        """Outputs once at ``address`` and since spent (Kupo), or [] when unknown."""
+        return [m.utxo for m in self.matches(address, "spent")]
 
     def ever_created(self, tx_id: str) -> bool:
         """Did ``tx_id`` land? (one of its outputs exists or existed, per Kupo)."""

@@ -35,9 +35,7 @@ class Where:
 
 
 def _junk(facts: ScheduleFacts) -> list[tuple[str, str]]:
-    why = ("not an allocation of this schedule (malformed datum, wrong or missing tokens): "
-           "left for the owner's reclaim after expiry")
-    return [(ref_text(u.input), why) for u in facts.junk]
+    return [(ref_text(u.input), f"{why}; left for the owner's reclaim after expiry") for u, why in facts.junk]
 
 
 @register
@@ -92,6 +90,7 @@ class ReleaseStep(Step):
     where: Where = field(default_factory=Where)
     selection: Selection = field(default_factory=Selection)
     payer_address: str = ""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def observe(self, ctx: Context) -> ScheduleFacts:
         return self.where.facts(ctx, history=True)
@@ -110,14 +109,19 @@ class ReleaseStep(Step):
             for s in chosen:
                 counts[s.reason.value] = counts.get(s.reason.value, 0) + 1
             return noop("nothing to release: " + ", ".join(f"{n} {r}" for r, n in sorted(counts.items())))
-        refs = sorted(item.ref for item in facts.locked if item.key in ready)
-        return Decision("release", f"release {len(refs)} allocation(s) ({self.selection.describe()})", refs)
+        refs = sorted({item.ref for item in facts.locked if item.key in ready})
+        entries = sum(1 for item in facts.locked if item.ref in refs)
+        return Decision("release", f"release {len(refs)} pot(s) holding {entries} allocation(s) "
+                                   f"({self.selection.describe()}; a pot is released whole)", refs)
 
     def build(self, ctx: Context, facts: ScheduleFacts, decision: Decision) -> list[UnsignedTx]:
         dep = facts.require_deployment(ctx)
         utxos = [facts.locked_utxos[r] for r in decision.payload]
         payer = ctx.chain.utxos(self.payer_address)
-        return adapter.build_release(dep, utxos, facts.certificates, payer, facts.snap, ctx.chain.evaluator())
+        txs, skipped = adapter.build_release(dep, utxos, facts.certificates, payer, facts.snap,
+                                             ctx.chain.evaluator())
+        self.skipped = [(ref_text(u.input), why) for u, why in skipped]
+        return txs
 
     def ignored(self, facts: ScheduleFacts) -> list[tuple[str, str]]:
         return _junk(facts)
@@ -125,6 +129,7 @@ class ReleaseStep(Step):
     def result(self, ctx: Context, facts: ScheduleFacts) -> dict[str, Any]:
         chosen = self._statuses(facts)
         return {"selection": self.selection.describe(),
+                "skipped": [{"pot": ref, "reason": why} for ref, why in self.skipped],
                 "allocations": [{"beneficiary_address": s.allocation.beneficiary,
                                  "milestone_identifier": s.allocation.milestone,
                                  "token_amount": s.allocation.amount, "reason": s.reason.value} for s in chosen]}
@@ -149,12 +154,12 @@ class ReclaimStep(Step):
             return noop("nothing left at the contract address")
         if facts.snap.now_ms < expiry:
             return noop(f"the schedule expires at {expiry} ms; chain time is {facts.snap.now_ms} ms")
-        return Decision("reclaim", f"take back {len(facts.locked)} allocation(s) and {len(facts.junk)} other "
+        return Decision("reclaim", f"take back {len(facts.locked_utxos)} pot(s) and {len(facts.junk)} other "
                                    f"output(s)")
 
     def build(self, ctx: Context, facts: ScheduleFacts, decision: Decision) -> list[UnsignedTx]:
         dep = facts.require_deployment(ctx)
-        utxos = list(facts.locked_utxos.values()) + facts.junk
+        utxos = list(facts.locked_utxos.values()) + [u for u, _ in facts.junk]
         return adapter.build_reclaim(dep, utxos, ctx.chain.utxos(self.owner_address), facts.snap,
                                      ctx.chain.evaluator())
 

@@ -31,7 +31,7 @@ class ScheduleTarget:
 
     def facts(self, ctx: Context, *, history: bool = False) -> ScheduleFacts:
         found = discovery.by_definition(ctx, self.definition, self.owner_address)
-        return schedule_facts(ctx, found, history=history)
+        return schedule_facts(ctx, found, history=history, definition=self.definition)
 
 
 def _token_units(utxo: pc.UTxO, definition: ScheduleDefinition) -> int:
@@ -105,7 +105,7 @@ class StakeStep(Step):
         dep = facts.require_deployment(ctx)
         payer = ctx.chain.utxos(self.target.payer_address)
         try:
-            return [adapter.build_stake(dep, payer, facts.snap, ctx.chain.evaluator())]
+            return adapter.build_stake(dep, payer, facts.snap, ctx.chain.evaluator())
         except LedgerRejection as exc:  # evaluation refuses a registration that is already done
             if self.already_done(exc) or "already registered" in str(exc.data) + exc.message:
                 raise WorkAlreadyDone("the stake credential is already registered") from exc

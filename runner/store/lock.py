@@ -42,7 +42,7 @@ class LockInfo:
 
 
 def _alive(pid: int) -> bool:
-    """Does process ``pid`` run on this host? (also used for the devnet's own lock file)"""
+    """Does process ``pid`` run on this host?"""
     if pid <= 0:
         return False
     try:
