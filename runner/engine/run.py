@@ -156,7 +156,7 @@ class Engine:
         """'submitted' | 'landed' (ours, already on chain) | 'done by others'."""
         chain, journal = self.ctx.chain, self.ctx.journal
         try:
-            chain.call(lambda: chain.submit(bytes.fromhex(entry.cbor_hex)))
+            chain.submit(bytes.fromhex(entry.cbor_hex))  # not retried: a lost answer is resolved below
             self.on_phase("sent")
         except LedgerRejection as exc:
             if is_already_spent(exc):
