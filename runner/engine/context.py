@@ -28,7 +28,10 @@ class Settings:
     confirm_timeout: float = 120.0
     poll_interval: float = 1.0
     max_rounds: int = 4  # observe/decide/act rounds per step (a release may need several)
+    #: confirmed transactions younger than this are checked again at the next run (rollbacks)
+    recheck_confirmed_s: float = 3600.0
     clock: Callable[[], float] = field(default=time.monotonic)
+    wall_clock: Callable[[], float] = field(default=time.time)
     sleep: Callable[[float], None] = field(default=time.sleep)
 
 

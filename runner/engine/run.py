@@ -70,18 +70,33 @@ class Engine:
             pending = pending or self.ctx.memo.get("planned_change") is True
 
     def recover(self) -> Iterator[ev.Event]:
+        """Resolve open entries; and re-check recently confirmed ones: a rollback may have
+        dropped them (then the same bytes go again, or the step rebuilds if they are dead)."""
+        journal, settings = self.ctx.journal, self.ctx.settings
+        horizon = settings.wall_clock() - settings.recheck_confirmed_s
+        for entry in journal.entries():
+            if entry.status == "confirmed" and entry.created >= horizon:
+                fate = self.ctx.chain.fate(entry.tx_id, entry.inputs, 1, entry.deadline_slot)
+                if fate == "on chain":
+                    continue
+                yield ev.Recovered(entry.step, entry.tx_id, "rolled back", f"now {fate}")
+                entry = journal.mark(entry, "submitted", "rolled back out of the chain")
+            elif not entry.is_open:
+                continue
+            yield from self._resolve(entry)
+
+    def _resolve(self, entry: JournalEntry) -> Iterator[ev.Event]:
         journal = self.ctx.journal
-        for entry in journal.open_entries():
-            fate = self.ctx.chain.fate(entry.tx_id, entry.inputs, 1, entry.deadline_slot)
-            if fate == "on chain":
-                journal.mark(entry, "confirmed", "found on chain after a restart")
-            elif fate == "dead":
-                journal.mark(entry, "dead", "inputs spent elsewhere or deadline passed")
-            else:
-                if fate == "pending":
-                    yield from self._submit(entry, fee=0, resubmission=True)
-                yield from self._confirm(entry)
-            yield ev.Recovered(entry.step, entry.tx_id, fate if fate != "pending" else "resubmitted")
+        fate = self.ctx.chain.fate(entry.tx_id, entry.inputs, 1, entry.deadline_slot)
+        if fate == "on chain":
+            journal.mark(entry, "confirmed", "found on chain after a restart")
+        elif fate == "dead":
+            journal.mark(entry, "dead", "inputs spent elsewhere or deadline passed")
+        else:
+            if fate == "pending":
+                yield from self._submit(entry, fee=0, resubmission=True)
+            yield from self._confirm(entry)
+        yield ev.Recovered(entry.step, entry.tx_id, fate if fate != "pending" else "resubmitted")
 
     # ------------------------------------------------------------------ one step
 
