@@ -43,6 +43,7 @@ from runner.engine import (
     open_context,
     reports,
 )
+from runner.engine.chainview import Retry
 from runner.engine.run import sign_only, signed_envelope
 from runner.errors import StateError, UserInputError
 from runner.store import lock
@@ -152,7 +153,8 @@ def init(
     if network is not None:
         state.overrides["network"] = network
     config = state.config()
-    with open_context(config, plan_mode=True, remote=remote_chain()) as (ctx, connection):
+    with open_context(config, plan_mode=True, remote=remote_chain(),
+                      retry=Retry(attempts=1)) as (ctx, connection):
         health = connection.ogmios_health(config.ogmios_url)
         tip = ctx.chain.call(ctx.chain.backend.tip)
         kupo = getattr(ctx.chain.backend, "kupo", None)

@@ -32,10 +32,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Retry:
-    """Attempts and exponential backoff for transient faults."""
+    """Attempts and exponential backoff for transient faults, on top of the clients' own
+    (``runner/chain/retry.py``): these cover a fault that outlasts a client's retries
+    (a node restarting), so they are few and slower."""
 
-    attempts: int = 5
-    first_delay: float = 0.2
+    attempts: int = 3
+    first_delay: float = 1.0
     max_delay: float = 5.0
     sleep: Callable[[float], None] = field(default=time.sleep)
 
