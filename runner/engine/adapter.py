@@ -11,6 +11,7 @@ Pure: no I/O; chain facts come in as pycardano UTxOs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -110,17 +111,23 @@ def parameters(definition: ScheduleDefinition, seed_ref: str) -> ScheduleParamet
                               definition.token_name)
 
 
+@functools.lru_cache(maxsize=64)
 def schedule_for(params: ScheduleParameters, network: str) -> Schedule:
+    """Applying the parameters costs ~0.3 s; the result depends on them only: cached."""
     return Schedule(params, schedule_scripts(params), ledger_network(network))
 
 
 def certificate_address_for(definition: ScheduleDefinition, seed_ref: str) -> str:
     """Only the certificate policy (cheap): where a deployment made from this seed sits."""
+    return _certificate_address(seed_ref, tuple(o.key_hash for o in definition.oracles), definition.quorum,
+                                definition.network)
+
+
+@functools.lru_cache(maxsize=4096)
+def _certificate_address(seed_ref: str, oracles: tuple[bytes, ...], quorum: int, network: str) -> str:
     cert = apply_parameters(load_blueprint().validator("certificate_policy").compiled_code,
-                            _seed(seed_ref).to_plutus(), b"".join(o.key_hash for o in definition.oracles),
-                            definition.quorum)
-    return str(pc.Address(pc.ScriptHash(bytes.fromhex(script_hash_hex(cert))),
-                          network=ledger_network(definition.network)))
+                            _seed(seed_ref).to_plutus(), b"".join(oracles), quorum)
+    return str(pc.Address(pc.ScriptHash(bytes.fromhex(script_hash_hex(cert))), network=ledger_network(network)))
 
 
 # ---------------------------------------------------------------- discovery by address
@@ -142,8 +149,23 @@ def _bytes(node: Any) -> bytes:
     return bytes(node.value)
 
 
+_FOUND_PARAMETERS: dict[str, ScheduleParameters] = {}
+
+
 def parameters_from_scripts(allocation_address: str, lookup: Callable[[str], bytes | None]
                             ) -> ScheduleParameters | None:
+    """See :func:`_parameters_from_scripts`; a found answer is kept (a script hash fixes
+    the script, so the parameters behind an address never change)."""
+    if allocation_address not in _FOUND_PARAMETERS:
+        found = _parameters_from_scripts(allocation_address, lookup)
+        if found is None:
+            return None
+        _FOUND_PARAMETERS[allocation_address] = found
+    return _FOUND_PARAMETERS[allocation_address]
+
+
+def _parameters_from_scripts(allocation_address: str, lookup: Callable[[str], bytes | None]
+                             ) -> ScheduleParameters | None:
     """Recover a schedule's parameters from its allocation address alone: each applied
     script carries its parameters (forwarder -> batch hash -> C, owner, expiry, token;
     C -> seed, oracles, quorum).  ``lookup(script_hash_hex)`` reads a script's CBOR
@@ -183,11 +205,27 @@ def specs(definition: ScheduleDefinition) -> list[T.AllocationSpec]:
                              a.vesting_ms) for a in definition.allocations]
 
 
+_DECODED: dict[tuple[Any, ...], tuple[list[Locked], list[tuple[pc.UTxO, str]]]] = {}
+
+
 def decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO], *, definition: ScheduleDefinition | None = None,
                   genuine_txs: frozenset[str] | None = None) -> tuple[list[Locked], list[tuple[pc.UTxO, str]]]:
     """(one :class:`Locked` per pot entry, every other UTxO at the address with why it is
     ignored).  ``definition``: only pots of its layout count; ``genuine_txs``: only pots
-    created by these (the schedule's register) transactions count."""
+    created by these (the schedule's register) transactions count.  An output reference
+    always names the same output, so the answer for a set of references is kept."""
+    key = (dep.policy_id, tuple(sorted((u.input.transaction_id.payload, u.input.index) for u in utxos)),
+           definition.fingerprint() if definition is not None else None, genuine_txs)
+    if key not in _DECODED:
+        if len(_DECODED) > 256:
+            _DECODED.clear()
+        _DECODED[key] = _decode_locked(dep, utxos, definition, genuine_txs)
+    locked, ignored = _DECODED[key]
+    return list(locked), list(ignored)
+
+
+def _decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO], definition: ScheduleDefinition | None,
+                   genuine_txs: frozenset[str] | None) -> tuple[list[Locked], list[tuple[pc.UTxO, str]]]:
     scan = P.scan_pots(dep, utxos, schedule=specs(definition) if definition is not None else None)
     ignored = [(i.utxo, i.reason) for i in scan.ignored]
     locked: list[Locked] = []
