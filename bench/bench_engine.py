@@ -30,15 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
-import pycardano as pc  # noqa: E402
+import pycardano as pc
 
-from runner.chain.devnet.genesis import FAUCET, faucet_policy_id  # noqa: E402
-from runner.chain.devnet.ledger import Ledger  # noqa: E402
-from runner.chain.devnet.ogmios_methods import LedgerGuard  # noqa: E402
-from runner.domain.problems import Problems  # noqa: E402
-from runner.domain.schedule import Allocation, ScheduleDefinition, parse_oracles  # noqa: E402
-from runner.domain.signatures import sign_message  # noqa: E402
-from runner.engine import (  # noqa: E402
+from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
+from runner.chain.devnet.ledger import Ledger
+from runner.chain.devnet.ogmios_methods import LedgerGuard
+from runner.domain.problems import Problems
+from runner.domain.schedule import Allocation, ScheduleDefinition, parse_oracles
+from runner.domain.signatures import sign_message
+from runner.engine import (
     CertifyStep,
     Context,
     DeployStep,
@@ -53,9 +53,9 @@ from runner.engine import (  # noqa: E402
     adapter,
     events,
 )
-from runner.engine.backends import embedded  # noqa: E402
-from runner.engine.chainview import ChainView  # noqa: E402
-from runner.store.datadir import DataDir  # noqa: E402
+from runner.engine.backends import embedded
+from runner.engine.chainview import ChainView
+from runner.store.datadir import DataDir
 
 TOKEN = b"GRANT"
 MILESTONES = ("m1", "m2")
