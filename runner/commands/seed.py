@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -242,7 +243,7 @@ def sign_milestone(
         message = _schedule_of(ctx, contract_address).schedule.message(milestone_identifier)
     vkey, signature = sig.sign_message(keys.raw_seed(key_hash), message)
     me = keys.address(key_hash, ledger_network(network))
-    entry = sig.OracleSignature(len(existing), me, vkey, signature, message, 0).to_json()
+    entry = sig.OracleSignature(len(existing), me, vkey, signature, message, int(time.time())).to_json()
     entries = [e for e in existing if e["oracle_address"] != me or e["signed_data"] != message.hex()] + [entry]
     write_json_atomic(signatures, entries)
     _emit({"status": "success", "oracle_address": me, "signatures_file": str(signatures),
