@@ -14,6 +14,7 @@ from typing import Any
 from runner.chain.devnet.ogmios_methods import (
     BadParams,
     LedgerGuard,
+    no_params,
     params_object,
     parse_address,
 )
@@ -64,17 +65,24 @@ def _fund(guard: LedgerGuard, params: Any) -> dict[str, Any]:
 def _rollback(guard: LedgerGuard, params: Any) -> dict[str, Any]:
     query = dict(params_object(params, "devnet/rollback"))
     blocks = _natural(query, "blocks", "devnet/rollback")
-    to_mempool = bool(query.get("toMempool", True))
+    to_mempool = query.get("toMempool", True)
+    if not isinstance(to_mempool, bool):
+        raise BadParams("Invalid request: devnet/rollback's params.toMempool must be true or false "
+                        f"(JSON booleans), got {str(to_mempool)[:40]!r}.")
+    unknown = sorted(set(query) - {"blocks", "toMempool"})
+    if unknown:
+        raise BadParams(f"Invalid request: devnet/rollback takes blocks and toMempool, not {', '.join(unknown)}.")
     return guard.write(lambda ledger: {"returned_to_mempool": ledger.rollback(blocks, to_mempool=to_mempool),
                                        **status_of(ledger)})
 
 
 def _tick(guard: LedgerGuard, params: Any) -> dict[str, Any]:
+    no_params(params, "devnet/tick")
     return guard.write(lambda ledger: (ledger.tick(), status_of(ledger))[1])
 
 
 CONTROL: dict[str, Callable[[LedgerGuard, Any], dict[str, Any]]] = {
-    "devnet/status": lambda guard, params: guard.read(status_of),
+    "devnet/status": lambda guard, params: (no_params(params, "devnet/status"), guard.read(status_of))[1],
     "devnet/advance": _advance,
     "devnet/fund": _fund,
     "devnet/rollback": _rollback,

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pycardano import Address, TransactionInput
 
-from runner.chain.devnet import clock, ogmios_tx
+from runner.chain.devnet import clock, ogmios_tx, tip_view
 from runner.chain.devnet import ogmios_shapes as shapes
 from runner.errors import LedgerRejection
 
@@ -39,6 +39,14 @@ def params_object(params: Any, method: str) -> Mapping[str, Any]:
         raise BadParams(f"Invalid request: 'params' of {method} must be an object, got "
                         f"{type(params).__name__}.")
     return params
+
+
+def no_params(params: Any, method: str) -> None:
+    """Methods that take nothing refuse something (absent, null and {} are nothing)."""
+    if params is None or params == {}:
+        return
+    shown = str(params)[:80]
+    raise BadParams(f"Invalid request: {method} takes no params, got {shown}.")
 
 
 def transaction_cbor(params: Mapping[str, Any], method: str) -> str:
@@ -196,15 +204,16 @@ def _utxo_json(ledger: Any, ref: Any, output: Any) -> dict[str, Any]:
 def _utxo(ledger: Any, params: Any) -> list[dict[str, Any]]:
     query = params_object(params, "queryLedgerState/utxo")
     if "addresses" in query:
-        wanted = {shapes.address_bytes(parse_address(a, f"params.addresses[{i}]"))
-                  for i, a in enumerate(parse_list(query, "addresses"))}
-        entries = [(i, o) for i, o in ledger.utxo.items() if shapes.address_bytes(o.address) in wanted]
+        wanted = {shapes.address_bytes(address): address for address in (
+            parse_address(a, f"params.addresses[{i}]") for i, a in enumerate(parse_list(query, "addresses")))}
+        entries = [entry for address in wanted.values() for entry in tip_view.utxos_at(ledger, address)]
     elif "outputReferences" in query:
         refs = [parse_output_reference(r, f"params.outputReferences[{i}]")
                 for i, r in enumerate(parse_list(query, "outputReferences"))]
-        entries = list(ledger.resolve(refs))
+        utxo = tip_view.utxo_at_tip(ledger)
+        entries = [(ref, utxo[ref]) for ref in refs if ref in utxo]
     elif not query:
-        entries = list(ledger.utxo.items())
+        entries = list(tip_view.utxo_at_tip(ledger).items())
     else:
         raise BadParams("Invalid request: queryLedgerState/utxo takes {\"addresses\": [...]}, "
                         "{\"outputReferences\": [...]} or no params (whole UTxO).")
@@ -286,7 +295,8 @@ def _evaluate(guard: LedgerGuard, params: Any) -> list[dict[str, Any]]:
     def evaluate(ledger: Any) -> list[Any]:
         from runner.chain.devnet.ledger_json import output_references
 
-        overlapping = [ref for ref in (extra or {}) if ref in ledger.utxo]
+        at_tip = tip_view.utxo_at_tip(ledger)
+        overlapping = [ref for ref in (extra or {}) if ref in at_tip]
         if overlapping:
             raise RpcFailure(3002, "Some user-provided UTxO entries overlap with the ledger's UTxO; "
                                    "give only outputs the ledger does not know.",
@@ -318,7 +328,8 @@ def _genesis(ledger: Any, params: Any) -> dict[str, Any]:
                                         slot_length_ms=slot_ms, epoch_length=epoch_length)
 
 
-def _acquire_mempool(ledger: Any, session: Session) -> dict[str, Any]:
+def _acquire_mempool(ledger: Any, session: Session, params: Any) -> dict[str, Any]:
+    no_params(params, "acquireMempool")
     session.snapshot, session.cursor = _mempool(ledger), 0
     session.snapshot_slot = int(ledger.current_slot)
     return {"acquired": "mempool", "slot": session.snapshot_slot}
@@ -379,7 +390,7 @@ _QUERIES: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 _MEMPOOL: dict[str, Callable[[Any, Session, Any], Any]] = {
-    "acquireMempool": lambda ledger, s, p: _acquire_mempool(ledger, s),
+    "acquireMempool": lambda ledger, s, p: _acquire_mempool(ledger, s, p),
     "nextTransaction": lambda ledger, s, p: _next_transaction(s, p),
     "hasTransaction": lambda ledger, s, p: _has_transaction(s, p),
     "sizeOfMempool": lambda ledger, s, p: _size_of_mempool(ledger, s),

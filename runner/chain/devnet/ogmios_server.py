@@ -17,6 +17,7 @@ import asyncio
 import http
 import json
 import logging
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,18 +52,47 @@ def _response(method: Any, request_id: Any, *, result: Any = None,
     else:
         reply["result"] = result
     reply["id"] = request_id
-    return json.dumps(reply, separators=(",", ":"))
+    try:
+        return json.dumps(reply, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a non-finite number in an answer: never put NaN/Infinity on the wire
+        log.error("devnet Ogmios: %s produced a non-finite number", method)
+        return json.dumps({"jsonrpc": "2.0", "error": {
+            "code": -32603, "message": "Internal error: the answer held a number JSON cannot carry."},
+            "id": None}, separators=(",", ":"))
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _invalid(message: str, method: Any = None, request_id: Any = None) -> str:
+    return _response(method, request_id, error={"code": -32600, "message": f"Invalid request: {message}"})
+
+
+def _checked(request: dict[str, Any]) -> str | None:
+    """Why a parsed request is not a JSON-RPC 2.0 request this server can answer, or None."""
+    if request.get("jsonrpc") != "2.0":
+        return ("'jsonrpc' must be \"2.0\" (JSON-RPC 2.0), got "
+                f"{json.dumps(request.get('jsonrpc'), allow_nan=False)[:40]}.")
+    method = request.get("method")
+    if not isinstance(method, str):
+        kind = "missing" if method is None else f"a {type(method).__name__}"
+        return f"'method' must be a string naming an Ogmios method, got {kind}."
+    return None
+
+
+def _safe_id(request_id: Any) -> bool:
+    """An id that can be echoed as JSON (a number too large for a float parses as infinity)."""
+    return not (isinstance(request_id, float) and not math.isfinite(request_id))
 
 
 def answer(guard: LedgerGuard, session: Session, text: str | bytes) -> str:
     """One JSON-RPC request in, one response out; never raises (the server keeps serving)."""
     if len(text) > MAX_REQUEST_BYTES:
-        return _response(None, None, error={
-            "code": -32600,
-            "message": f"Invalid request: the request is {len(text)} bytes; this server answers "
-                       f"requests up to {MAX_REQUEST_BYTES} bytes (a transaction is at most 16 KiB)."})
+        return _invalid(f"the request is {len(text)} bytes; this server answers requests up to "
+                        f"{MAX_REQUEST_BYTES} bytes (a transaction is at most 16 KiB).")
     try:
-        request = json.loads(text)
+        request = json.loads(text, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError) as exc:
         return _response(None, None, error={
             "code": -32700, "message": f"Invalid JSON: {exc}. Send one JSON-RPC 2.0 object per message."})
@@ -71,10 +101,13 @@ def answer(guard: LedgerGuard, session: Session, text: str | bytes) -> str:
             "code": -32700, "message": "Invalid JSON: nested too deeply for this server. "
                                        "Send one JSON-RPC 2.0 object per message."})
     if not isinstance(request, dict):
-        return _response(None, None, error={
-            "code": -32600, "message": "Invalid request: expected a JSON object with "
-                                       "'jsonrpc', 'method', 'params' and 'id'."})
+        return _invalid("expected a JSON object with 'jsonrpc', 'method', 'params' and 'id'.")
     method, request_id = request.get("method"), request.get("id")
+    if not _safe_id(request_id):
+        return _invalid("'id' is a number too large to echo back; use a string or an integer.", method)
+    problem = _checked(request)
+    if problem is not None:
+        return _invalid(problem, method, request_id)
     try:
         result = dispatch(guard, session, method, request.get("params"))
     except RpcFailure as failure:
