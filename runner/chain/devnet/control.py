@@ -76,13 +76,18 @@ def _rollback(guard: LedgerGuard, params: Any) -> dict[str, Any]:
                                        **status_of(ledger)})
 
 
+def _status(guard: LedgerGuard, params: Any) -> dict[str, Any]:
+    no_params(params, "devnet/status")
+    return guard.read(status_of)
+
+
 def _tick(guard: LedgerGuard, params: Any) -> dict[str, Any]:
     no_params(params, "devnet/tick")
     return guard.write(lambda ledger: (ledger.tick(), status_of(ledger))[1])
 
 
 CONTROL: dict[str, Callable[[LedgerGuard, Any], dict[str, Any]]] = {
-    "devnet/status": lambda guard, params: (no_params(params, "devnet/status"), guard.read(status_of))[1],
+    "devnet/status": lambda guard, params: _status(guard, params),
     "devnet/advance": _advance,
     "devnet/fund": _fund,
     "devnet/rollback": _rollback,
