@@ -11,13 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from runner.chain.devnet.ogmios_methods import (
-    BadParams,
-    LedgerGuard,
-    no_params,
-    params_object,
-    parse_address,
-)
+from runner.chain.devnet.ogmios_methods import LedgerGuard
+from runner.chain.devnet.ogmios_rpc import BadParams, no_params, params_object, parse_address
 from runner.errors import UserInputError
 
 
