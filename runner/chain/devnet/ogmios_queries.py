@@ -138,6 +138,14 @@ def stake_pools_performances(ledger: Any, params: Any) -> Json:
             "stakePools": {}}
 
 
+def delegate_representatives(ledger: Any, params: Any) -> list[Json]:
+    """No registered DReps on the devnet (delegations go to abstain / no-confidence)."""
+    query = params_object(params, "queryLedgerState/delegateRepresentatives")
+    if set(query) - {"keys", "scripts"}:
+        raise BadParams("Invalid request: queryLedgerState/delegateRepresentatives takes keys and scripts.")
+    return []
+
+
 def _empty(method: str, value: Callable[[], Any]) -> Callable[[Any, Any], Any]:
     def answer(ledger: Any, params: Any) -> Any:
         no_params(params, method)
@@ -155,6 +163,13 @@ QUERIES: dict[str, Callable[[Any, Any], Any]] = {
     "queryLedgerState/stakePoolsPerformances": stake_pools_performances,
     "queryLedgerState/treasuryAndReserves": _empty("queryLedgerState/treasuryAndReserves",
                                                    lambda: {"treasury": _ada(0), "reserves": _ada(0)}),
+    "queryLedgerState/constitutionalCommittee": _empty("queryLedgerState/constitutionalCommittee",
+                                                      lambda: {"members": [], "quorum": None}),
+    "queryLedgerState/delegateRepresentatives": delegate_representatives,
+    "queryLedgerState/rewardsProvenance": _empty("queryLedgerState/rewardsProvenance", lambda: {
+        "totalStake": _ada(0), "activeStake": _ada(0), "fees": _ada(0), "incentives": _ada(0),
+        "treasuryTax": _ada(0), "totalRewards": _ada(0), "efficiency": "0/1", "stakePools": {}}),
+    "queryLedgerState/operationalCertificates": _empty("queryLedgerState/operationalCertificates", dict),
     # Not in Ogmios v6.14's schema (Conway has no proposed parameters); Ogmios 6.0 answered a
     # list of proposals and the PyPI `ogmios` client still asks: none on the devnet.
     "queryLedgerState/proposedProtocolParameters": _empty("queryLedgerState/proposedProtocolParameters", list),
