@@ -221,6 +221,13 @@ BlockModeOption = typer.Option("submit", "--block-mode", help="submit: a block p
 UtxoFileOption = typer.Option(None, "--utxo-file", help="Start from this UTxO set (Ogmios queryLedgerState/utxo "
                                                         "JSON) besides the seeded wallets (new devnets only).")
 
+# protocol helper: the wall clock and the near-now start of `up` (see wallclock.py)
+UpSystemStartOption = typer.Option(None, "--system-start-ms", help="POSIX time (ms, whole seconds) of slot 0 "
+                                   "(new devnets only; default: now, for third-party tools).")
+WallClockOption = typer.Option(False, "--wall-clock", help="Chain time follows real time: the clock moves to "
+                               "now before every change and a block forms every --block-period seconds.")
+BlockPeriodOption = typer.Option(5.0, "--block-period", help="Seconds between blocks with --wall-clock.")
+
 
 @devnet_app.command()
 def up(
@@ -231,20 +238,27 @@ def up(
     params_file: Path | None = ParamsOption,
     data_dir: Path | None = DataDirOption,
     allow_remote: bool = typer.Option(False, help="Allow a non-loopback --host."),
-    system_start_ms: int = SystemStartOption,
+    system_start_ms: int | None = UpSystemStartOption,
     slot_length_ms: int = SlotLengthOption,
     epoch_length: int = EpochLengthOption,
     start_slot: int = StartSlotOption,
     utxo_file: Path | None = UtxoFileOption,
     block_mode: str = BlockModeOption,
+    wall_clock: bool = WallClockOption,
+    block_period: float = BlockPeriodOption,
 ) -> None:
     """Serve the devnet as Ogmios (ws://HOST:1337) and Kupo (http://HOST:1442) until Ctrl-C."""
+    from runner.chain.devnet.wallclock import check_block_period, following_real_time, start_near_now
+
     _check_host(host, allow_remote)
+    check_block_period(block_period)
     directory = _data_dir(data_dir)
-    clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
+    start_ms = start_near_now() if system_start_ms is None else system_start_ms  # new devnets: near now
+    clock = GenesisOptions(start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
     with _locked(directory) as lock:
         ledger = _open(directory, seed, params_file, clock)
-        with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
+        with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running, \
+                following_real_time(running.guard, wall_clock, block_period):
             lock.write_text(json.dumps({"pid": os.getpid(), "ogmios": running.ogmios_url}))
             _emit({"status": "serving", "ogmios": running.ogmios_url, "kupo": running.kupo_url,
                    "data_dir": str(directory), **_status(ledger)})

@@ -36,12 +36,17 @@ def _advance(guard: LedgerGuard, params: Any) -> dict[str, Any]:
     query = dict(params_object(params, "devnet/advance"))
     if ("slots" in query) == ("posixMs" in query):
         raise BadParams('Invalid request: devnet/advance takes {"slots": N} or {"posixMs": T}.')
-    if "slots" in query:
-        slots = _natural(query, "slots", "devnet/advance")
-        return guard.write(lambda ledger: {"advanced_to_slot": ledger.advance_slots(slots), **status_of(ledger)})
-    target = _natural(query, "posixMs", "devnet/advance")
-    return guard.write(lambda ledger: {"advanced_to_slot": ledger.advance_to_posix_ms(target),
-                                       **status_of(ledger)})
+    slots = _natural(query, "slots", "devnet/advance") if "slots" in query else None
+    target = _natural(query, "posixMs", "devnet/advance") if slots is None else 0
+
+    def advance(ledger: Any) -> dict[str, Any]:
+        before = int(ledger.current_slot)
+        moved_to = ledger.advance_slots(slots) if slots is not None else ledger.advance_to_posix_ms(target)
+        if guard.wall_clock is not None:  # the chain keeps its lead over real time
+            guard.wall_clock.travelled(int(moved_to) - before)
+        return {"advanced_to_slot": moved_to, **status_of(ledger)}
+
+    return guard.write(advance)
 
 
 def _fund(guard: LedgerGuard, params: Any) -> dict[str, Any]:

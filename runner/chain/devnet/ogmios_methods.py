@@ -50,6 +50,10 @@ class LedgerGuard:
         self.started_at = time.time()
         #: called (outside the lock) after every write: chain followers waiting at the tip
         self.listeners: list[Callable[[], None]] = []
+        #: called with the ledger (inside the lock) before every write: the wall clock
+        self.before_write: list[Callable[[Any], None]] = []
+        #: the ``wallclock.WallClock`` keeping this ledger on real time, if any
+        self.wall_clock: Any = None
 
     def read(self, fn: Callable[[Any], T]) -> T:
         with self.lock:
@@ -58,6 +62,8 @@ class LedgerGuard:
     def write(self, fn: Callable[[Any], T]) -> T:
         try:
             with self.lock:
+                for hook in list(self.before_write):
+                    hook(self.ledger)
                 return fn(self.ledger)
         finally:
             self.changed()
