@@ -11,6 +11,7 @@ and reclaim still go through; every planted UTxO is reported with its reason.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -289,6 +290,15 @@ def test_a_failing_pot_is_dropped_with_its_reason_and_the_rest_proceed(ledger_fa
                           _FailsOn(w, bad))
     assert [i.utxo.input for i in plan.skipped] == [bad]
     assert "injected" in plan.skipped[0].reason
+    # the builder pays the exact minimum fee on the ledger's size (no is_valid byte): one lovelace less
+    # (moved to the change, so the value still balances) is refused as too small
+    tx = plan.transactions[0]
+    outputs = list(tx.body.outputs)
+    outputs[-1] = pc.TransactionOutput(outputs[-1].address, outputs[-1].amount + pc.Value(1))
+    short = dataclasses.replace(tx, body=dataclasses.replace(tx.body, fee=tx.fee - 1, outputs=outputs))
+    with pytest.raises(LedgerRejection) as low:
+        w.submit(short, payer)
+    assert low.value.ogmios_code == 3122
     for tx in plan.transactions:
         w.submit(tx, payer)
     assert [u.input for u in w.utxos(w.dep.allocation_address)] == [bad]
