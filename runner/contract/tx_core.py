@@ -323,14 +323,19 @@ def finish(d: Draft, snap: ChainSnapshot, evaluate: Evaluator | None) -> Unsigne
     scripted = bool(d.spend or d.mints or d.withdraws or d.publish)
     if scripted and evaluate is None:
         raise UserInputError(f"{d.kind}: an evaluator is needed for a script transaction")
+    evaluated_with: dict[RedeemerKey, Units] | None = None  # declared units of the last evaluated draft
     for _ in range(8):
         built = _assemble(d, snap, fee, units)
         wire = len(built.tx.to_cbor())
         size = ledger_size(wire)
         if size > params.max_tx_size:
             raise TooLarge("size", size, params.max_tx_size)
-        if scripted and evaluate is not None:
+        if scripted and evaluate is not None and units != evaluated_with:
+            # evaluated again only when the declared units changed: the fee, the change and the
+            # collateral return are the only other things that move, and no script of a
+            # schedule reads them (each evaluation of a full release costs seconds)
             measured = _evaluate(evaluate, built.tx)
+            evaluated_with = units
             mem, steps = sum(u.mem for u in measured.values()), sum(u.steps for u in measured.values())
             if mem > params.max_tx_ex_mem:
                 raise TooLarge("memory", mem, params.max_tx_ex_mem)
