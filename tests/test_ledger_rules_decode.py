@@ -278,3 +278,46 @@ def test_pycardano_objects_with_tokens_still_decode(ledger, hand):
                                 certificates=[StakeRegistration(cred)], adjust=-2_000_000))
     accepted(ledger, hand.build(hand.utxos("alice")[:1], [], [hand.w("alice"), hand.w("alice").stake_signing_key],
                                 certificates=[VoteDelegation(cred, DRep(DRepKind.ALWAYS_ABSTAIN))]))
+
+
+# --- maps without repeated keys ------------------------------------------------------------
+
+
+def _with_repeated_key(encoded_map: bytes, key_and_value: bytes) -> bytes:
+    """A definite map with one more (repeated) entry appended; cbor2 cannot write one."""
+    head = encoded_map[0]
+    assert 0xA0 <= head < 0xB7, "a small definite map"
+    return bytes([head + 1]) + encoded_map[1:] + key_and_value
+
+
+def test_a_body_field_given_twice_is_refused(ledger, raw):
+    honest = raw.build([[raw.addr("bob"), 2_000_000]])
+    body = cbor2.loads(honest[1:])  # the first item after the array head: the body
+    keys = [raw.hand.w("alice").signing_key]
+    twice = _with_repeated_key(cbor2.dumps(body), cbor2.dumps(2) + cbor2.dumps(body[2] + 1))
+    digest = hashlib.blake2b(twice, digest_size=32).digest()
+    wits = cbor2.dumps({0: [[k.to_verification_key().payload, k.sign(digest)] for k in keys]})
+    refused(ledger, b"\x84" + twice + wits + b"\xf5\xf6", "transaction body: key 2 appears twice")
+    taken(ledger, honest)
+
+
+def test_a_policy_given_twice_in_the_mint_is_refused(ledger, raw):
+    pid = raw.policy_id
+    honest_mint = cbor2.dumps({pid: {b"T": 5}})
+    doubled = _with_repeated_key(honest_mint, cbor2.dumps(pid) + cbor2.dumps({b"U": 1}))
+    body = {0: [[b"\x01" * 32, 0]], 1: [], 2: 0}
+    encoded = cbor2.dumps(body)
+    patched = bytes([encoded[0] + 1]) + encoded[1:] + cbor2.dumps(9) + doubled
+    tx = b"\x84" + patched + cbor2.dumps({}) + b"\xf5\xf6"
+    refused(ledger, tx, "mint: key " + pid.hex() + " appears twice")
+    taken(ledger, raw.build([[raw.addr("bob"), [2_000_000, {pid: {b"T": 5}}]]], mint={pid: {b"T": 5}}))
+
+
+def test_a_bootstrap_witness_given_twice_is_refused(ledger, hand):
+    tx = hand.pay()
+    witness = [b"\x11" * 32, b"\x22" * 64, b"\x33" * 32, b"\xa0"]
+    wits = cbor2.dumps({0: [[w.vkey.payload, w.signature] for w in tx.transaction_witness_set.vkey_witnesses],
+                        2: [witness, witness]})
+    raw_tx = b"\x84" + bytes(tx.transaction_body.to_cbor()) + wits + b"\xf5\xf6"
+    refused(ledger, raw_tx, "witness set field 2 (bootstrap witnesses)")
+    accepted(ledger, tx)
