@@ -182,6 +182,12 @@ class Ledger:
         return [t.tx_id for t in self._mempool]
 
     @property
+    def mempool_applied(self) -> list[AppliedTx]:
+        """The pending transactions as applied (with their undo records), oldest first:
+        what the servers subtract from ``utxo`` to answer from the state at the tip."""
+        return list(self._mempool)
+
+    @property
     def mempool_transactions(self) -> list[tuple[str, bytes]]:
         """(tx id, CBOR as submitted) of the pending transactions, oldest first."""
         return [(t.tx_id, t.cbor) for t in self._mempool]
