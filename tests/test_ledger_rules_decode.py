@@ -321,3 +321,8 @@ def test_a_bootstrap_witness_given_twice_is_refused(ledger, hand):
     raw_tx = b"\x84" + bytes(tx.transaction_body.to_cbor()) + wits + b"\xf5\xf6"
     refused(ledger, raw_tx, "witness set field 2 (bootstrap witnesses)")
     accepted(ledger, tx)
+
+
+def test_an_output_map_without_an_address_is_refused_not_a_crash(ledger, raw):
+    refused(ledger, raw.build([{1: 2_000_000}]), "malformed")
+    taken(ledger, raw.build([{0: raw.addr("bob"), 1: 2_000_000}]))

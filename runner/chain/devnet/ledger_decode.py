@@ -60,7 +60,7 @@ def check_wellformed(spans: TxSpans) -> None:
         _check_witness_set(spans.witness_set)
     except Malformed as exc:
         raise deserialisation_error(str(exc), HINT) from exc
-    except (CborSpanError, IndexError, ValueError, TypeError, cbor2.CBORDecodeError) as exc:
+    except (CborSpanError, IndexError, KeyError, ValueError, TypeError, cbor2.CBORDecodeError) as exc:
         raise deserialisation_error(f"malformed transaction body or witness set: {exc}") from exc
 
 
