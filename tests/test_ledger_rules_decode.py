@@ -326,3 +326,22 @@ def test_a_bootstrap_witness_given_twice_is_refused(ledger, hand):
 def test_an_output_map_without_an_address_is_refused_not_a_crash(ledger, raw):
     refused(ledger, raw.build([{1: 2_000_000}]), "malformed")
     taken(ledger, raw.build([{0: raw.addr("bob"), 1: 2_000_000}]))
+
+
+def test_mutated_bytes_are_refused_with_a_ledger_code_never_a_crash(ledger, hand):
+    """300 deterministic 1-3 byte mutations of an honest payment: each is refused with a
+    LedgerRejection (or is the honest bytes again); nothing else escapes, nothing changes."""
+    import random
+
+    honest = bytes(hand.pay().to_cbor())
+    rng = random.Random(2026)
+    before = dict(ledger.utxo)
+    for _ in range(300):
+        mutated = bytearray(honest)
+        for _ in range(rng.randint(1, 3)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        if bytes(mutated) == honest:
+            continue
+        with pytest.raises(LedgerRejection):
+            ledger.submit(bytes(mutated))
+    assert dict(ledger.utxo) == before
