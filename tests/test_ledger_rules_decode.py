@@ -231,6 +231,8 @@ def test_a_negative_coin_in_an_output_is_refused(ledger, raw):
 def test_a_negative_fee_is_refused(ledger, raw):
     body = {0: [[b"\x01" * 32, 0]], 1: [], 2: -1}
     refused(ledger, raw.encode(body, [raw.hand.w("alice").signing_key]), "field 2 (fee)")
+    body[2] = 1  # the twin decodes, and meets the ledger rules (an unknown input)
+    rejected(ledger, raw.encode(body, [raw.hand.w("alice").signing_key]), 3117)
 
 
 def test_a_zero_donation_is_refused_and_a_positive_one_accepted(ledger, raw):
