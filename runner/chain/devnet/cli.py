@@ -11,7 +11,6 @@ refuses while a server holds the directory. ``demo`` runs a full schedule rehear
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import signal
@@ -248,8 +247,7 @@ def _stop_on_signal() -> threading.Event:
 
 def _require_state(directory: Path) -> None:
     """Commands that act on an existing devnet never create one as a side effect."""
-    if directory.exists() and not directory.is_dir():
-        raise lockfile.unusable_directory(directory, NotADirectoryError(errno.ENOTDIR, "not a directory"))
+    lockfile.check_usable(directory)
     if not _has_state(directory):
         raise StateError(f"no devnet in {directory}", location=str(directory),
                          hint="start one with `milestones devnet up` (or `devnet reset`)")

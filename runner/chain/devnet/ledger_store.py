@@ -318,11 +318,25 @@ def repair_ledger(cls: type[Ledger], data_dir: Path) -> tuple[Ledger, list[str]]
 
 def read_utxo_file(path: str | Path) -> list[tuple[TransactionInput, TransactionOutput]]:
     """An Ogmios ``queryLedgerState/utxo`` result (a JSON list, or ``{"result": [...]}``)."""
+    hint = "give a JSON list of Ogmios UTxO entries ({transaction:{id}, index, address, value, ...})"
     try:
-        raw = json.loads(Path(path).read_text())
-        entries = raw["result"] if isinstance(raw, dict) else raw
-        return [utxo_from_json(e) for e in entries]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserInputError(f"cannot read the UTxO file: {exc!r}", location=str(path),
-                             hint="give a JSON list of Ogmios UTxO entries "
-                                  "({transaction:{id}, index, address, value, ...})") from exc
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserInputError(f"cannot read the UTxO file: {exc.strerror or exc}", location=str(path),
+                             hint=hint) from exc
+    except UnicodeDecodeError as exc:
+        raise UserInputError(f"the UTxO file is not UTF-8 text (byte {exc.start})", location=str(path),
+                             hint=hint) from exc
+    except ValueError as exc:
+        raise UserInputError(f"the UTxO file is not JSON: {exc}", location=str(path), hint=hint) from exc
+    entries = raw.get("result") if isinstance(raw, dict) else raw
+    if not isinstance(entries, list):
+        raise UserInputError("the UTxO file holds no list of entries", location=str(path), hint=hint)
+    utxo = []
+    for i, entry in enumerate(entries):
+        try:
+            utxo.append(utxo_from_json(entry))
+        except Exception as exc:  # pycardano raises many kinds on a malformed entry
+            raise UserInputError(f"entry {i} is not an Ogmios UTxO entry: {type(exc).__name__}: {exc}",
+                                 location=f"{path}: [{i}]", hint=hint) from exc
+    return utxo

@@ -199,6 +199,15 @@ def _make_directory(directory: Path) -> None:
         raise unusable_directory(directory, NotADirectoryError(errno.ENOTDIR, "not a directory"))
 
 
+def check_usable(directory: Path) -> None:
+    """Refuse a data directory that is a file or lies below one (before saying "no devnet")."""
+    for path in (directory, *directory.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise unusable_directory(directory, NotADirectoryError(errno.ENOTDIR, "not a directory"))
+            return
+
+
 def unusable_directory(directory: Path, exc: OSError) -> UserInputError:
     """A data directory that cannot hold the devnet is the user's to fix (exit 2)."""
     reason = {errno.ENOTDIR: "it (or a folder above it) is a file, not a directory",
