@@ -196,7 +196,7 @@ def up(
     directory = _data_dir(data_dir)
     clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
     clock.slot_config()  # bad options are refused even when the devnet exists (they would be ignored)
-    _exit_on_sigterm()
+    _exit_on_sigterm(directory)
     with _locked(directory, "devnet up") as lock:
         new, started = not _has_state(directory), False
         ledger = _open(directory, seed, params_file, clock)
@@ -228,14 +228,18 @@ def _discard_state(directory: Path) -> None:
             stale.rename(stale.with_name(f"{stale.name}.set-aside-{os.getpid()}-{time.time_ns()}"))
 
 
-def _exit_on_sigterm() -> None:
-    """SIGTERM before serving starts unwinds like Ctrl-C, so the lock file is removed."""
+def _exit_on_sigterm(directory: Path) -> None:
+    """SIGTERM before serving starts: remove our lock file and exit at once. (Raising into a
+    half-started server could leave a thread that keeps the process alive; a save cut short
+    is a torn last record, which loading tolerates.)"""
+
+    def terminate(signum: int, _frame: Any) -> None:
+        if lockfile.read_info(directory).pid == os.getpid():
+            (directory / LOCK_NAME).unlink(missing_ok=True)
+        os._exit(128 + signum)
+
     with contextlib.suppress(ValueError):  # not the main thread (in-process tests)
-        signal.signal(signal.SIGTERM, _terminate)
-
-
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
+        signal.signal(signal.SIGTERM, terminate)
 
 
 def _stop_on_signal() -> threading.Event:
