@@ -103,7 +103,16 @@ def _data_dir(explicit: Path | None) -> Path:
 
 
 def _has_state(directory: Path) -> bool:
-    return directory.is_dir() and any(p.name != LOCK_NAME for p in directory.iterdir())
+    """Anything but the lock, a temporary file, or the bare journal header a creation cut
+    short (by a crash before its first snapshot) counts as a devnet not to overwrite."""
+    from runner.chain.devnet.ledger_journal import EMPTY_JOURNAL_BYTES, JOURNAL_FILE
+
+    def counts(path: Path) -> bool:
+        if path.name == LOCK_NAME or path.name.endswith(".tmp"):
+            return False
+        return not (path.name == JOURNAL_FILE and path.is_file() and path.stat().st_size <= EMPTY_JOURNAL_BYTES)
+
+    return directory.is_dir() and any(counts(p) for p in directory.iterdir())
 
 
 def _create(seed: str, params_file: Path | None, directory: Path, clock: GenesisOptions | None = None) -> Any:
