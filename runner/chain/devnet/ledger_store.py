@@ -134,11 +134,13 @@ def _save(ledger: Ledger, data_dir: Path) -> None:
         return
     generation = os.urandom(16)
     data = encode_snapshot({**dump_state(ledger), "generation": generation})
+    if data_dir != ledger.data_dir:  # a copy: its own snapshot and an empty journal to match
+        write_bytes_atomic(data_dir / STATE_FILE, data)
+        write_bytes_atomic(data_dir / journal.JOURNAL_FILE, journal.header(generation))
+        return
     if not (data_dir / STATE_FILE).exists():  # nothing to lose yet: the journal comes first, so
         write_bytes_atomic(data_dir / journal.JOURNAL_FILE, journal.header(generation))  # never missing
     write_bytes_atomic(data_dir / STATE_FILE, data)
-    if data_dir != ledger.data_dir:
-        return
     try:
         ledger._journal = journal.start(ledger, data_dir, generation, len(data))
     except OSError as exc:  # the snapshot holds the change: it is durable; the next save retries
@@ -157,7 +159,9 @@ def _save_failed(ledger: Ledger, data_dir: Path, exc: OSError) -> StateError:
             ledger._journal = OUT_OF_STEP
             outcome = "and the saved state could not be read back: restart the devnet"
         else:
+            block_mode = ledger.block_mode  # not saved in the journal: keep the one in use
             vars(ledger).update(vars(fresh))
+            ledger.block_mode = block_mode
             outcome = "the change was not made: the devnet is as it was before it"
     return StateError(f"could not save the devnet to {data_dir}: {reason}; {outcome}",
                       location=str(getattr(exc, "filename", None) or data_dir),
