@@ -8,7 +8,6 @@ mempool query before ``acquireMempool``.
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -29,50 +28,12 @@ from runner.chain.devnet.ogmios_rpc import (
     parse_output_reference,
     transaction_cbor,
 )
+from runner.chain.devnet.server_guard import LedgerGuard
 from runner.errors import LedgerRejection
 
 T = TypeVar("T")
 
 VERSION = "v6.14.0 (milestones devnet)"
-
-
-class LedgerGuard:
-    """The ledger plus the one lock every server thread takes before touching it.
-
-    ``read`` and ``write`` differ only in intent (the ledger persists itself after each
-    change when it has a data directory); both serialise access, because even a query
-    walks dictionaries that a concurrent submission would mutate.
-    """
-
-    def __init__(self, ledger: Any) -> None:
-        self.ledger = ledger
-        self.lock = threading.RLock()
-        self.started_at = time.time()
-        #: called (outside the lock) after every write: chain followers waiting at the tip
-        self.listeners: list[Callable[[], None]] = []
-        #: called with the ledger (inside the lock) before every write: the wall clock
-        self.before_write: list[Callable[[Any], None]] = []
-        #: the ``wallclock.WallClock`` keeping this ledger on real time, if any
-        self.wall_clock: Any = None
-
-    def read(self, fn: Callable[[Any], T]) -> T:
-        with self.lock:
-            return fn(self.ledger)
-
-    def write(self, fn: Callable[[Any], T]) -> T:
-        try:
-            with self.lock:
-                for hook in list(self.before_write):
-                    hook(self.ledger)
-                return fn(self.ledger)
-        finally:
-            self.changed()
-
-    def changed(self) -> None:
-        """Tell the listeners the ledger may have changed (writes do; so may a test that
-        changes the ledger under ``lock`` directly)."""
-        for listener in list(self.listeners):
-            listener()
 
 
 @dataclass
