@@ -162,3 +162,20 @@ def test_the_project_client_sees_on_chain_in_mempool_and_spent_as_a_node_would(t
         assert not {(u.ref.tx_id, u.ref.index) for u in backend.utxos_at(
             [str(tick_devnet.ledger.wallet("alice").address)])} & {(r["transaction"]["id"], r["index"]) for r in spent}
     assert created
+
+
+def test_acquiring_again_while_holding_a_snapshot_waits_for_a_different_one(tick_devnet):
+    """Ogmios' acquireMempool while acquired is the node's MsgAwaitAcquire; after release it
+    answers at once."""
+    with connect(tick_devnet.ogmios_url) as ws, connect(tick_devnet.ogmios_url) as other:
+        first = rpc(ws, "acquireMempool")["result"]
+        ws.send(json.dumps({"jsonrpc": "2.0", "method": "acquireMempool", "id": 2}))
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=0.3)
+        tx = payment(tick_devnet, 2_200_000)
+        assert "result" in rpc(other, "submitTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}})
+        second = json.loads(ws.recv(timeout=30))
+        assert second["result"]["acquired"] == "mempool" and second["id"] == 2
+        assert rpc(ws, "hasTransaction", {"id": str(tx.id)})["result"] is True
+        assert rpc(ws, "releaseMempool")["result"] == {"released": "mempool"}
+        assert rpc(ws, "acquireMempool")["result"]["slot"] >= first["slot"]  # released: at once

@@ -44,6 +44,7 @@ class Session:
     snapshot: list[tuple[str, bytes]] | None = None
     cursor: int = 0
     snapshot_slot: int = 0
+    snapshot_key: tuple[tuple[str, ...], str] | None = None
     follower: chainsync.Follower = field(default_factory=chainsync.Follower)
     acquired: queries.Acquired | None = None
     #: False over HTTP: one request, one response, no state between them
@@ -244,9 +245,15 @@ def _genesis(ledger: Any, params: Any) -> dict[str, Any]:
                                         slot_length_ms=slot_ms, epoch_length=epoch_length)
 
 
-def _acquire_mempool(ledger: Any, session: Session, params: Any) -> dict[str, Any]:
+def _acquire_mempool(ledger: Any, session: Session, params: Any) -> Any:
+    """A snapshot of the mempool. While one is held, acquiring again waits for a different
+    one (the node's MsgAwaitAcquire): a new tip or other pending transactions."""
     no_params(params, "acquireMempool")
-    session.snapshot, session.cursor = _mempool(ledger), 0
+    snapshot = _mempool(ledger)
+    key = (tuple(tx_id for tx_id, _ in snapshot), str(ledger.tip.block_hash))
+    if session.snapshot is not None and session.stateful and key == session.snapshot_key:
+        return chainsync.AWAIT
+    session.snapshot, session.cursor, session.snapshot_key = snapshot, 0, key
     session.snapshot_slot = int(ledger.current_slot)
     return {"acquired": "mempool", "slot": session.snapshot_slot}
 
