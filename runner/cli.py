@@ -75,10 +75,9 @@ app.add_typer(contract_app, name="contract")
 
 
 def _register_subapps() -> None:
-    try:
-        from runner.chain.devnet.cli import devnet_app
-    except ImportError:  # the devnet CLI is optional while it is being built
-        return
+    """A sub-app that fails to import is a bug to see, not a command to drop silently."""
+    from runner.chain.devnet.cli import devnet_app
+
     app.add_typer(devnet_app, name="devnet")
 
 
