@@ -83,6 +83,7 @@ def _register_subapps() -> None:
 
 
 _register_subapps()
+import runner.commands.plans  # noqa: E402,F401  # registers validate (and plan/apply/status) on app
 
 
 def main(argv: list[str] | None = None) -> None:

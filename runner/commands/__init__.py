@@ -1,0 +1,1 @@
+"""Command modules of the `milestones` CLI; each registers its commands on ``runner.cli.app``."""
