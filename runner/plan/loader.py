@@ -131,6 +131,7 @@ class PlanSource:
                                 scope)
             visible = _first_schedule_use(data)
             for name, value in declared.items():
+                renderer.forget()
                 variables[name] = overrides[name] if name in overrides else \
                     renderer.render(value, ("variables", name), visible)
             problems.extend(renderer.problems)

@@ -18,6 +18,7 @@ Pure: the environment arrives as a mapping of the names the plan lists, nothing 
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from runner.plan.problems import Path, Problem
 from runner.plan.yaml_source import Marks
 
-RESERVED = ("steps", "env", "vars", "network")
+RESERVED = ("steps", "env", "vars", "network", "loop")
+#: A problem not yet placed: (code, message, hint).
+Issue = tuple[str, str, str]
 _MARKER = "\x00known-after-apply\x00"
 _WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|\{#).)*)\}\}\s*$", re.DOTALL)
 
@@ -112,13 +115,18 @@ class Renderer:
     deferred: set[Path] = field(default_factory=set)
     broken: set[Path] = field(default_factory=set)
     _env: SandboxedEnvironment = field(init=False)
-    _cache: dict[str, Any] = field(default_factory=dict)
+    _results: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
         self._env.globals.update(HELPERS)
         self._env.filters.update(HELPERS)
         self._views: dict[int, dict[str, Any]] = {}
+
+    def forget(self) -> None:
+        """Drop cached results (the variables changed)."""
+        self._results.clear()
+        self._views.clear()
 
     def render(self, value: Any, path: Path, visible: int) -> Any:
         """A copy of ``value`` with its template strings rendered (``visible`` steps' outputs)."""
@@ -138,33 +146,40 @@ class Renderer:
                 "network": self.network, "steps": steps}
 
     def _render_string(self, source: str, path: Path, visible: int) -> Any:
-        compiled = self._compile(source, path)
-        if compiled is None:
-            self.broken.add(path)
-            return None
+        """Render one template; results are cached per (source, visible steps): a pass is pure."""
+        key = (source, visible)
+        outcome = self._results.get(key)
+        if outcome is None:
+            outcome = self._results[key] = self._evaluate(source, visible)
+        status, value = outcome
+        if status == "ok":
+            return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+        if status == "deferred":
+            self.deferred.add(path)
+            return KNOWN_AFTER_APPLY
+        self.broken.add(path)
+        self.problems.extend(self.marks.problem(path, *item) for item in value)
+        return None
+
+    def _evaluate(self, source: str, visible: int) -> tuple[str, Any]:
+        """("ok", value) | ("deferred", None) | ("broken", [(code, message, hint), ...])."""
+        compiled = self._compile(source)
+        if isinstance(compiled, list):
+            return "broken", compiled
         kind, program, tree = compiled
-        found = self._check_names(tree, path, visible)
+        found = self._check_names(tree, visible)
         if found:
-            self.problems.extend(found)
-            self.broken.add(path)
-            return None
+            return "broken", found
         try:
             result = program(**self._context(visible)) if kind == "expr" else program.render(self._context(visible))
         except (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError) as exc:
-            self.problems.append(self.marks.problem(
-                path, "template-error", f"the template failed: {_reason(exc)}",
-                "check the expression; variables are listed under variables: or given with --var"))
-            self.broken.add(path)
-            return None
+            return "broken", [("template-error", f"the template failed: {_reason(exc)}",
+                               "check the expression; variables are listed under variables: or given with --var")]
         if isinstance(result, KnownAfterApply) or (isinstance(result, str) and _MARKER in result):
-            self.deferred.add(path)
-            return KNOWN_AFTER_APPLY
-        return result
+            return "deferred", None
+        return "ok", result
 
-    def _compile(self, source: str, path: Path) -> tuple[str, Any, nodes.Template] | None:
-        cached: tuple[str, Any, nodes.Template] | None = self._cache.get(source)
-        if cached is not None:
-            return cached
+    def _compile(self, source: str) -> tuple[str, Any, nodes.Template] | list[Issue]:
         whole = _WHOLE_EXPRESSION.match(source)
         compiled: tuple[str, Any, nodes.Template]
         try:
@@ -175,49 +190,44 @@ class Renderer:
                 compiled = ("text", self._env.from_string(source), tree)
         except TemplateError as exc:
             line = getattr(exc, "lineno", None) or 1
-            problem = self.marks.problem(path, "template-syntax", f"template syntax error: {_reason(exc)}",
-                                         "fix the {{ ... }} / {% ... %} expression")
-            if line > 1:
-                problem = Problem(problem.file, problem.line + line - 1, 1, problem.path, problem.code,
-                                  problem.message, problem.hint)
-            self.problems.append(problem)
-            return None
-        self._cache[source] = compiled
+            where = f" (line {line} of the template)" if line > 1 else ""
+            return [("template-syntax", f"template syntax error{where}: {_reason(exc)}",
+                     "fix the {{ ... }} / {% ... %} expression")]
         return compiled
 
-    def _check_names(self, tree: nodes.Template, path: Path, visible: int) -> list[Problem]:
+    def _check_names(self, tree: nodes.Template, visible: int) -> list[Issue]:
         """Unknown variables, unlisted environment names, unknown or later steps: said plainly."""
-        found: list[Problem] = []
+        found: list[Issue] = []
         assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
         for name in sorted({n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"} - assigned):
             if name not in self.variables and name not in RESERVED and name not in HELPERS \
                     and name not in self._env.globals:
-                found.append(self.marks.problem(path, "unknown-variable", f"'{name}' is not defined",
-                                                f"define it under variables:, or pass --var {name}=VALUE"))
+                found.append(("unknown-variable", f"'{name}' is not defined",
+                              f"define it under variables:, or pass --var {name}=VALUE"))
         for root, keys in _chains(tree):
-            found.extend(self._check_chain(root, keys, path, visible))
+            found.extend(self._check_chain(root, keys, visible))
         return found
 
-    def _check_chain(self, root: str, keys: list[str], path: Path, visible: int) -> list[Problem]:
+    def _check_chain(self, root: str, keys: list[str], visible: int) -> list[Issue]:
         if root == "env" and keys and keys[0] not in self.environment:
-            return [self.marks.problem(path, "unknown-environment",
+            return [("unknown-environment",
                                        f"the environment variable '{keys[0]}' is not available",
                                        "list it under environment: in the plan and set it before running")]
         if root != "steps" or not keys:
             return []
         step_id = keys[0]
         if step_id not in self.scope.ids:
-            return [self.marks.problem(path, "unknown-step", f"no step has the id '{step_id}'",
+            return [("unknown-step", f"no step has the id '{step_id}'",
                                        f"step ids are: {', '.join(self.scope.ids) or '(none)'}")]
         if step_id not in self.scope.ids[:visible]:
-            return [self.marks.problem(path, "step-order", f"step '{step_id}' has not run yet at this point",
+            return [("step-order", f"step '{step_id}' has not run yet at this point",
                                        "a value can use only the outputs of steps that run before it")]
         if len(keys) >= 2 and keys[1] != "outputs":
-            return [self.marks.problem(path, "unknown-output", f"steps.{step_id}.{keys[1]} does not exist",
+            return [("unknown-output", f"steps.{step_id}.{keys[1]} does not exist",
                                        f"write steps.{step_id}.outputs.NAME")]
         outputs = self.scope.declared.get(step_id, frozenset()) | set(self.scope.known.get(step_id, {}))
         if len(keys) >= 3 and keys[2] not in outputs:
-            return [self.marks.problem(path, "unknown-output", f"step '{step_id}' has no output '{keys[2]}'",
+            return [("unknown-output", f"step '{step_id}' has no output '{keys[2]}'",
                                        f"its outputs are: {', '.join(sorted(outputs)) or '(none)'}")]
         return []
 
