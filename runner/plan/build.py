@@ -51,7 +51,7 @@ def build_plan(doc: Mapping[str, Any], marks: Marks, base_dir: str, allocations:
 def _schedule(raw: Mapping[str, Any], allocations: Sequence[AllocationEntry]) -> Schedule:
     token = raw["token"]
     items = tuple(Allocation(str(a["beneficiary"]), int(a["amount"]), str(a["milestone"]), to_millis(a["vesting"]),
-                             marks.problem(path, "", "").location) for path, a, marks in allocations)
+                             "{}:{}:{}".format(marks.file, *marks.locate(path))) for path, a, marks in allocations)
     return Schedule(Token(str(token["policy_id"]), str(token["name"])), str(raw["owner"]), tuple(raw["oracles"]),
                     int(raw["quorum"]), to_millis(raw["expiry"]), items, raw.get("allocations_file"))
 

@@ -158,7 +158,7 @@ class PlanSource:
         relative = schedule.get("allocations_file")
         if not isinstance(relative, str) or isinstance(relative, KnownAfterApply):
             return []
-        document = load_document(self.base_dir / relative, relative)
+        document = load_document(self.base_dir / relative, str(self.base_dir / relative))
         problems.extend(document.problems)
         if document.problems:  # the file is data: any YAML problem stops its checks
             if document.problems[0].code == "missing-file":

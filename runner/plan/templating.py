@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from runner.plan.problems import Path, Problem
@@ -84,6 +85,25 @@ HELPERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+MAX_REPEAT = 100_000
+MAX_EXPONENT = 512
+
+
+class PlanSandbox(SandboxedEnvironment):
+    """Jinja's sandbox, plus limits on ``*`` and ``**`` so a template cannot exhaust memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
+                    raise SecurityError(f"repetition would make {len(seq) * times:,} items (limit {MAX_REPEAT:,})")
+        return super().call_binop(context, operator, left, right)
+
+
 @dataclass(frozen=True)
 class StepScope:
     """Which step ids exist, in order, and what each one outputs (declared and known)."""
@@ -114,11 +134,11 @@ class Renderer:
     problems: list[Problem] = field(default_factory=list)
     deferred: set[Path] = field(default_factory=set)
     broken: set[Path] = field(default_factory=set)
-    _env: SandboxedEnvironment = field(init=False)
+    _env: PlanSandbox = field(init=False)
     _results: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+        self._env = PlanSandbox(undefined=StrictUndefined, autoescape=False)
         self._env.globals.update(HELPERS)
         self._env.filters.update(HELPERS)
         self._views: dict[int, dict[str, Any]] = {}

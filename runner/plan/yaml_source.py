@@ -132,8 +132,14 @@ def load_yaml(raw: bytes | str, file: str) -> Document:
         builder.problems.append(Problem(file, line, column, "$", "yaml-syntax",
                                         f"not valid YAML: {what}", "fix the YAML syntax at this position"))
         return Document(None, marks, builder.problems)
-    except yaml.YAMLError as exc:  # reader errors (control characters) carry no problem_mark
-        builder.problems.append(Problem(file, 1, 1, "$", "yaml-syntax", f"not valid YAML: {exc}",
+    except yaml.YAMLError as exc:  # reader errors (control characters) carry a position, no mark
+        position = int(getattr(exc, "position", 0) or 0)
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        character = getattr(exc, "character", "")
+        shown = repr(chr(character) if isinstance(character, int) else character)
+        what = f"the control character {shown}" if character != "" else "a character YAML does not allow"
+        builder.problems.append(Problem(file, line, column, "$", "yaml-syntax", f"not valid YAML: {what}",
                                         "remove control characters from the file"))
         return Document(None, marks, builder.problems)
     return Document(builder.result, marks, builder.problems, builder.flagged, builder.fatal)
