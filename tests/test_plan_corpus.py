@@ -15,7 +15,7 @@ from runner.plan import Inputs, check_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "plan_corpus"))
-import corpus  # noqa: E402
+import corpus
 
 CASES = corpus.cases()
 

@@ -132,7 +132,7 @@ def test_an_allocations_file_in_the_guides_format_is_read_as_data(tiny: Path):
     plan, found = check_plan(tiny)
     assert found == [] and plan is not None
     assert [(a.amount, a.vesting_ms) for a in plan.schedule.allocations] == [(5, 3_600_000), (7, 7_200_000)]
-    assert plan.schedule.allocations[1].location == "a.json:1:132" or plan.schedule.allocations[1].location.startswith("a.json:")
+    assert plan.schedule.allocations[1].location.startswith(f"{tiny.parent / 'a.json'}:1:")
 
 
 def test_problems_in_an_allocations_file_point_into_that_file(tiny: Path):
@@ -140,4 +140,4 @@ def test_problems_in_an_allocations_file_point_into_that_file(tiny: Path):
                                         '  "milestone_identifier": "m1", "vesting_timestamp": 1.5}\n]\n')
     edit(tiny, lambda d: (d["schedule"].pop("allocations"), d["schedule"].update(allocations_file="a.json")))
     [problem] = check_plan(tiny)[1]
-    assert (problem.file, problem.line, problem.code) == ("a.json", 2, "yaml-trap")
+    assert (problem.file, problem.line, problem.code) == (str(tiny.parent / "a.json"), 2, "yaml-trap")

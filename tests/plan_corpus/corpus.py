@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,8 +233,8 @@ def semantic_cases() -> list[Case]:
     bad_files: dict[str, tuple[str | bytes, str, int | None]] = {
         "not JSON": ("[{", "yaml-syntax", None),
         "float amount": (json.dumps([{**good[0], "token_amount": 1.5}], indent=1), "wrong-type", 4),
-        "exponent amount": ('[{"beneficiary_address": "ben1", "token_amount": 1e6, "milestone_identifier": "m1",'
-                            ' "vesting_timestamp": 1}]', "yaml-trap", 1),
+        "exponent amount": (('[{"beneficiary_address": "ben1", "token_amount": 1e6, "milestone_identifier": "m1",'
+                            ' "vesting_timestamp": 1}]'), "yaml-trap", 1),
         "both vesting fields": (json.dumps([{**good[0], "vesting_ms": 1}]), "conflicting-choice", 1),
         "no vesting": (json.dumps([{k: v for k, v in good[0].items() if k != "vesting_timestamp"}]), "missing-choice", 1),
         "empty list": ("[]", "schema-minitems", 1),
