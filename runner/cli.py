@@ -75,15 +75,15 @@ app.add_typer(contract_app, name="contract")
 
 
 def _register_subapps() -> None:
-    try:
-        from runner.chain.devnet.cli import devnet_app
-    except ImportError:  # the devnet CLI is optional while it is being built
-        return
+    """A sub-app that fails to import is a bug to see, not a command to drop silently."""
+    from runner.chain.devnet.cli import devnet_app
+
     app.add_typer(devnet_app, name="devnet")
 
 
 _register_subapps()
-import runner.commands.plans  # noqa: E402,F401  # registers validate (and plan/apply/status) on app
+import runner.commands.seed  # noqa: F401  # the quick-start's commands register on `app`
+import runner.commands.plans  # noqa: F401  # validate / plan / apply / status register on `app`
 
 
 def main(argv: list[str] | None = None) -> None:

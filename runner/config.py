@@ -75,6 +75,15 @@ def _read_file(path: Path) -> dict[str, Any]:
             "config file not found", location=str(path),
             hint="create it (see README 'Configuration') or omit --config",
         ) from exc
+    except IsADirectoryError as exc:
+        raise ConfigError("the config file is a directory", location=str(path),
+                          hint="give the path of config.yaml itself") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file is not UTF-8 text (byte {exc.start}: {exc.reason})", location=str(path),
+                          hint="save it as UTF-8 YAML") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file: {exc.strerror or exc}", location=str(path),
+                          hint="check the path and its permissions") from exc
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -99,13 +108,24 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> Config:
     cleaned: dict[str, Any] = {}
     for key, value in values.items():
         if key == "data_directory":
-            cleaned[key] = Path(str(value))
+            cleaned[key] = _directory(value, source)
         else:
             if not isinstance(value, str):
                 raise ConfigError(f"setting '{key}' must be a string, got {value!r}",
                                   location=source, hint=f"quote the value of {key}")
             cleaned[key] = value
     return replace(config, source=source, **cleaned)
+
+
+def _directory(value: Any, source: str) -> Path:
+    """A path from a flag (a Path), the environment or the file (a non-empty string)."""
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise ConfigError(f"setting 'data_directory' must be a directory path, got {value!r}",
+                          location=f"{source}: data_directory",
+                          hint="e.g. data_directory: offchain/data (quote it if it looks like a number)")
+    return Path(value)
 
 
 def _check(config: Config) -> None:

@@ -1,1 +1,1 @@
-"""Command modules of the `milestones` CLI; each registers its commands on ``runner.cli.app``."""
+"""Command groups registered on the `milestones` Typer app (one import line each in runner/cli.py)."""

@@ -11,11 +11,12 @@ refuses while a server holds the directory. ``demo`` runs a full schedule rehear
 from __future__ import annotations
 
 import contextlib
-import ipaddress
+import errno
 import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from runner.chain.devnet import lockfile
+from runner.chain.devnet.cli_options import GenesisOptions, check_host, check_port
+from runner.chain.devnet.lockfile import LOCK_NAME
 from runner.errors import StateError, UserInputError
 
 if TYPE_CHECKING:  # the servers load websockets: imported when serving, not for `devnet status`
@@ -33,7 +37,6 @@ devnet_app = typer.Typer(add_completion=False, no_args_is_help=True,
                          help="The embedded devnet: a validating Conway ledger served as Ogmios + Kupo.")
 
 DEFAULT_SEED = "milestones-devnet"
-LOCK_NAME = "devnet.lock"
 
 
 @dataclass
@@ -104,33 +107,6 @@ def _has_state(directory: Path) -> bool:
     return directory.is_dir() and any(p.name != LOCK_NAME for p in directory.iterdir())
 
 
-@dataclass(frozen=True)
-class GenesisOptions:
-    """The clock, starting state and block mode of a new devnet (``--system-start-ms`` ...)."""
-
-    system_start_ms: int = 0
-    slot_length_ms: int = 1000
-    epoch_length: int = 432_000
-    start_slot: int = 0
-    utxo_file: Path | None = None
-    block_mode: str = "submit"
-
-    def slot_config(self) -> Any:
-        """The devnet's SlotConfig; every option is checked here, before any state is touched."""
-        from runner.chain.devnet.clock import SlotConfig
-
-        if self.start_slot < 0:
-            raise UserInputError("--start-slot must be >= 0", location="--start-slot", hint="e.g. 0")
-        if self.block_mode not in ("submit", "tick"):
-            raise UserInputError(f"unknown block mode {self.block_mode!r}", location="--block-mode",
-                                 hint="submit (a block per transaction) or tick (blocks on `devnet tick`)")
-        try:
-            return SlotConfig(self.system_start_ms, self.slot_length_ms, self.epoch_length)
-        except ValueError as exc:
-            raise UserInputError(f"bad devnet clock: {exc}", location="--system-start-ms/--slot-length-ms",
-                                 hint="a whole-second POSIX start in ms, positive slot and epoch lengths") from exc
-
-
 def _create(seed: str, params_file: Path | None, directory: Path, clock: GenesisOptions | None = None) -> Any:
     """A fresh genesis that saves itself to ``directory`` after every change."""
     from runner.chain.devnet.ledger import Ledger
@@ -147,42 +123,29 @@ def _create(seed: str, params_file: Path | None, directory: Path, clock: Genesis
 
 
 def _open(directory: Path, seed: str, params_file: Path | None, clock: GenesisOptions | None = None) -> Any:
-    from runner.chain.devnet.ledger import Ledger
-
     if not _has_state(directory):
         return _create(seed, params_file, directory, clock)
-    ledger = Ledger.load(directory)
+    return _load(directory)
+
+
+def _load(directory: Path) -> Any:
+    """The saved devnet; what loading ignored (a torn last record) is said on stderr."""
+    from runner.chain.devnet.ledger import Ledger
+    from runner.chain.devnet.ledger_store import load_ledger_reporting
+
+    ledger, notes = load_ledger_reporting(Ledger, directory)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
     ledger.data_dir = directory  # autosave where it was loaded from
     return ledger
 
 
 @contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[Path]:
-    """One owner at a time per devnet directory; ``up`` holds it while serving and records
-    its Ogmios URL in it, so the other commands can ask the running server instead."""
-    directory.mkdir(parents=True, exist_ok=True)
-    lock = directory / LOCK_NAME
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError as exc:
-        owner = _lock_info(directory).get("pid", "?")
-        raise StateError(f"the devnet in {directory} is in use (pid {owner})", location=str(lock),
-                         hint="stop `milestones devnet up` first, or delete the lock file if "
-                              "that process no longer exists") from exc
-    os.write(fd, json.dumps({"pid": os.getpid()}).encode())
-    os.close(fd)
-    try:
+def _locked(directory: Path, owner: str) -> Iterator[Path]:
+    """One owner at a time per devnet directory (see :mod:`lockfile`); ``up`` holds it while
+    serving and records its Ogmios URL in it, so the other commands can ask it instead."""
+    with lockfile.locked(directory, owner, lambda note: typer.echo(f"note: {note}", err=True)) as lock:
         yield lock
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def _lock_info(directory: Path) -> dict[str, Any]:
-    try:
-        info = json.loads((directory / LOCK_NAME).read_text())
-    except (OSError, ValueError):
-        return {}
-    return info if isinstance(info, dict) else {}
 
 
 def _emit(value: dict[str, Any]) -> None:
@@ -193,17 +156,6 @@ def _status(ledger: Any) -> dict[str, Any]:
     from runner.chain.devnet.control import status_of
 
     return status_of(ledger)
-
-
-def _check_host(host: str, allow_remote: bool) -> None:
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback and not allow_remote:
-        raise UserInputError(f"refusing to serve the devnet on {host}: its keys are derived from a "
-                             "public seed, anyone who can reach it can spend",
-                             location="--host", hint="use 127.0.0.1, or add --allow-remote")
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -239,29 +191,65 @@ def up(
     block_mode: str = BlockModeOption,
 ) -> None:
     """Serve the devnet as Ogmios (ws://HOST:1337) and Kupo (http://HOST:1442) until Ctrl-C."""
-    _check_host(host, allow_remote)
+    check_host(host, allow_remote)
+    check_port(ogmios_port, "--ogmios-port")
+    check_port(kupo_port, "--kupo-port")
     directory = _data_dir(data_dir)
     clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
-    with _locked(directory) as lock:
+    clock.slot_config()  # bad options are refused even when the devnet exists (they would be ignored)
+    _exit_on_sigterm()
+    with _locked(directory, "devnet up") as lock:
+        new, started = not _has_state(directory), False
         ledger = _open(directory, seed, params_file, clock)
-        with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
-            lock.write_text(json.dumps({"pid": os.getpid(), "ogmios": running.ogmios_url}))
-            _emit({"status": "serving", "ogmios": running.ogmios_url, "kupo": running.kupo_url,
-                   "data_dir": str(directory), **_status(ledger)})
-            _wait_for_signal()
+        try:
+            with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
+                started = True
+                lockfile.update(lock, ogmios=running.ogmios_url)
+                stop = _stop_on_signal()  # before announcing: a SIGTERM from then on stops cleanly
+                _emit({"status": "serving", "ogmios": running.ogmios_url, "kupo": running.kupo_url,
+                       "data_dir": str(directory), **_status(ledger)})
+                while not stop.wait(0.5):
+                    pass
+        except BaseException:
+            if new and not started:  # a devnet that never served is not left behind
+                _discard_state(directory)
+            raise
         ledger.save(directory)
 
 
-def _wait_for_signal() -> None:
+def _discard_state(directory: Path) -> None:
+    """Delete the devnet's files; a directory where a state file belongs is set aside."""
+    from runner.chain.devnet.ledger_journal import JOURNAL_FILE
+    from runner.chain.devnet.ledger_store import STATE_FILE
+
+    for stale in directory.iterdir():
+        if stale.name != LOCK_NAME and stale.is_file():
+            stale.unlink()
+        elif stale.name in (STATE_FILE, JOURNAL_FILE):
+            stale.rename(stale.with_name(f"{stale.name}.set-aside-{os.getpid()}-{time.time_ns()}"))
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM before serving starts unwinds like Ctrl-C, so the lock file is removed."""
+    with contextlib.suppress(ValueError):  # not the main thread (in-process tests)
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop_on_signal() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
+    return stop
 
 
 def _require_state(directory: Path) -> None:
     """Commands that act on an existing devnet never create one as a side effect."""
+    if directory.exists() and not directory.is_dir():
+        raise lockfile.unusable_directory(directory, NotADirectoryError(errno.ENOTDIR, "not a directory"))
     if not _has_state(directory):
         raise StateError(f"no devnet in {directory}", location=str(directory),
                          hint="start one with `milestones devnet up` (or `devnet reset`)")
@@ -272,9 +260,21 @@ def status(data_dir: Path | None = DataDirOption) -> None:
     """Print the devnet's slot, tip and UTxO count."""
     directory = _data_dir(data_dir)
     _require_state(directory)
-    from runner.chain.devnet.ledger import Ledger
+    _emit({"data_dir": str(directory), **_status(_load(directory))})
 
-    _emit({"data_dir": str(directory), **_status(Ledger.load(directory))})
+
+@devnet_app.command()
+def repair(data_dir: Path | None = DataDirOption) -> None:
+    """Keep what a damaged journal still holds, set the damaged file aside, save afresh."""
+    from runner.chain.devnet.ledger import Ledger
+    from runner.chain.devnet.ledger_store import repair_ledger
+
+    directory = _data_dir(data_dir)
+    _require_state(directory)
+    with _locked(directory, "devnet repair"):
+        ledger, notes = repair_ledger(Ledger, directory)
+    _emit({"status": "repaired" if notes else "intact", "data_dir": str(directory), "notes": notes,
+           **_status(ledger)})
 
 
 @devnet_app.command()
@@ -293,10 +293,8 @@ def reset(
     directory = _data_dir(data_dir)
     clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
     clock.slot_config()  # bad options are refused before the old state is thrown away
-    with _locked(directory):
-        for stale in directory.iterdir():
-            if stale.name != LOCK_NAME and stale.is_file():
-                stale.unlink()
+    with _locked(directory, "devnet reset"):
+        _discard_state(directory)
         ledger = _create(seed, params_file, directory, clock)
     _emit({"status": "reset", "data_dir": str(directory), "seed": seed, **_status(ledger)})
 
@@ -305,14 +303,14 @@ def _control(data_dir: Path | None, method: str, params: dict[str, Any]) -> dict
     """Run a ``devnet/...`` method: on the running ``devnet up`` if there is one, else on
     the persisted state (the same code, through the same :mod:`control` functions)."""
     directory = _data_dir(data_dir)
-    url = _lock_info(directory).get("ogmios")
-    if isinstance(url, str):
-        return _remote(directory, url, method, params)
+    holder = lockfile.live_holder(directory)
+    if holder is not None and holder.ogmios is not None:
+        return _remote(directory, holder.ogmios, method, params)
     _require_state(directory)
     from runner.chain.devnet.control import control
     from runner.chain.devnet.ogmios_methods import BadParams, LedgerGuard
 
-    with _locked(directory):
+    with _locked(directory, f"devnet {method.removeprefix('devnet/')}"):
         ledger = _open(directory, DEFAULT_SEED, None)
         try:
             return control(LedgerGuard(ledger), method, params)
@@ -333,7 +331,7 @@ def _remote(directory: Path, url: str, method: str, params: dict[str, Any]) -> d
     except (OSError, TimeoutError, WebSocketException) as exc:
         raise StateError(f"`devnet up` holds {directory} but does not answer at {url}: {exc}",
                          location=str(directory / LOCK_NAME),
-                         hint="if that process is gone, delete the lock file") from exc
+                         hint="it may be busy or stuck: stop it (Ctrl-C, or kill its pid) and retry") from exc
     if "error" in reply:
         error = reply["error"]
         raise UserInputError(str(error.get("message", error)).removeprefix("Invalid request: "),

@@ -231,11 +231,29 @@ class Ledger:
     def submit(self, tx: bytes | str | Transaction) -> str:
         """Validate (phase 1 and 2) and apply; returns the tx id. Raises LedgerRejection."""
         ptx = ParsedTx.parse(tx_bytes(tx))
-        self._mempool.append(self._validate_and_apply(ptx))
-        if self.block_mode == "submit":
-            self._form_block()
+        self._admit(self._validate_and_apply(ptx))
         self._autosave()
         return ptx.tx_id_hex
+
+    def _admit(self, applied: AppliedTx) -> None:
+        """Put an applied transaction in the mempool (and in a block in "submit" mode).
+
+        All or nothing: if anything fails on the way, the transaction is undone and the
+        mempool, blocks and clock are put back as they were.
+        """
+        mempool, height, slot = list(self._mempool), len(self._blocks), self._current_slot
+        try:
+            self._mempool.append(applied)
+            if self.block_mode == "submit":
+                self._form_block()
+        except BaseException:
+            for block in self._blocks[height:]:
+                for t in block.txs:
+                    self._confirmed.pop(t.tx_id, None)
+            del self._blocks[height:]
+            self._mempool, self._current_slot = mempool, slot
+            self._undo(applied)
+            raise
 
     def _validate_and_apply(self, ptx: ParsedTx) -> AppliedTx:
         ctx = self._context()
@@ -256,9 +274,10 @@ class Ledger:
         return evaluate_unchecked(self._context(utxo, check_signatures=False), ptx, self.slot_config)
 
     def _apply(self, validation: Validation) -> AppliedTx:
+        """Apply a validated transaction to the UTxO set and stake accounts, atomically:
+        if anything fails half-way, what was done is undone before the error propagates."""
         ptx = validation.ptx
         body = ptx.tx.transaction_body
-        undo = Undo()
         tx_id = TransactionId(ptx.tx_id)
         valid = ptx.is_valid and validation.scripts_ok
         expected = len(body.outputs) + (body.collateral_return is not None)
@@ -268,27 +287,44 @@ class Ledger:
         if valid:
             spent = list(body.inputs)
             produced = [(TransactionInput(tx_id, i), o, raws[i]) for i, o in enumerate(body.outputs)]
-            for key, account in validation.certs.changes.items():
-                undo.stake_before[key] = self._stake.get(key)
-                if account is None:
-                    self._stake.pop(key, None)
-                else:
-                    self._stake[key] = account
+            stake = validation.certs.changes
         else:
             spent = list(body.collateral or [])
             produced = []
+            stake = {}
             if body.collateral_return is not None:
                 produced = [(TransactionInput(tx_id, len(body.outputs)), body.collateral_return, raws[-1])]
+        applied = AppliedTx(ptx.tx_id_hex, ptx.spans.raw, Undo(), valid)
+        try:
+            self._change_state(applied.undo, spent, produced, stake)
+            for _, out, _ in produced:
+                self.index.add_output(out)
+            self.index.add_witnesses(ptx)
+        except BaseException:
+            self._undo(applied)
+            raise
+        return applied
+
+    def _change_state(self, undo: Undo, spent: list[TransactionInput],
+                      produced: list[tuple[TransactionInput, TransactionOutput, bytes | None]],
+                      stake: Mapping[str, StakeAccount | None]) -> None:
+        """Each change is recorded in ``undo`` before it is made, so a failure half-way
+        can always be undone."""
+        for key, account in stake.items():
+            undo.stake_before[key] = self._stake.get(key)
+            if account is None:
+                self._stake.pop(key, None)
+            else:
+                self._stake[key] = account
         for ref in spent:
-            out, spent_raw = self._utxo.pop_with_raw(ref)
+            raw = self._utxo.raw(ref)
+            out = self._utxo[ref]
             undo.consumed.append((ref, out))
-            undo.consumed_raw.append(spent_raw)
-        for ref, out, raw in produced:
-            self._utxo.add(ref, out, raw)
+            undo.consumed_raw.append(raw)
+            self._utxo.pop(ref)
+        for ref, out, out_raw in produced:
             undo.produced.append(ref)
-            self.index.add_output(out)
-        self.index.add_witnesses(ptx)
-        return AppliedTx(ptx.tx_id_hex, ptx.spans.raw, undo, valid)
+            self._utxo.add(ref, out, out_raw)
 
     def _undo(self, applied: AppliedTx) -> None:
         undo = applied.undo
@@ -297,7 +333,8 @@ class Ledger:
                 self._utxo.pop(ref)
         raws = undo.consumed_raw if len(undo.consumed_raw) == len(undo.consumed) else [None] * len(undo.consumed)
         for (ref, out), raw in zip(undo.consumed, raws):
-            self._utxo.add(ref, out, raw)
+            if ref not in self._utxo:
+                self._utxo.add(ref, out, raw)
         for key, before in undo.stake_before.items():
             if before is None:
                 self._stake.pop(key, None)
@@ -395,6 +432,14 @@ class Ledger:
         from runner.chain.devnet.ledger_faucet import faucet_payment
 
         target = address if isinstance(address, Address) else Address.from_primitive(address_key(address))
+        if target.payment_part is None:
+            raise UserInputError(f"cannot fund {target}: a reward (stake) address cannot hold outputs",
+                                 hint="fund a payment address (addr_test1...); the ledger refuses outputs "
+                                      "at stake addresses")
+        bad = {str(name): qty for name, qty in (assets or {}).items() if int(qty) <= 0}
+        if bad:
+            raise UserInputError(f"cannot fund token quantities that are not positive: {bad}",
+                                 hint="give each asset a quantity of at least 1")
         tx = faucet_payment(self, target, lovelace, assets or {})
         tx_id = self.submit(tx)
         return TransactionInput(TransactionId(bytes.fromhex(tx_id)), 0)

@@ -10,7 +10,11 @@ records (so rollback works after a reload), mempool, datum and script indexes.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import struct
+import time
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +36,13 @@ if TYPE_CHECKING:
 
 STATE_FILE = "ledger.cbor"
 FORMAT_VERSION = 1
+#: the snapshot file: MAGIC | crc32 of the body (u32) | CBOR body (older files: the CBOR body alone)
+SNAPSHOT_MAGIC = b"MLS\x02"
+_SNAPSHOT_HEAD = struct.Struct(">4sI")
+#: ``ledger._journal`` after a failed save whose state could not be read back: saves refuse
+OUT_OF_STEP: Any = object()
+BLOCK_MODES = ("submit", "tick")
+log = logging.getLogger(__name__)
 
 
 def _ref(ref: TransactionInput) -> bytes:
@@ -101,45 +112,136 @@ def dump_state(ledger: Ledger) -> dict[str, Any]:
 
 def save_ledger(ledger: Ledger, data_dir: Path) -> None:
     """Append the changes to the journal, or write a snapshot (first save, another
-    directory, after a reset or a damaged journal, or when the journal has grown large)."""
+    directory, after a reset or a damaged journal, or when the journal has grown large).
+
+    A save that fails (disk full, permissions) raises :class:`StateError`; when it was the
+    ledger's own directory, the ledger is first put back to what the directory holds, so
+    memory and disk stay in step and the change that could not be saved is not made."""
+    if ledger._journal is OUT_OF_STEP:
+        raise StateError("the devnet's state in memory is no longer the one on disk (a save failed "
+                         "and the saved state could not be read back)", location=str(data_dir),
+                         hint="restart it: stop `milestones devnet up` and start it again")
+    try:
+        _save(ledger, data_dir)
+    except OSError as exc:
+        raise _save_failed(ledger, data_dir, exc) from exc
+
+
+def _save(ledger: Ledger, data_dir: Path) -> None:
     tracked = ledger._journal
     if tracked is not None and tracked.matches(ledger, data_dir) and not tracked.wants_snapshot():
         journal.append(tracked, journal.record(ledger, tracked, _tx_dump, _ref))
         return
     generation = os.urandom(16)
-    data = cbor2.dumps({**dump_state(ledger), "generation": generation})
+    data = encode_snapshot({**dump_state(ledger), "generation": generation})
+    if not (data_dir / STATE_FILE).exists():  # nothing to lose yet: the journal comes first, so
+        write_bytes_atomic(data_dir / journal.JOURNAL_FILE, journal.header(generation))  # never missing
     write_bytes_atomic(data_dir / STATE_FILE, data)
-    if data_dir == ledger.data_dir:
+    if data_dir != ledger.data_dir:
+        return
+    try:
         ledger._journal = journal.start(ledger, data_dir, generation, len(data))
+    except OSError as exc:  # the snapshot holds the change: it is durable; the next save retries
+        ledger._journal = None
+        log.warning("devnet: could not start a new journal in %s (%s); the next save writes a snapshot",
+                    data_dir, exc)
+
+
+def _save_failed(ledger: Ledger, data_dir: Path, exc: OSError) -> StateError:
+    reason = exc.strerror or str(exc)
+    outcome = "nothing was written there"
+    if data_dir == ledger.data_dir:
+        try:
+            fresh, _ = load_ledger_reporting(type(ledger), data_dir)
+        except (StateError, OSError):
+            ledger._journal = OUT_OF_STEP
+            outcome = "and the saved state could not be read back: restart the devnet"
+        else:
+            vars(ledger).update(vars(fresh))
+            outcome = "the change was not made: the devnet is as it was before it"
+    return StateError(f"could not save the devnet to {data_dir}: {reason}; {outcome}",
+                      location=str(getattr(exc, "filename", None) or data_dir),
+                      hint="free disk space or fix the directory's permissions, then try again")
+
+
+def encode_snapshot(state: dict[str, Any]) -> bytes:
+    body = cbor2.dumps(state)
+    return _SNAPSHOT_HEAD.pack(SNAPSHOT_MAGIC, zlib.crc32(body)) + body
 
 
 def load_ledger(cls: type[Ledger], data_dir: Path) -> Ledger:
+    ledger, notes = load_ledger_reporting(cls, data_dir)
+    for note in notes:
+        log.warning("devnet %s: %s", data_dir, note)
+    return ledger
+
+
+def load_ledger_reporting(cls: type[Ledger], data_dir: Path, *, repair: bool = False) -> tuple[Ledger, list[str]]:
+    """The ledger saved in ``data_dir`` and notes on what was ignored (a torn last record).
+
+    Damage is a :class:`StateError` that says what is lost and how to recover; with
+    ``repair`` the state up to the damage is returned instead (the caller sets the damaged
+    journal aside and saves)."""
     path = data_dir / STATE_FILE
+    raw, state = _read_snapshot(path, data_dir)
+    ledger = _restore_checked(cls, data_dir, state, path)
+    generation = state.get("generation")
+    if not isinstance(generation, bytes):
+        return ledger, []  # a snapshot from before the journal existed: the next save writes a new one
+    try:
+        found = journal.read(data_dir, generation)
+    except journal.JournalDamaged as exc:
+        return ledger, _damaged_journal(ledger, data_dir, exc.detail, exc.good, exc.later, repair)
+    except OSError as exc:
+        return ledger, _damaged_journal(ledger, data_dir, _unreadable(exc), [], None, repair)
+    _replay_checked(ledger, data_dir, found.records)
+    if found.complete:
+        ledger._utxo.dirty = {}
+        ledger._journal = journal.JournalState(
+            data_dir, generation, len(raw), found.size, ledger._utxo, ledger.index,
+            [b.block_hash for b in ledger._blocks], len(ledger.index.datums), len(ledger.index.scripts))
+    return ledger, [found.note] if found.note else []
+
+
+def _read_snapshot(path: Path, data_dir: Path) -> tuple[bytes, dict[str, Any]]:
     try:
         raw = path.read_bytes()
-        state = cbor2.loads(raw)
     except FileNotFoundError:
         raise StateError(f"no devnet state in {data_dir}", location=str(path),
-                         hint="create one with Ledger.create(..., data_dir=...)") from None
-    except (OSError, ValueError, cbor2.CBORDecodeError) as exc:
-        raise StateError(f"devnet state unreadable: {exc}", location=str(path),
-                         hint="delete the data directory's devnet state and start again") from exc
-    if not isinstance(state, dict) or state.get("version") != FORMAT_VERSION:
-        version = state.get("version") if isinstance(state, dict) else None
-        raise StateError(f"devnet state format {version!r} is not {FORMAT_VERSION}",
-                         location=str(path), hint="reset the devnet (delete ledger.cbor)")
+                         hint="create one with `milestones devnet up` or `devnet reset`") from None
+    except OSError as exc:
+        raise _snapshot_damaged(path, _unreadable(exc)) from exc
+    body = raw
+    if raw.startswith(SNAPSHOT_MAGIC):
+        body = raw[_SNAPSHOT_HEAD.size:]
+        if len(raw) < _SNAPSHOT_HEAD.size or zlib.crc32(body) != _SNAPSHOT_HEAD.unpack_from(raw)[1]:
+            raise _snapshot_damaged(path, "its checksum does not match its contents")
     try:
-        ledger = _restore(cls, data_dir, state)
-        _replay_journal(ledger, data_dir, state.get("generation"), len(raw))
-        return ledger
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise StateError(f"devnet state is damaged: {exc!r}", location=str(path),
-                         hint="reset the devnet (delete ledger.cbor)") from exc
+        state = cbor2.loads(body)
+    except Exception as exc:  # cbor2 raises several kinds on damaged input
+        raise _snapshot_damaged(path, f"it is not readable CBOR ({exc})") from exc
+    if not isinstance(state, dict):
+        raise _snapshot_damaged(path, f"it holds a {type(state).__name__}, not a devnet state")
+    if state.get("version") != FORMAT_VERSION:
+        raise StateError(f"the devnet snapshot's format {state.get('version')!r} is not {FORMAT_VERSION}",
+                         location=str(path), hint="start again with `milestones devnet reset`")
+    return raw, state
+
+
+def _restore_checked(cls: type[Ledger], data_dir: Path, state: dict[str, Any], path: Path) -> Ledger:
+    try:
+        return _restore(cls, data_dir, state)
+    except Exception as exc:  # pycardano and cbor2 raise many kinds on a damaged entry
+        raise _snapshot_damaged(path, f"{type(exc).__name__}: {exc}") from exc
 
 
 def _restore(cls: type[Ledger], data_dir: Path, state: dict[str, Any]) -> Ledger:
     from runner.chain.devnet.ledger import GenesisSpec
 
+    if state["block_mode"] not in BLOCK_MODES:
+        raise ValueError(f"block_mode {state['block_mode']!r} is neither 'submit' nor 'tick'")
+    if not isinstance(state["current_slot"], int) or state["current_slot"] < 0:
+        raise ValueError(f"current_slot {state['current_slot']!r} is not a slot")
     g = state["genesis"]
     spec = GenesisSpec(g[0], tuple(g[1]), g[2], g[3], g[4], g[5], tuple(_unpair(p) for p in g[6]))
     params = LedgerParams.from_dict(state["params"]["raw"], source=state["params"]["source"])
@@ -158,18 +260,60 @@ def _restore(cls: type[Ledger], data_dir: Path, state: dict[str, Any]) -> Ledger
     return ledger
 
 
-def _replay_journal(ledger: Ledger, data_dir: Path, generation: Any, snapshot_bytes: int) -> None:
-    """Apply the journal written after the snapshot; keep appending to it if it is whole."""
-    if not isinstance(generation, bytes):
-        return  # a snapshot from before the journal existed: the next save writes a new one
-    records, size, complete = journal.read(data_dir, generation)
-    journal.replay(ledger, records, _unpair, _tx_load, StakeAccount.from_list)
+def _replay_checked(ledger: Ledger, data_dir: Path, records: list[dict[str, Any]]) -> None:
+    try:
+        journal.replay(ledger, records, _unpair, _tx_load, StakeAccount.from_list)
+    except Exception as exc:  # a record with a good checksum but a bad entry: written by a bug
+        raise StateError(f"ledger.log holds a change that cannot be applied: {type(exc).__name__}: {exc}",
+                         location=str(data_dir / journal.JOURNAL_FILE), hint=_RECOVER) from exc
     ledger._confirmed = {t.tx_id: b.height for b in ledger._blocks for t in b.txs}
-    if complete:
-        ledger._utxo.dirty = {}
-        ledger._journal = journal.JournalState(
-            data_dir, generation, snapshot_bytes, size, ledger._utxo, ledger.index,
-            [b.block_hash for b in ledger._blocks], len(ledger.index.datums), len(ledger.index.scripts))
+
+
+def _snapshot_damaged(path: Path, why: str) -> StateError:
+    return StateError(f"the devnet snapshot is damaged: {why}; the devnet cannot be loaded", location=str(path),
+                      hint="start again with `milestones devnet reset` (copy the directory first to keep "
+                           "the damaged files)")
+
+
+def _unreadable(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "ledger.log is missing"
+    if isinstance(exc, IsADirectoryError):
+        return "ledger.log is a directory, not the journal"
+    return f"ledger.log cannot be read ({exc.strerror or exc})"
+
+
+_RECOVER = ("`milestones devnet repair` keeps that state and sets the damaged journal aside; "
+            "`milestones devnet reset` starts again from genesis")
+
+
+def _damaged_journal(ledger: Ledger, data_dir: Path, detail: str, good: list[dict[str, Any]],
+                     later: int | None, repair: bool) -> list[str]:
+    """Replay what is intact; then either report the loss (StateError) or, repairing, note it."""
+    _replay_checked(ledger, data_dir, good)
+    lost = ("every change saved after the snapshot is lost" if later is None else
+            f"the damaged change and the {later} intact one(s) after it cannot be replayed")
+    kept = (f"the state after {len(good)} of the journal's changes (tip height {ledger.tip.height}, "
+            f"slot {ledger.tip.slot}, clock slot {ledger.current_slot}) is intact")
+    if repair:
+        return [f"{detail}: {lost}; kept {kept.removeprefix('the ')}"]
+    raise StateError(f"the devnet journal is damaged: {detail}; {lost}; {kept}",
+                     location=str(data_dir / journal.JOURNAL_FILE), hint=_RECOVER)
+
+
+def repair_ledger(cls: type[Ledger], data_dir: Path) -> tuple[Ledger, list[str]]:
+    """Keep the intact state, set a damaged journal aside (``ledger.log.damaged-<time>``) and
+    write a new snapshot. A damaged snapshot cannot be repaired (StateError)."""
+    ledger, notes = load_ledger_reporting(cls, data_dir, repair=True)
+    log_path = data_dir / journal.JOURNAL_FILE
+    if notes and (log_path.exists() or log_path.is_symlink()):
+        aside = log_path.with_name(f"{log_path.name}.damaged-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+        log_path.rename(aside)
+        notes.append(f"the damaged journal was moved to {aside}")
+    ledger._journal = None
+    ledger.data_dir = data_dir
+    save_ledger(ledger, data_dir)
+    return ledger, notes
 
 
 def read_utxo_file(path: str | Path) -> list[tuple[TransactionInput, TransactionOutput]]:
