@@ -82,8 +82,8 @@ def _register_subapps() -> None:
 
 
 _register_subapps()
+import runner.commands.plans  # validate / plan / apply / status register on `app`
 import runner.commands.seed  # noqa: F401  # the quick-start's commands register on `app`
-import runner.commands.plans  # noqa: F401  # validate / plan / apply / status register on `app`
 
 
 def main(argv: list[str] | None = None) -> None:
