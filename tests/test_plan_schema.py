@@ -126,7 +126,7 @@ def test_key_files_need_not_exist_when_told(tiny: Path):
 def test_an_allocations_file_in_the_guides_format_is_read_as_data(tiny: Path):
     (tiny.parent / "a.json").write_text(json.dumps([
         {"beneficiary_address": "ben", "token_amount": 5, "milestone_identifier": "m1", "vesting_timestamp": 3600},
-        {"beneficiary_address": "ben", "token_amount": 7, "milestone_identifier": "m2", "vesting_ms": 7200000},
+        {"beneficiary_address": "ben", "token_amount": 7, "milestone_identifier": "m2", "vesting_time_ms": 7200000},
     ]))
     edit(tiny, lambda d: (d["schedule"].pop("allocations"), d["schedule"].update(allocations_file="a.json")))
     plan, found = check_plan(tiny)

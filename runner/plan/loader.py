@@ -174,8 +174,8 @@ class PlanSource:
 
 
 def _from_guide(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The guide's allocation (vesting in seconds, or vesting_ms) in the plan's own shape."""
-    vesting = item["vesting_ms"] if "vesting_ms" in item else item["vesting_timestamp"] * 1000
+    """The guide's allocation (vesting in seconds, or vesting_time_ms) in the plan's own shape."""
+    vesting = item["vesting_time_ms"] if "vesting_time_ms" in item else item["vesting_timestamp"] * 1000
     return {"beneficiary": item["beneficiary_address"], "amount": item["token_amount"],
             "milestone": item["milestone_identifier"], "vesting": vesting}
 

@@ -229,13 +229,13 @@ def semantic_cases() -> list[Case]:
     file_line = without.splitlines().index("  allocations_file: allocations.json") + 1
     out.append(Case("allocations file missing", without, "missing-file", file_line))
     good = [{"beneficiary_address": "ben1", "token_amount": 1, "milestone_identifier": "m1", "vesting_timestamp": 60},
-            {"beneficiary_address": "ben2", "token_amount": 2, "milestone_identifier": "m2", "vesting_ms": 60000}]
+            {"beneficiary_address": "ben2", "token_amount": 2, "milestone_identifier": "m2", "vesting_time_ms": 60000}]
     bad_files: dict[str, tuple[str | bytes, str, int | None]] = {
         "not JSON": ("[{", "yaml-syntax", None),
         "float amount": (json.dumps([{**good[0], "token_amount": 1.5}], indent=1), "wrong-type", 4),
         "exponent amount": (('[{"beneficiary_address": "ben1", "token_amount": 1e6, "milestone_identifier": "m1",'
                             ' "vesting_timestamp": 1}]'), "yaml-trap", 1),
-        "both vesting fields": (json.dumps([{**good[0], "vesting_ms": 1}]), "conflicting-choice", 1),
+        "both vesting fields": (json.dumps([{**good[0], "vesting_time_ms": 1}]), "conflicting-choice", 1),
         "no vesting": (json.dumps([{k: v for k, v in good[0].items() if k != "vesting_timestamp"}]), "missing-choice", 1),
         "empty list": ("[]", "schema-minitems", 1),
         "an object": (json.dumps({"a": 1}), "wrong-type", 1),
