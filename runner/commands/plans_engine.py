@@ -118,8 +118,9 @@ class PlanRun:
             decision = step.decide(step.observe(self.ctx))
         except KnownAfterApply:
             return events.Planned(step.id, step.kind, (), True)
-        if decision.noop:
-            return events.Noop(step.id, decision.reason)
+        if decision.noop:  # true now, but the pending steps before it may change that
+            return events.Planned(step.id, f"decided after the steps before it apply (now: {decision.reason})",
+                                  (), True)
         return events.Planned(step.id, decision.reason, (), True)
 
     def facts(self, plan: Plan, keys: PlanKeys) -> ScheduleFacts:

@@ -107,7 +107,8 @@ class PlanSource:
         allocations = self._allocations(rendered, problems)
         if problems:
             return None, problems
-        problems.extend(Semantics(rendered, marks, self.base_dir, allocations, self.inputs.check_key_files).run())
+        problems.extend(Semantics(rendered, marks, self.base_dir, allocations, self.inputs.check_key_files,
+                                  frozenset(renderer.templated)).run())
         if problems:
             return None, problems
         return build_plan(rendered, marks, str(self.base_dir), allocations, variables), []

@@ -33,6 +33,7 @@ class Semantics:
     base_dir: FsPath
     allocations: list[tuple[Path, Mapping[str, Any], Marks]]
     check_key_files: bool = True
+    templated: frozenset[Path] = frozenset()  # values made by templates: files made at run time
 
     def __post_init__(self) -> None:
         self.problems: list[Problem] = []
@@ -228,6 +229,8 @@ def _sign(sem: Semantics, base: Path, options: Mapping[str, Any], signed: set[st
 def _commit(sem: Semantics, base: Path, options: Mapping[str, Any], signed: set[str]) -> None:
     _payer(sem, base, options, signed)
     path = options.get("signatures")
+    if (*base, "signatures") in sem.templated:
+        return  # e.g. an earlier sign step's output: the file exists only once that step ran
     if isinstance(path, str) and str(FsPath(path)) not in signed:
         sem._file_exists((*base, "signatures"), path, "signatures file")
 

@@ -134,6 +134,7 @@ class Renderer:
     problems: list[Problem] = field(default_factory=list)
     deferred: set[Path] = field(default_factory=set)
     broken: set[Path] = field(default_factory=set)
+    templated: set[Path] = field(default_factory=set)  # values a template produced
     _env: PlanSandbox = field(init=False)
     _results: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
 
@@ -151,7 +152,10 @@ class Renderer:
     def render(self, value: Any, path: Path, visible: int) -> Any:
         """A copy of ``value`` with its template strings rendered (``visible`` steps' outputs)."""
         if isinstance(value, str):
-            return self._render_string(value, path, visible) if _is_template(value) else value
+            if not _is_template(value):
+                return value
+            self.templated.add(path)
+            return self._render_string(value, path, visible)
         if isinstance(value, dict):
             return {k: self.render(v, (*path, k), visible) for k, v in value.items()}
         if isinstance(value, list):
