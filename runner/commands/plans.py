@@ -188,8 +188,9 @@ def _statuses(run: PlanRun, plan: Plan) -> list[Any]:
     from runner.commands.plans_keys import load_keys
 
     try:
-        keys = load_keys(run.render())
-        return list(observed(run, plan, keys, run.facts(run.render(), keys))["statuses"])
+        current = run.render()  # with the outputs of the steps that ran
+        keys = load_keys(current)
+        return list(observed(run, current, keys, run.facts(current, keys))["statuses"])
     except (PlanInvalid, KnownAfterApply):
         return []
 
