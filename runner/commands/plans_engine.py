@@ -36,7 +36,7 @@ from runner.engine import (
 )
 from runner.engine.chainview import ref_text
 from runner.engine.observe import KnownAfterApply, ScheduleFacts
-from runner.errors import MilestonesError
+from runner.errors import MilestonesError, UserInputError
 from runner.plan import Plan, PlanInvalid, PlanSource, Step
 from runner.store.atomic import write_json_atomic
 
@@ -184,6 +184,10 @@ def _fund(run: PlanRun, plan: Plan, step: Step, keys: PlanKeys) -> StepOutcome:
         ref = run.connection.embedded.write(lambda ledger: ledger.fund(address, options.lovelace, assets))
         outputs["output_ref"] = f"{ref.transaction_id.payload.hex()}#{ref.index}"
     else:
+        if options.tokens:
+            raise UserInputError("test tokens are minted by the embedded devnet only", location=step.location,
+                                 hint="unset OGMIOS_URL/KUPO_URL (and the plan's backend) to use the embedded "
+                                      "devnet, or fund ADA only and send the tokens yourself")
         reply = run.connection.devnet_control("devnet/fund", {"address": address, "lovelace": options.lovelace})
         outputs["output_ref"] = reply.get("output")
     return StepOutcome(step.id, step.kind, "changed", reason, outputs)
