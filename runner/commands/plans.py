@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -162,7 +163,7 @@ def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOu
     outcomes: list[StepOutcome] = []
     with open_context(config, plan_mode=mode != "apply", settings=settings, command=f"{mode} {path}",
                       remote=remote) as (ctx, connection):
-        run = PlanRun(source, ctx, connection, printer.engine_event)
+        run = PlanRun(source, ctx, connection, printer.engine_event, on_phase=_crash_hook())
         steps = run.run()
         while True:
             with printer.console.status(f"{mode}: step {len(outcomes) + 1} of {len(plan.steps)}"):
@@ -181,6 +182,17 @@ def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOu
     printer.finish({"mode": mode, "changes": len(changes), "transactions": len(txs),
                     "fees": sum(t["fee"] for t in txs), "text": text})
     return plan, outcomes, run
+
+
+def _crash_hook() -> Any:
+    """Test hook: MILESTONES_TEST_PLAN_CRASH_AT=<step id>:<phase> kills this process (SIGKILL) there."""
+    at = os.environ.get("MILESTONES_TEST_PLAN_CRASH_AT")
+
+    def hook(where: str) -> None:
+        if where == at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
 
 
 def _statuses(run: PlanRun, plan: Plan) -> list[Any]:

@@ -73,6 +73,9 @@ class PlanRun:
     pending: bool = False
     last_facts: ScheduleFacts | None = None
     spent: list[str] = field(default_factory=list)  # plan mode: the inputs the planned transactions spend
+    #: called with "<step id>:<phase>" at each engine phase (tests kill the process there)
+    on_phase: Callable[[str], None] = lambda where: None
+    current: str = ""
     final_statuses: list[Any] = field(default_factory=list)
 
     @property
@@ -90,6 +93,7 @@ class PlanRun:
         for index in range(len(first.steps)):
             plan = self.render()
             step = plan.steps[index]
+            self.current = step.id
             keys = load_keys(plan)
             self.ctx.keys = keys.ring
             outcome = HANDLERS[step.kind](self, plan, step, keys)
@@ -106,7 +110,7 @@ class PlanRun:
             for event in found:
                 self.on_event(event)
         else:
-            engine = Engine(self.ctx)
+            engine = Engine(self.ctx, on_phase=lambda phase: self.on_phase(f"{self.current}:{phase}"))
             for event in engine.run(steps):
                 found.append(event)
                 self.on_event(event)
