@@ -76,6 +76,8 @@ class PlanRun:
     #: called with "<step id>:<phase>" at each engine phase (tests kill the process there)
     on_phase: Callable[[str], None] = lambda where: None
     current: str = ""
+    #: schedule facts read since the last step that changed the chain (reading them is costly)
+    _facts: dict[str, ScheduleFacts] = field(default_factory=dict)
     final_statuses: list[Any] = field(default_factory=list)
 
     @property
@@ -98,6 +100,8 @@ class PlanRun:
             self.ctx.keys = keys.ring
             outcome = HANDLERS[step.kind](self, plan, step, keys)
             self.outputs[step.id] = outcome.outputs
+            if outcome.status == "changed":
+                self._facts.clear()
             self.pending = self.pending or outcome.status in ("planned", "unknown")
             yield outcome
 
@@ -128,10 +132,13 @@ class PlanRun:
         return events.Planned(step.id, decision.reason, (), True)
 
     def facts(self, plan: Plan, keys: PlanKeys) -> ScheduleFacts:
-        step = StatusStep(where=Where(target=schedule_target(plan, keys, self.connection)), id="facts")
-        facts: ScheduleFacts = step.observe(self.ctx)
-        self.last_facts = facts
-        return facts
+        """The schedule's facts on chain; read again only after a step changed the chain."""
+        target = schedule_target(plan, keys, self.connection)
+        key = target.definition.fingerprint()
+        if key not in self._facts:
+            self._facts[key] = StatusStep(where=Where(target=target), id="facts").observe(self.ctx)
+        self.last_facts = self._facts[key]
+        return self._facts[key]
 
 
 def outcome_of(step: Step, found: Sequence[events.Event]) -> StepOutcome:
