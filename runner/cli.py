@@ -82,6 +82,7 @@ def _register_subapps() -> None:
 
 
 _register_subapps()
+import runner.commands.plans  # validate / plan / apply / status register on `app`
 import runner.commands.seed  # noqa: F401  # the quick-start's commands register on `app`
 
 

@@ -11,7 +11,6 @@ refuses while a server holds the directory. ``demo`` runs a full schedule rehear
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import signal
@@ -104,7 +103,16 @@ def _data_dir(explicit: Path | None) -> Path:
 
 
 def _has_state(directory: Path) -> bool:
-    return directory.is_dir() and any(p.name != LOCK_NAME for p in directory.iterdir())
+    """Anything but the lock, a temporary file, or the bare journal header a creation cut
+    short (by a crash before its first snapshot) counts as a devnet not to overwrite."""
+    from runner.chain.devnet.ledger_journal import EMPTY_JOURNAL_BYTES, JOURNAL_FILE
+
+    def counts(path: Path) -> bool:
+        if path.name == LOCK_NAME or path.name.endswith(".tmp"):
+            return False
+        return not (path.name == JOURNAL_FILE and path.is_file() and path.stat().st_size <= EMPTY_JOURNAL_BYTES)
+
+    return directory.is_dir() and any(counts(p) for p in directory.iterdir())
 
 
 def _create(seed: str, params_file: Path | None, directory: Path, clock: GenesisOptions | None = None) -> Any:
@@ -173,6 +181,13 @@ BlockModeOption = typer.Option("submit", "--block-mode", help="submit: a block p
 UtxoFileOption = typer.Option(None, "--utxo-file", help="Start from this UTxO set (Ogmios queryLedgerState/utxo "
                                                         "JSON) besides the seeded wallets (new devnets only).")
 
+# protocol helper: the wall clock and the near-now start of `up` (see wallclock.py)
+UpSystemStartOption = typer.Option(None, "--system-start-ms", help="POSIX time (ms, whole seconds) of slot 0 "
+                                   "(new devnets only; default: now, for third-party tools).")
+WallClockOption = typer.Option(False, "--wall-clock", help="Chain time follows real time: the clock moves to "
+                               "now before every change and a block forms every --block-period seconds.")
+BlockPeriodOption = typer.Option(5.0, "--block-period", help="Seconds between blocks with --wall-clock.")
+
 
 @devnet_app.command()
 def up(
@@ -183,26 +198,33 @@ def up(
     params_file: Path | None = ParamsOption,
     data_dir: Path | None = DataDirOption,
     allow_remote: bool = typer.Option(False, help="Allow a non-loopback --host."),
-    system_start_ms: int = SystemStartOption,
+    system_start_ms: int | None = UpSystemStartOption,
     slot_length_ms: int = SlotLengthOption,
     epoch_length: int = EpochLengthOption,
     start_slot: int = StartSlotOption,
     utxo_file: Path | None = UtxoFileOption,
     block_mode: str = BlockModeOption,
+    wall_clock: bool = WallClockOption,
+    block_period: float = BlockPeriodOption,
 ) -> None:
     """Serve the devnet as Ogmios (ws://HOST:1337) and Kupo (http://HOST:1442) until Ctrl-C."""
+    from runner.chain.devnet.wallclock import check_block_period, following_real_time, start_near_now
+
     check_host(host, allow_remote)
     check_port(ogmios_port, "--ogmios-port")
     check_port(kupo_port, "--kupo-port")
+    check_block_period(block_period)
     directory = _data_dir(data_dir)
-    clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
+    start_ms = start_near_now() if system_start_ms is None else system_start_ms  # new devnets: near now
+    clock = GenesisOptions(start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
     clock.slot_config()  # bad options are refused even when the devnet exists (they would be ignored)
-    _exit_on_sigterm()
+    _exit_on_sigterm(directory)
     with _locked(directory, "devnet up") as lock:
         new, started = not _has_state(directory), False
         ledger = _open(directory, seed, params_file, clock)
         try:
-            with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
+            with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running, \
+                    following_real_time(running.guard, wall_clock, block_period):
                 started = True
                 lockfile.update(lock, ogmios=running.ogmios_url)
                 stop = _stop_on_signal()  # before announcing: a SIGTERM from then on stops cleanly
@@ -229,14 +251,18 @@ def _discard_state(directory: Path) -> None:
             stale.rename(stale.with_name(f"{stale.name}.set-aside-{os.getpid()}-{time.time_ns()}"))
 
 
-def _exit_on_sigterm() -> None:
-    """SIGTERM before serving starts unwinds like Ctrl-C, so the lock file is removed."""
+def _exit_on_sigterm(directory: Path) -> None:
+    """SIGTERM before serving starts: remove our lock file and exit at once. (Raising into a
+    half-started server could leave a thread that keeps the process alive; a save cut short
+    is a torn last record, which loading tolerates.)"""
+
+    def terminate(signum: int, _frame: Any) -> None:
+        if lockfile.read_info(directory).pid == os.getpid():
+            (directory / LOCK_NAME).unlink(missing_ok=True)
+        os._exit(128 + signum)
+
     with contextlib.suppress(ValueError):  # not the main thread (in-process tests)
-        signal.signal(signal.SIGTERM, _terminate)
-
-
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
+        signal.signal(signal.SIGTERM, terminate)
 
 
 def _stop_on_signal() -> threading.Event:
@@ -248,8 +274,7 @@ def _stop_on_signal() -> threading.Event:
 
 def _require_state(directory: Path) -> None:
     """Commands that act on an existing devnet never create one as a side effect."""
-    if directory.exists() and not directory.is_dir():
-        raise lockfile.unusable_directory(directory, NotADirectoryError(errno.ENOTDIR, "not a directory"))
+    lockfile.check_usable(directory)
     if not _has_state(directory):
         raise StateError(f"no devnet in {directory}", location=str(directory),
                          hint="start one with `milestones devnet up` (or `devnet reset`)")
