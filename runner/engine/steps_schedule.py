@@ -150,4 +150,7 @@ class RegisterStep(Step):
     def result(self, ctx: Context, facts: ScheduleFacts) -> dict[str, Any]:
         if facts.resolved is None:
             return {}
-        return {"contract_address": facts.resolved.schedule.allocation_address, "registered": facts.seed_spent}
+        assert self.target is not None
+        locked = self.target.facts(ctx).locked if facts.seed_spent else []  # cheap: our own pots' datums
+        return {"contract_address": facts.resolved.schedule.allocation_address, "registered": facts.seed_spent,
+                "locked_allocations": len(locked)}
