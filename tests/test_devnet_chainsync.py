@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -260,3 +261,26 @@ def test_stake_registration_shows_in_blocks_and_reward_account_summaries(devnet)
                        "rewards": {"ada": {"lovelace": 0}}, "deposit": {"ada": {"lovelace": 2_000_000}}}
     assert wire.call("queryLedgerState/rewardAccountSummaries", {"scripts": [
         credential.credential.payload.hex()]})["result"] == []
+
+
+def test_a_transaction_the_decoder_cannot_read_is_sent_with_its_id_inputs_and_cbor(devnet, monkeypatch):
+    """The ledger accepts with its own parser; a gap in pycardano's must not stall followers."""
+    from runner.chain.devnet import ogmios_chainsync, ogmios_tx
+
+    ledger = devnet.ledger
+    monkeypatch.setattr(ogmios_chainsync, "_BLOCKS", OrderedDict())  # no block cached before the gap
+
+    def broken(tx_id: str, cbor: bytes) -> Any:
+        raise ValueError("decoder gap")
+
+    monkeypatch.setattr(ogmios_tx, "transaction", broken)
+    wire = Wire(devnet.ogmios_url)
+    wire.call("findIntersection", {"points": [point(ledger.blocks[0])]})
+    wire.next()
+    block = wire.next()["block"]
+    applied = ledger.blocks[1].txs[0]
+    [tx] = block["transactions"]
+    assert tx["id"] == applied.tx_id and tx["cbor"] == applied.cbor.hex()
+    assert {(i["transaction"]["id"], i["index"]) for i in tx["inputs"]} == {
+        (r.transaction_id.payload.hex(), int(r.index)) for r, _ in applied.undo.consumed}
+    assert wire.next()["block"]["height"] == 2  # and the follower moves on

@@ -367,6 +367,8 @@ def test_kupo_places_genesis_outputs_in_the_genesis_block(devnet):
     ("devnet/fund", {"address": "addr_nope", "lovelace": 5}),
     ("devnet/rollback", {"blocks": 10_000}),
     ("devnet/advance", {"slots": 2**64}),
+    ("devnet/fund", {"address": "stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn",
+                     "lovelace": 5_000_000}),
 ])
 def test_devnet_control_methods_refuse_bad_params_without_changing_the_ledger(devnet, method, params):
     before = snapshot(devnet.ledger), devnet.ledger.current_slot
@@ -463,3 +465,12 @@ def test_mempool_snapshot_lists_pending_transactions_of_a_tick_mode_devnet():
             rpc(ws, "acquireMempool")
             assert rpc(ws, "hasTransaction", {"id": str(tx.id)})["result"] is False
         assert ledger.has_transaction(str(tx.id))
+
+
+def test_funding_a_reward_address_is_refused_with_the_reason(devnet):
+    before = snapshot(devnet.ledger)
+    with connect(devnet.ogmios_url) as ws:
+        reply = rpc(ws, "devnet/fund", {"address": "stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn",
+                                        "lovelace": 5_000_000})
+    assert reply["error"]["code"] == -32602 and "reward (stake) address" in reply["error"]["message"]
+    assert snapshot(devnet.ledger) == before

@@ -140,6 +140,19 @@ def test_a_post_sent_in_pieces_is_answered(devnet):
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["result"]["id"] == devnet.ledger.tip.block_hash
 
 
+def test_a_client_expecting_100_continue_gets_it_before_sending_the_body(devnet):
+    body = json.dumps({"jsonrpc": "2.0", "method": "queryNetwork/tip", "id": 1, "pad": "x" * 2000}).encode()
+    with socket.create_connection((devnet.ogmios.host, devnet.ogmios.port), timeout=10) as sock:
+        sock.sendall(f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+                     "Expect: 100-continue\r\n\r\n".encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert b" 200 " in answer.split(b"\r\n")[0]
+
+
 def test_websocket_and_health_still_work_on_the_same_port(devnet):
     assert httpx.get(devnet.http_url + "/health").json()["lastKnownTip"]["id"] == devnet.ledger.tip.block_hash
     assert httpx.get(devnet.http_url + "/").status_code == 426

@@ -181,3 +181,14 @@ def test_an_acquired_state_expires_when_the_tip_moves(devnet):
         refused = call("acquireLedgerState", {"point": {"slot": 0, "id": "ab" * 32}})
         assert refused["error"]["code"] == 2000
         assert_ogmios("AcquireLedgerStateResponse", refused)
+
+
+def test_reward_account_summaries_take_a_stake_address_as_lucid_sends_it(devnet):
+    """Lucid Evolution's Kupmios asks with the reward address (stake_test1...) as a key."""
+    from pycardano import Address, Network, VerificationKeyHash
+
+    stake_address = Address(staking_part=VerificationKeyHash(bytes.fromhex(devnet.stake_key)),
+                            network=Network.TESTNET)
+    reply = _raw(devnet, "queryLedgerState/rewardAccountSummaries", {"keys": [str(stake_address)]})
+    assert [s["credential"] for s in reply["result"]] == [devnet.stake_key]
+    assert_ogmios("QueryLedgerStateRewardAccountSummariesResponse", reply)

@@ -140,3 +140,42 @@ def test_a_pending_chain_of_transactions_restores_only_what_came_from_the_tip(ti
     assert isinstance(view, TipUtxo)
     assert len(view) == len(list(view)) == len(set(view))
     assert not (set(view) & view.hidden)
+
+
+def test_the_project_client_sees_on_chain_in_mempool_and_spent_as_a_node_would(tick_devnet):
+    """The engine's "on chain / in mempool / dead" resolution reads these three answers."""
+    from runner.chain.ogmios_kupo import OgmiosKupoBackend
+
+    tx = payment(tick_devnet, 6_000_000)
+    created, spent = refs(tx)
+    with OgmiosKupoBackend.connect(tick_devnet.ogmios_url, tick_devnet.kupo_url, timeout=10) as backend:
+        backend.submit(tx.to_cbor())
+        assert backend.in_mempool(str(tx.id))
+        bob = str(tick_devnet.ledger.wallet("bob").address)
+        assert all(u.ref.tx_id != str(tx.id) for u in backend.utxos_at([bob]))
+        alice_refs = {(u.ref.tx_id, u.ref.index) for u in backend.utxos_at([str(tick_devnet.ledger.wallet("alice").address)])}
+        assert {(r["transaction"]["id"], r["index"]) for r in spent} <= alice_refs
+        with connect(tick_devnet.ogmios_url) as ws:
+            rpc(ws, "devnet/tick")
+        assert not backend.in_mempool(str(tx.id))
+        assert {u.ref.tx_id for u in backend.utxos_at([bob])} >= {str(tx.id)}
+        assert not {(u.ref.tx_id, u.ref.index) for u in backend.utxos_at(
+            [str(tick_devnet.ledger.wallet("alice").address)])} & {(r["transaction"]["id"], r["index"]) for r in spent}
+    assert created
+
+
+def test_acquiring_again_while_holding_a_snapshot_waits_for_a_different_one(tick_devnet):
+    """Ogmios' acquireMempool while acquired is the node's MsgAwaitAcquire; after release it
+    answers at once."""
+    with connect(tick_devnet.ogmios_url) as ws, connect(tick_devnet.ogmios_url) as other:
+        first = rpc(ws, "acquireMempool")["result"]
+        ws.send(json.dumps({"jsonrpc": "2.0", "method": "acquireMempool", "id": 2}))
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=0.3)
+        tx = payment(tick_devnet, 2_200_000)
+        assert "result" in rpc(other, "submitTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}})
+        second = json.loads(ws.recv(timeout=30))
+        assert second["result"]["acquired"] == "mempool" and second["id"] == 2
+        assert rpc(ws, "hasTransaction", {"id": str(tx.id)})["result"] is True
+        assert rpc(ws, "releaseMempool")["result"] == {"released": "mempool"}
+        assert rpc(ws, "acquireMempool")["result"]["slot"] >= first["slot"]  # released: at once

@@ -52,6 +52,10 @@ def _advance(guard: LedgerGuard, params: Any) -> dict[str, Any]:
 def _fund(guard: LedgerGuard, params: Any) -> dict[str, Any]:
     query = dict(params_object(params, "devnet/fund"))
     address = parse_address(query.get("address"), "params.address")
+    if address.payment_part is None:
+        raise BadParams(f"Invalid request: params.address {str(address)[:120]} is a reward (stake) address; "
+                        "outputs cannot be paid to it (the ledger refuses them). Fund a payment address "
+                        "(addr_test1...) that delegates to it instead.")
     lovelace = _natural(query, "lovelace", "devnet/fund")
 
     def pay(ledger: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ mempool query before ``acquireMempool``.
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -29,50 +28,12 @@ from runner.chain.devnet.ogmios_rpc import (
     parse_output_reference,
     transaction_cbor,
 )
+from runner.chain.devnet.server_guard import LedgerGuard
 from runner.errors import LedgerRejection
 
 T = TypeVar("T")
 
 VERSION = "v6.14.0 (milestones devnet)"
-
-
-class LedgerGuard:
-    """The ledger plus the one lock every server thread takes before touching it.
-
-    ``read`` and ``write`` differ only in intent (the ledger persists itself after each
-    change when it has a data directory); both serialise access, because even a query
-    walks dictionaries that a concurrent submission would mutate.
-    """
-
-    def __init__(self, ledger: Any) -> None:
-        self.ledger = ledger
-        self.lock = threading.RLock()
-        self.started_at = time.time()
-        #: called (outside the lock) after every write: chain followers waiting at the tip
-        self.listeners: list[Callable[[], None]] = []
-        #: called with the ledger (inside the lock) before every write: the wall clock
-        self.before_write: list[Callable[[Any], None]] = []
-        #: the ``wallclock.WallClock`` keeping this ledger on real time, if any
-        self.wall_clock: Any = None
-
-    def read(self, fn: Callable[[Any], T]) -> T:
-        with self.lock:
-            return fn(self.ledger)
-
-    def write(self, fn: Callable[[Any], T]) -> T:
-        try:
-            with self.lock:
-                for hook in list(self.before_write):
-                    hook(self.ledger)
-                return fn(self.ledger)
-        finally:
-            self.changed()
-
-    def changed(self) -> None:
-        """Tell the listeners the ledger may have changed (writes do; so may a test that
-        changes the ledger under ``lock`` directly)."""
-        for listener in list(self.listeners):
-            listener()
 
 
 @dataclass
@@ -83,6 +44,7 @@ class Session:
     snapshot: list[tuple[str, bytes]] | None = None
     cursor: int = 0
     snapshot_slot: int = 0
+    snapshot_key: tuple[tuple[str, ...], str] | None = None
     follower: chainsync.Follower = field(default_factory=chainsync.Follower)
     acquired: queries.Acquired | None = None
     #: False over HTTP: one request, one response, no state between them
@@ -283,9 +245,15 @@ def _genesis(ledger: Any, params: Any) -> dict[str, Any]:
                                         slot_length_ms=slot_ms, epoch_length=epoch_length)
 
 
-def _acquire_mempool(ledger: Any, session: Session, params: Any) -> dict[str, Any]:
+def _acquire_mempool(ledger: Any, session: Session, params: Any) -> Any:
+    """A snapshot of the mempool. While one is held, acquiring again waits for a different
+    one (the node's MsgAwaitAcquire): a new tip or other pending transactions."""
     no_params(params, "acquireMempool")
-    session.snapshot, session.cursor = _mempool(ledger), 0
+    snapshot = _mempool(ledger)
+    key = (tuple(tx_id for tx_id, _ in snapshot), str(ledger.tip.block_hash))
+    if session.snapshot is not None and session.stateful and key == session.snapshot_key:
+        return chainsync.AWAIT
+    session.snapshot, session.cursor, session.snapshot_key = snapshot, 0, key
     session.snapshot_slot = int(ledger.current_slot)
     return {"acquired": "mempool", "slot": session.snapshot_slot}
 
