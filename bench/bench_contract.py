@@ -1,52 +1,45 @@
-"""Execution units, sizes and fees of the schedule scripts under mainnet epoch-616 parameters.
+"""Fees, sizes and execution units of the schedule's transactions, as the builder makes them
+and the devnet ledger (phase 1 + phase 2, mainnet epoch-616 parameters) accepts them.
 
     python bench/bench_contract.py            # table on stdout
     python bench/bench_contract.py --json     # the same figures as JSON
 
-Transactions are assembled by hand like a release builder would make them: scripts as
-CIP-33 reference scripts (not in the witness set), one certificate reference input per
-milestone, one fee-paying key input (+ one vkey witness), one output per beneficiary,
-every allocation a different beneficiary (the worst case: one output per release);
-``release/2`` rows: two allocations (two milestones) per beneficiary, one output each.
-Scripts run through the devnet's phase 2 (exact V3 ScriptContext, uplc, mainnet cost
-models); the fee is the Conway formula (size, ex units, tiered reference-script fee).
+Every figure comes from a transaction ``runner.contract`` built (exact minimum fee, 2 %
+ex-unit margin, real collateral, change output, signature) and the ledger accepted; no size
+mock.  Worst case for a release: every beneficiary has a stake credential (the largest
+outputs), one beneficiary per entry.  ``release/enterprise``: beneficiaries without a
+stake credential; ``release/pots``: many 3-entry pots (one per vesting time) packed into
+one transaction.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import pycardano as pc
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
+from runner.chain.devnet.ledger import Ledger
+from runner.contract import transactions as T
+from runner.contract import tx_release as R
+from runner.contract.blueprint import ScheduleParameters, SeedRef, schedule_scripts
+from runner.contract.datums import PotDatum, certificate_message
+from runner.contract.tx_core import ChainSnapshot, UnsignedTx, sign
+from runner.errors import ScriptFailure
 
-from contract_world import (
-    ALLOCATION_LOVELACE,
-    PARAMS,
-    TxParts,
-    World,
-    evaluate,
-    failures,
-    release_parts,
-    tx_in,
-    wallet,
-)
-
-from runner.chain.devnet.ledger_fees import min_fee
-
-MILESTONE = b"milestone-1"
-VESTING, NOW = 5_000_000, 6_000_000
-FAKE_WITNESS = pc.VerificationKeyWitness(pc.PaymentVerificationKey(bytes(32)), bytes(64))
+NET = pc.Network.TESTNET
+TOKEN = b"GRANT"
 
 
 @dataclass(frozen=True)
 class Figure:
     what: str
-    count: int
+    count: int  # allocations (entries) the transaction handles
     memory: int
     steps: int
     tx_bytes: int
@@ -57,162 +50,139 @@ class Figure:
         return self.fee_lovelace / max(self.count, 1) / 1e6
 
 
-def _with_reference_scripts(world: World, parts: TxParts, scripts: list[pc.PlutusV3Script]) -> int:
-    """Move the scripts into reference inputs; return the reference-script bytes counted in the fee."""
-    for i, script in enumerate(scripts):
-        holder = pc.TransactionOutput(wallet("deployer"), 30_000_000, script=script)
-        parts.reference_inputs.append((tx_in("deployed script", i), holder))
-    parts.scripts = []
-    return sum(len(s) for s in scripts)
+def key(name: str) -> pc.PaymentSigningKey:
+    return pc.PaymentSigningKey(hashlib.sha256(b"bench contract " + name.encode()).digest())
 
 
-def _measure(what: str, count: int, parts: TxParts, ref_bytes: int) -> Figure:
-    results = evaluate(parts)
-    if not all(r.ok for r in results):
-        raise SystemExit(f"{what} x{count} failed: {failures(results)[:2]}")
-    tx, _ = parts.build()
-    for r, res in zip(_redeemers(tx), results):
-        r.ex_units = pc.ExecutionUnits(res.memory, res.cpu)
-    tx.transaction_witness_set.vkey_witnesses = [FAKE_WITNESS]
-    tx.transaction_body.script_data_hash = pc.ScriptDataHash(bytes(32))
-    tx.transaction_body.collateral = [tx_in("collateral")]
-    size = len(tx.to_cbor())
-    mem, steps = sum(r.memory for r in results), sum(r.cpu for r in results)
-    fee = min_fee(PARAMS, size + 8, mem, steps, ref_bytes)  # +8: the fee field itself grows
-    return Figure(what, count, mem, steps, size, fee)
+def addr(k: pc.SigningKey, stake: pc.SigningKey | None = None) -> pc.Address:
+    return pc.Address(k.to_verification_key().hash(), stake.to_verification_key().hash() if stake else None,
+                      network=NET)
 
 
-def _redeemers(tx: pc.Transaction) -> list[pc.Redeemer]:
-    return sorted(tx.transaction_witness_set.redeemer, key=lambda r: (r.tag.value, r.index))
+class Bench:
+    def __init__(self) -> None:
+        self.ledger = Ledger.create(seed="bench contract", wallets=("alice",))
+        self.payer, self.owner = key("payer"), key("owner")
+        self.oracles = [key(f"oracle {i}") for i in range(5)]
+        self.policy = bytes(faucet_policy_id(self.ledger.wallet(FAUCET)))
+        for _ in range(4):
+            self.ledger.fund(addr(self.payer), 2_000_000_000)
+        self.n = 0
+
+    def snap(self) -> ChainSnapshot:
+        lg = self.ledger
+        return ChainSnapshot(lg.params.to_pycardano(), NET, lg.current_slot, lg.slot_config.system_start_ms,
+                             lg.slot_config.slot_length_ms)
+
+    def utxos(self, a: pc.Address) -> list[pc.UTxO]:
+        return [pc.UTxO(r, o) for r, o in self.ledger.utxos_at(a)]
+
+    def evaluate(self, tx: pc.Transaction) -> dict[tuple[str, int], pc.ExecutionUnits]:
+        results = self.ledger.evaluate(tx)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise ScriptFailure("; ".join(f"{r.tag}:{r.index} {r.error}" for r in failed), ogmios_code=3010)
+        return {(r.tag, r.index): pc.ExecutionUnits(r.memory, r.cpu) for r in results}
+
+    def submit(self, tx: UnsignedTx, *keys: pc.SigningKey) -> UnsignedTx:
+        self.ledger.submit(sign(tx, keys))
+        return tx
+
+    def schedule(self, specs_for: Callable[[int], Sequence[T.AllocationSpec]]) -> tuple[T.Deployment, list[UnsignedTx]]:
+        """A fresh schedule with the allocations ``specs_for(now_ms)``, registered and m1 certified."""
+        self.n += 1
+        now_ms = self.snap().now_ms
+        specs = list(specs_for(now_ms))
+        tokens = sum(s.amount for s in specs)
+        seed_ref = self.ledger.fund(addr(self.owner), 2_000_000_000, {TOKEN: tokens})
+        params = ScheduleParameters(
+            SeedRef(seed_ref.transaction_id.payload, seed_ref.index), bytes(self.owner.to_verification_key().hash()),
+            tuple(bytes(k.to_verification_key().hash()) for k in self.oracles), 3, now_ms + 10**9, self.policy, TOKEN)
+        result = T.deploy(params, schedule_scripts(params), self.utxos(addr(self.payer)), self.snap())
+        self.submit(result.tx, self.payer)
+        dep = result.deployment
+        stake = T.register_stake(dep, self.utxos(addr(self.payer)), self.snap(), self.evaluate)
+        assert stake is not None
+        self.submit(stake, self.payer)
+        seed = next(u for u in self.utxos(addr(self.owner)) if u.input == seed_ref)
+        regs = [self.submit(r, self.owner) for r in T.register_schedule(dep, specs, seed, [seed], self.snap())]
+        return dep, regs
+
+    def certify(self, dep: T.Deployment, signers: int) -> UnsignedTx:
+        message = certificate_message(dep.policy_id, b"m1")
+        sigs = {k.to_verification_key().payload: k.sign(message) for k in self.oracles[:signers]}
+        return self.submit(T.certify(dep, b"m1", sigs, self.utxos(addr(self.payer)), self.snap(), self.evaluate),
+                           self.payer)
+
+    def release(self, dep: T.Deployment) -> list[UnsignedTx]:
+        certs = R.certificates_at(dep, self.utxos(dep.certificate_address))
+        txs = R.release(dep, self.utxos(dep.allocation_address), certs, self.utxos(addr(self.payer)), self.snap(),
+                        self.evaluate)
+        return [self.submit(t, self.payer) for t in txs]
 
 
-def release(world: World, n: int, per: int = 1) -> Figure:
-    """n allocations, ``per`` consecutive ones (of two milestones) per beneficiary."""
-    allocations, outputs = [], []
-    milestones = [MILESTONE, MILESTONE + b"-b"][: min(per, 2)]
-    for b in range((n + per - 1) // per):
-        beneficiary = wallet(f"beneficiary {b}", f"stake {b}")
-        group = [i for i in range(b * per, min(n, (b + 1) * per))]
-        for i in group:
-            allocations.append(
-                world.allocation(
-                    "register", beneficiary, 1000, milestones[i % len(milestones)], VESTING, index=i
-                )
-            )
-        outputs.append(
-            pc.TransactionOutput(
-                beneficiary, world.tokens(1000 * len(group), ALLOCATION_LOVELACE * len(group))
-            )
-        )
-    parts = release_parts(world, allocations, outputs, milestones, NOW)
-    ref_bytes = _with_reference_scripts(
-        world, parts, [world.scripts.spend_forwarder, world.scripts.batch_release]
-    )
-    return _measure("release" if per == 1 else f"release/{per}", n, parts, ref_bytes)
+def figure(what: str, tx: UnsignedTx, count: int) -> Figure:
+    return Figure(what, count, tx.memory, tx.steps, tx.size, tx.fee)
 
 
-def certify(world: World, signers: int) -> Figure:
-    cert = world.sign_certificate(MILESTONE, list(range(signers)))
-    policy = world.scripts.certificate_policy_id
-    mint = world.certificate_token(MILESTONE)
-    parts = TxParts(
-        inputs=[(tx_in("oracle payer"), pc.TransactionOutput(wallet("payer"), 50_000_000))],
-        outputs=[pc.TransactionOutput(world.certificate_address, pc.Value(2_000_000, mint), datum=cert)],
-        mint=mint,
-        mint_redeemers={policy: cert},
-        scripts=[world.scripts.certificate_policy],
-    )
-    ref_bytes = _with_reference_scripts(world, parts, [world.scripts.certificate_policy])
-    return _measure("certify", signers, parts, ref_bytes)
+def entries(tx: UnsignedTx) -> int:
+    return len(tx.body.outputs) - 1  # one output per entry, then the change
 
 
-def register(world: World, n: int) -> Figure:
-    """Locking n allocations: a plain payment (no script runs); the fee is size only."""
-    outputs = [
-        world.allocation("x", wallet(f"beneficiary {i}", f"stake {i}"), 1000, MILESTONE, VESTING)[1]
-        for i in range(n)
-    ]
-    body = pc.TransactionBody(inputs=[tx_in("treasury")], outputs=outputs, fee=1_000_000)
-    tx = pc.Transaction(body, pc.TransactionWitnessSet(vkey_witnesses=[FAKE_WITNESS]))
-    size = len(tx.to_cbor())
-    return Figure("register", n, 0, 0, size, min_fee(PARAMS, size + 8))
+def run() -> tuple[dict[str, int], list[Figure]]:
+    b = Bench()
+    figures: list[Figure] = []
 
+    def staked(n: int, label: str = "b") -> Callable[[int], list[T.AllocationSpec]]:
+        return lambda now: [T.AllocationSpec(addr(key(f"{label} {b.n} {i}"), key(f"{label} stake {b.n} {i}")),
+                                             1000 + i, b"m1", now) for i in range(n)]
 
-def fits(f: Figure, margin: float) -> bool:
-    return (
-        f.memory <= PARAMS.max_tx_ex_mem * margin
-        and f.steps <= PARAMS.max_tx_ex_steps * margin
-        and f.tx_bytes <= PARAMS.max_tx_size
-    )
-
-
-def max_release(world: World, margin: float, per: int = 1) -> Figure:
-    lo, hi = 1, 200
-    best = release(world, 1, per)
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        try:
-            f = release(world, mid, per)
-        except SystemExit:
-            hi = mid - 1
-            continue
-        if fits(f, margin):
-            best, lo = f, mid + 1
-        else:
-            hi = mid - 1
-    return best
+    for n in (1, 10, 60):
+        dep, regs = b.schedule(staked(n))
+        b.certify(dep, 3)
+        [tx] = b.release(dep)
+        figures.append(figure("release", tx, entries(tx)))
+    dep, regs = b.schedule(staked(300))
+    registered = sum(len(PotDatum.from_cbor(u.output.datum.to_cbor()).entries) for u in T.pots_in(dep, regs[:1]))
+    figures.append(figure("register", regs[0], registered))  # the first register transaction
+    figures.append(figure("certify/3", b.certify(dep, 3), 3))
+    txs = b.release(dep)
+    best = max(txs, key=entries)
+    figures.append(figure("release (max, worst case)", best, entries(best)))
+    dep, _ = b.schedule(lambda now: [T.AllocationSpec(addr(key(f"e {i}")), 1000 + i, b"m1", now) for i in range(260)])
+    b.certify(dep, 3)
+    best = max(b.release(dep), key=entries)
+    figures.append(figure("release/enterprise (max)", best, entries(best)))
+    dep, _ = b.schedule(lambda now: [T.AllocationSpec(addr(key(f"p {i}"), key(f"ps {i}")), 10 + i, b"m1", now - i // 3)
+                                     for i in range(180)])
+    figures.append(figure("certify/5", b.certify(dep, 5), 5))
+    best = max(b.release(dep), key=entries)
+    figures.append(figure("release/pots of 3 (max)", best, entries(best)))
+    s = dep.scripts
+    sizes = {"certificate_policy": len(s.certificate_policy), "batch_release": len(s.batch_release),
+             "spend_forwarder": len(s.spend_forwarder)}
+    return sizes, figures
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument(
-        "--margin", type=float, default=0.95, help="share of the ex-unit limits a batch may use"
-    )
     args = parser.parse_args()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
-    world = World.create()
-    s = world.scripts
-    sizes = {
-        "certificate_policy": len(s.certificate_policy),
-        "batch_release": len(s.batch_release),
-        "spend_forwarder": len(s.spend_forwarder),
-    }
-    figures = [register(world, 1), register(world, 50)]
-    figures += [certify(world, k) for k in (3, 4, 5)]
-    figures += [release(world, n) for n in (1, 10, 60)]
-    figures.append(max_release(world, args.margin))
-    figures.append(max_release(world, args.margin, per=2))
+    sizes, figures = run()
+    p = Ledger.create(seed="limits", wallets=("alice",)).params
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "script_bytes": sizes,
-                    "margin": args.margin,
-                    "figures": [asdict(f) | {"fee_per_item_ada": f.fee_per_item} for f in figures],
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps({"script_bytes": sizes,
+                          "figures": [asdict(f) | {"fee_per_item_ada": f.fee_per_item} for f in figures]}, indent=2))
         return
-    print("script sizes (bytes, applied):", sizes)
-    print(
-        f"limits: mem {PARAMS.max_tx_ex_mem}, steps {PARAMS.max_tx_ex_steps}, size {PARAMS.max_tx_size}; batch margin {args.margin}"
-    )
-    print(
-        f"{'what':10} {'n':>4} {'memory':>10} {'steps':>14} {'bytes':>6} {'fee ADA':>9} {'ADA/item':>9}"
-        "  share of the limits (mem/steps/size)"
-    )
+    print("script sizes (bytes, applied, 5 oracles):", sizes)
+    print(f"limits: mem {p.max_tx_ex_mem}, steps {p.max_tx_ex_steps}, size {p.max_tx_size}")
+    print(f"{'what':26} {'n':>4} {'memory':>10} {'steps':>14} {'bytes':>6} {'fee ADA':>9} {'ADA/item':>9}"
+          "  share of the limits (mem/steps/size)")
     for f in figures:
-        shares = (
-            f.memory / PARAMS.max_tx_ex_mem,
-            f.steps / PARAMS.max_tx_ex_steps,
-            f.tx_bytes / PARAMS.max_tx_size,
-        )
-        print(
-            f"{f.what:10} {f.count:>4} {f.memory:>10} {f.steps:>14} {f.tx_bytes:>6} {f.fee_lovelace / 1e6:>9.4f} {f.fee_per_item:>9.4f}"
-            f"  {shares[0]:>4.0%} {shares[1]:>4.0%} {shares[2]:>4.0%}"
-        )
+        shares = (f.memory / p.max_tx_ex_mem, f.steps / p.max_tx_ex_steps, f.tx_bytes / p.max_tx_size)
+        print(f"{f.what:26} {f.count:>4} {f.memory:>10} {f.steps:>14} {f.tx_bytes:>6} {f.fee_lovelace / 1e6:>9.4f} "
+              f"{f.fee_per_item:>9.4f}  {shares[0]:>4.0%} {shares[1]:>4.0%} {shares[2]:>4.0%}")
 
 
 if __name__ == "__main__":

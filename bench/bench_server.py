@@ -5,7 +5,8 @@ Usage: python bench/bench_server.py [--calls N] [--payments M]
 Starts the devnet's Ogmios and Kupo servers in this process on free ports (as
 `milestones devnet up` does), makes M payments so the UTxO set and the Kupo index are not
 trivial, then times N sequential round trips per query on one open connection (Ogmios) /
-one keep-alive HTTP client (Kupo). Prints median and p95 in milliseconds.
+one keep-alive HTTP client (Kupo), a new connection per HTTP POST to Ogmios, and chain sync
+from the origin to the tip (per message). Prints median and p95 in milliseconds.
 """
 
 from __future__ import annotations
@@ -83,12 +84,31 @@ def main() -> None:
                     return reply.json()
                 return call
 
+            http_url = running.ogmios_url.replace("ws://", "http://")
+
+            def post(method: str) -> Callable[[], object]:
+                text = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1})
+
+                def call() -> object:
+                    reply = kupo.post(http_url, content=text, headers={"Content-Type": "application/json"})
+                    assert reply.status_code == 200, reply.text
+                    return reply.json()
+                return call
+
+            def follow() -> object:
+                """Chain sync from the origin to the tip: findIntersection, then every block."""
+                rpc("findIntersection", {"points": ["origin"]})()
+                for _ in range(len(ledger.blocks) + 1):
+                    rpc("nextBlock")()
+                return None
+
             queries = {
                 "ogmios queryNetwork/tip": rpc("queryNetwork/tip"),
                 "ogmios queryLedgerState/protocolParameters": rpc("queryLedgerState/protocolParameters"),
                 "ogmios queryLedgerState/utxo (1 address)": rpc("queryLedgerState/utxo", {"addresses": [bob]}),
                 "kupo GET /matches/{address}?unspent": get(f"/matches/{bob}?unspent"),
                 "kupo GET /health": get("/health"),
+                "ogmios queryNetwork/tip over HTTP POST (new connection)": post("queryNetwork/tip"),
             }
             print(f"devnet up round trips over loopback: {args.calls} calls each, "
                   f"{len(ledger.utxo)} UTxOs, {ledger.tip.height} blocks, "
@@ -97,6 +117,10 @@ def main() -> None:
             for name, call in queries.items():
                 samples = timed(call, args.calls)
                 print(f"{name:<48} {statistics.median(samples):>10.2f} {p95(samples):>10.2f}")
+            blocks = len(ledger.blocks)
+            samples = [ms / (blocks + 2) for ms in timed(follow, max(1, args.calls // 20))]
+            print(f"{'ogmios chain sync, per message (' + str(blocks) + ' blocks)':<48} "
+                  f"{statistics.median(samples):>10.2f} {p95(samples):>10.2f}")
 
 
 if __name__ == "__main__":

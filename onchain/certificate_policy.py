@@ -10,7 +10,9 @@ Parameters (per schedule):
 Minting (redeemer = CertificateDatum(milestone_id, signatures)) succeeds iff
   * every signature entry verifies (ed25519) over the canonical message
         b"milestones:cert:v1" || own policy id (28 bytes) || milestone_id
-    with a key whose blake2b_224 hash sits in ``oracles`` at byte 28 * oracle_index,
+    with a key whose blake2b_224 hash sits in ``oracles`` at byte 28 * oracle_index
+    (0 <= oracle_index; an index past the end reads fewer than 28 bytes, which never
+    equal a key hash, so indexes outside 0..N-1 are refused),
   * the key hashes are strictly ascending (so each oracle counts once) and there are
     at least ``quorum`` entries,
   * the transaction mints exactly one token under this policy: name = milestone_id,
@@ -40,6 +42,7 @@ def validator(seed: TxOutRef, oracles: bytes, quorum: int, context: RawContext) 
         vkey = entry.vkey
         pkh = blake2b_224(vkey)
         assert less_than_byte_string(last, pkh), "cert: signers not ascending"
+        assert entry.oracle_index >= 0, "cert: oracle index out of range"
         assert slice_byte_string(28 * entry.oracle_index, 28, oracles) == pkh, "cert: not an oracle"
         assert verify_ed25519_signature(vkey, message, entry.signature), "cert: bad signature"
         last = pkh

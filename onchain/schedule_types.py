@@ -2,7 +2,7 @@
 
 Two kinds of classes live here:
 
-* **Domain types** (``AllocationDatum``, ``CertificateDatum``, ``SignatureEntry``,
+* **Domain types** (``PotDatum``, ``PotEntry``, ``CertificateDatum``, ``SignatureEntry``,
   ``Release``/``Reclaim``): their layout is the on-chain contract; the blueprint schemas
   and ``runner/contract/datums.py`` mirror them field by field.
 * **Raw views** of the Plutus V3 ``ScriptContext`` whose list/map fields are typed
@@ -68,19 +68,31 @@ def un_b_data(d: Anything) -> bytes:
 
 
 @dataclass()
-class AllocationDatum(PlutusData):
-    """Inline datum of one allocation UTxO (one beneficiary x one milestone).
-
-    ``beneficiary`` is the full ledger address (payment + optional stake credential):
-    the paying output's address must equal it exactly.  ``vesting_time`` is POSIX ms.
-    The token (policy, name) is a schedule parameter, not a datum field.
-    """
+class PotEntry(PlutusData):
+    """One beneficiary of a pot: the paying output's address must equal ``beneficiary``
+    exactly (payment + optional stake credential) and hold >= ``amount`` tokens."""
 
     CONSTR_ID = 0
     beneficiary: Address
     amount: int
+
+
+@dataclass()
+class PotDatum(PlutusData):
+    """Inline datum of one pot: the allocations of one (milestone, vesting time), one entry
+    per beneficiary, sorted by strictly ascending serialised beneficiary address.
+
+    ``vesting_time`` is POSIX ms.  ``payout_datum`` is the datum every paying output must
+    carry (fixed by the owner at register time; ``NoOutputDatum`` by default), so the
+    releaser chooses nothing on a release output that another contract could check.
+    The token (policy, name) is a schedule parameter, not a datum field.
+    """
+
+    CONSTR_ID = 0
     milestone_id: bytes
     vesting_time: POSIXTime
+    entries: List[PotEntry]
+    payout_datum: OutputDatum
 
 
 @dataclass()
@@ -133,20 +145,6 @@ class RawCertificate(PlutusData):
     CONSTR_ID = 0
     milestone_id: bytes
     signatures: Anything
-
-
-@dataclass()
-class RawAllocation(PlutusData):
-    """``AllocationDatum`` with the beneficiary left as data (compared with equalsData
-    to output addresses, never converted).  An ill-typed datum still fails: amount and
-    vesting time go through unIData, the milestone through unBData, and a beneficiary
-    that is not an address matches no output."""
-
-    CONSTR_ID = 0
-    beneficiary: Anything
-    amount: int
-    milestone_id: bytes
-    vesting_time: int
 
 
 @dataclass()

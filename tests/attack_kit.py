@@ -8,10 +8,12 @@ that replace one part, and a test edits one field more to make the attack.
 
 The world (:func:`build_world`) is made of real transactions too: token mint through the
 faucet, deploy + register (spends the schedule's one-shot seed, three reference scripts
-at the certificate address where nothing can spend them, one allocation UTxO per
-beneficiary x milestone), the batch validator's stake registration (Conway certificate,
+at the certificate address where nothing can spend them, one pot per milestone with one
+entry per beneficiary), the batch validator's stake registration (Conway certificate,
 so the batch script runs with its publish redeemer), and certificates minted with real
-ed25519 oracle signatures over the canonical message.
+ed25519 oracle signatures over the canonical message.  Every setup transaction spends
+real tokens (the payer holds some, minted by the faucet): nothing relies on the ledger
+accepting a negative output.
 """
 
 from __future__ import annotations
@@ -42,12 +44,16 @@ from runner.contract.blueprint import (
     schedule_scripts,
 )
 from runner.contract.datums import (
-    AllocationDatum,
     CertificateDatum,
     Forward,
+    NoOutputDatum,
+    PotDatum,
+    PotEntry,
     Release,
     certificate_datum,
     certificate_message,
+    entry_key,
+    from_plutus_address,
     to_plutus_address,
 )
 
@@ -87,11 +93,19 @@ def beneficiary(i: int) -> pc.Address:
 
 @dataclass(frozen=True)
 class Allocation:
+    """One entry of a pot (``ref`` is the pot's UTxO)."""
+
     ref: Ref
     beneficiary: pc.Address
     amount: int
     milestone: bytes
     vesting_ms: int
+
+
+def pot_datum(entries: Sequence[tuple[pc.Address, int]], milestone: bytes, vesting_ms: int,
+              payout: object = None) -> PotDatum:
+    made = sorted((PotEntry(to_plutus_address(a), n) for a, n in entries), key=lambda e: entry_key(e.beneficiary))
+    return PotDatum(milestone, vesting_ms, made, payout or NoOutputDatum())
 
 
 @dataclass
@@ -104,6 +118,7 @@ class Schedule:
     script_refs: dict[str, Ref]  # "certificate_policy" | "batch_release" | "spend_forwarder"
     allocations: list[Allocation] = field(default_factory=list)
     certificates: dict[bytes, Ref] = field(default_factory=dict)
+    pots: dict[Ref, PotDatum] = field(default_factory=dict)
 
     @property
     def policy_id(self) -> bytes:
@@ -124,6 +139,9 @@ class Schedule:
     def find(self, beneficiary_index: int, milestone: bytes) -> Allocation:
         target = beneficiary(beneficiary_index)
         return next(a for a in self.allocations if a.beneficiary == target and a.milestone == milestone)
+
+    def pot(self, milestone: bytes) -> Ref:
+        return next(a.ref for a in self.allocations if a.milestone == milestone)
 
 
 @dataclass
@@ -148,6 +166,17 @@ class World:
 
     def now_slot(self) -> int:
         return self.ledger.current_slot
+
+    def lock(self, address: pc.Address, value: pc.Value, datum: object = None) -> Ref:
+        """Send ``value`` (real tokens from the payer's token UTxO) to ``address`` with ``datum``."""
+        inputs = self.kit.payer_utxos()[:1] + self.token_utxos()
+        tx = self.kit.finish(Draft(inputs=inputs, outputs=[pc.TransactionOutput(address, value, datum=datum)],
+                                   signers=[self.kit.payer]))
+        self.kit.submit(tx)
+        return Ref(tx.id, 0)
+
+    def token_utxos(self) -> list[Ref]:
+        return [r for r, o in self.ledger.utxos_at(self.kit.payer_address) if o.amount.multi_asset]
 
     def slot_of(self, posix_ms: int) -> int:
         return self.ledger.slot_config.posix_ms_to_slot(posix_ms)
@@ -212,10 +241,15 @@ def _deploy_and_register(kit: Kit, owner: pc.SigningKey, label: str, oracles: li
     for h in holders:
         h.amount = pc.Value((160 + len(h.to_cbor()) + 20) * kit.params.coins_per_utxo_byte)
     allocation_address = scripts.allocation_address(NETWORK)
-    locked = []
+    groups: dict[tuple[bytes, int], list[tuple[pc.Address, int]]] = {}
     for b, milestone, amount, vesting in layout:
-        datum = AllocationDatum(to_plutus_address(beneficiary(b)), amount, milestone, vesting)
-        locked.append(pc.TransactionOutput(allocation_address, world_tokens(amount), datum=datum))
+        groups.setdefault((milestone, vesting), []).append((beneficiary(b), amount))
+    datums = [pot_datum(entries, m, v) for (m, v), entries in groups.items()]
+    locked = []
+    for d in datums:
+        value = world_tokens(sum(e.amount for e in d.entries))
+        value.coin = ALLOCATION_LOVELACE * len(d.entries)
+        locked.append(pc.TransactionOutput(allocation_address, value, datum=d))
     refs = {}
     for name, holder in zip(names, holders):  # one deploy tx per script (a traced build is bigger)
         deploy = kit.finish(Draft(inputs=kit.payer_utxos()[:1], outputs=[holder], signers=[kit.payer]))
@@ -224,8 +258,12 @@ def _deploy_and_register(kit: Kit, owner: pc.SigningKey, label: str, oracles: li
     tx = kit.finish(Draft(inputs=[seed], outputs=locked, signers=[owner], change_address=owner_address))
     kit.submit(tx)  # register: spends the one-shot seed
     schedule = Schedule(label, params, scripts, refs)
-    for i, (b, milestone, amount, vesting) in enumerate(layout):
-        schedule.allocations.append(Allocation(Ref(tx.id, i), beneficiary(b), amount, milestone, vesting))
+    for i, d in enumerate(datums):
+        ref = Ref(tx.id, i)
+        schedule.pots[ref] = d
+        for e in d.entries:
+            schedule.allocations.append(Allocation(ref, from_plutus_address(e.beneficiary, NETWORK), e.amount,
+                                                   d.milestone_id, d.vesting_time))
     # the batch validator's stake credential: Conway registration, the script runs (publish)
     cert = pc.StakeRegistrationConway(pc.StakeCredential(pc.ScriptHash(scripts.batch_hash)), kit.params.key_deposit)
     kit.run(Draft(inputs=kit.payer_utxos()[:1], certificates=[cert], deposits=kit.params.key_deposit,
@@ -246,35 +284,34 @@ def certify(world: World, milestone: bytes, signers: Sequence[int] = (0, 1, 2), 
                  reference_inputs=[s.script_refs["certificate_policy"]], signers=[world.kit.payer])
 
 
-def release(world: World, allocations: Sequence[Allocation], *, schedule: Schedule | None = None,
+def payments(world: World, datum: PotDatum, lovelace: int = ALLOCATION_LOVELACE) -> list[pc.TransactionOutput]:
+    """The honest release outputs of a pot (its entries' order, no datum)."""
+    return [pc.TransactionOutput(from_plutus_address(e.beneficiary, NETWORK), world.tokens(e.amount, lovelace))
+            for e in datum.entries]
+
+
+def release(world: World, allocations: Sequence[Allocation | Ref], *, schedule: Schedule | None = None,
             outputs: list[pc.TransactionOutput] | None = None, certificates: Sequence[bytes] | None = None,
             validity_start: int | None = -1) -> Draft:
-    """Honest release: spend the allocations (ordered as the ledger orders inputs), one
-    output per consecutive group of one beneficiary with the group's tokens and ADA,
-    certificates of the milestones as reference inputs, the batch run as a zero
-    withdrawal, lower bound = now.  Keywords replace one part."""
+    """Honest release of the pots holding ``allocations`` (entries or pot refs), ordered as
+    the ledger orders inputs: each pot's entries paid by consecutive outputs with their
+    tokens and the pot's ADA, certificates of the milestones as reference inputs, the batch
+    run as a zero withdrawal, lower bound = now.  Keywords replace one part."""
     s = schedule or world.schedule
-    ordered = sorted(allocations, key=lambda a: (a.ref.transaction_id.payload, a.ref.index))
+    refs = sorted({a.ref if isinstance(a, Allocation) else a for a in allocations},
+                  key=lambda r: (r.transaction_id.payload, r.index))
+    datums = [s.pots[r] for r in refs]
     if outputs is None:
-        outputs = []
-        groups: list[list[Allocation]] = []
-        for a in ordered:
-            if groups and groups[-1][0].beneficiary == a.beneficiary:
-                groups[-1].append(a)
-            else:
-                groups.append([a])
-        for g in groups:
-            outputs.append(pc.TransactionOutput(g[0].beneficiary, world.tokens(sum(a.amount for a in g),
-                                                                                ALLOCATION_LOVELACE * len(g))))
-    milestones = certificates if certificates is not None else sorted({a.milestone for a in ordered})
+        outputs = [o for d in datums for o in payments(world, d)]
+    milestones = certificates if certificates is not None else sorted({d.milestone_id for d in datums})
     cert_refs = [s.certificates[m] for m in milestones]
-    return Draft(
-        inputs=[a.ref for a in ordered] + world.kit.payer_utxos()[:1],
+    return Draft(  # the payer's token UTxO too: an attack that pays more than a pot holds uses real tokens
+        inputs=list(refs) + world.kit.payer_utxos()[:1] + world.token_utxos(),
         outputs=outputs,
         reference_inputs=[s.script_refs["spend_forwarder"], s.script_refs["batch_release"], *cert_refs],
         withdrawals={s.reward_account: 0},
         withdraws={s.reward_account: Release()},
-        spend={a.ref: Forward() for a in ordered},
+        spend={r: Forward() for r in refs},
         validity_start=world.now_slot() if validity_start == -1 else validity_start,
         signers=[world.kit.payer],
     )
@@ -305,6 +342,7 @@ def build_world(ledger: Ledger, *, expiry_ms: int) -> World:
     kit = Kit(ledger, key("payer"))
     for _ in range(3):
         ledger.fund(kit.payer_address, 5_000_000_000)
+    ledger.fund(kit.payer_address, 100_000_000, {TOKEN_NAME: 10**9})  # real tokens for forged pots
     owner = key("owner")
     oracles = [key(f"oracle {i}") for i in range(5)]
     token_policy = bytes(faucet_policy_id(ledger.wallet(FAUCET)))
@@ -317,8 +355,11 @@ def build_world(ledger: Ledger, *, expiry_ms: int) -> World:
     layout = [(b, m, 100 * (b + 1) + 10 * j, late_ms if m == LATE else vesting_ms)
               for j, m in enumerate((*MILESTONES, LATE, UNCERTIFIED)) for b in range(N_BENEFICIARIES)]
     main = _deploy_and_register(kit, owner, "main", oracles, token_policy, expiry_ms, layout, tokens)
+    first = pot_datum([(beneficiary(b), a) for b, m, a, _ in layout if m == MILESTONES[0]], MILESTONES[0],
+                      vesting_ms).entries[0]  # the other schedule's only entry = main's first m1 entry
+    first_b = next(b for b in range(N_BENEFICIARIES) if to_plutus_address(beneficiary(b)) == first.beneficiary)
     other = _deploy_and_register(kit, owner, "other", oracles, token_policy, expiry_ms,
-                                 [(0, MILESTONES[0], 100, vesting_ms)], tokens)
+                                 [(first_b, MILESTONES[0], first.amount, vesting_ms)], tokens)
     world = World(kit, owner, oracles, token_policy, main, other, vesting_ms, late_ms, expiry_ms)
     for m in (*MILESTONES, LATE):
         tx = kit.finish(certify(world, m))
@@ -361,6 +402,8 @@ __all__ = [
     "fresh",
     "key",
     "key_hash",
+    "payments",
+    "pot_datum",
     "reclaim",
     "release",
     "restore",

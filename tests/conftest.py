@@ -53,6 +53,14 @@ ALWAYS_FAILS = PlutusV3Script(flatten(parse("(program 1.1.0 (lam ctx (error)))")
 UNITS = ExecutionUnits(mem=200_000, steps=100_000_000)
 
 
+def ledger_size(tx: Transaction) -> int:
+    """The size the ledger charges and limits: pycardano's encoding minus the is_valid flag
+    (one byte: ``f5``/``f4``; the array header keeps its size from 4 to 3 elements)."""
+    raw = bytes(tx.to_cbor())
+    assert raw[0] == 0x84, "pycardano encodes [body, witnesses, is_valid, auxiliary data]"
+    return len(raw) - 1
+
+
 def script_address(script: PlutusV3Script) -> Address:
     return Address(plutus_script_hash(script), network=Network.TESTNET)
 
@@ -145,7 +153,7 @@ class HandTx:
             if tweak is not None:
                 tweak(body)
             tx = self.sign(body, signers, **witness)
-            needed = self.min_fee(len(tx.to_cbor()), units, ref_script_size)
+            needed = self.min_fee(ledger_size(tx), units, ref_script_size)
             if fee is not None or current >= needed:
                 return tx
             current = needed

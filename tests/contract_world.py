@@ -22,12 +22,16 @@ from runner.chain.devnet.params import LedgerParams
 from runner.chain.devnet.phase2 import RedeemerEvaluation, evaluate_scripts
 from runner.contract.blueprint import ScheduleParameters, ScheduleScripts, SeedRef, schedule_scripts
 from runner.contract.datums import (
-    AllocationDatum,
     CertificateDatum,
     Forward,
+    NoOutputDatum,
+    PotDatum,
+    PotEntry,
     Release,
     certificate_datum,
     certificate_message,
+    entry_key,
+    from_plutus_address,
     to_plutus_address,
 )
 
@@ -103,24 +107,23 @@ class World:
 
     # -- UTxOs ------------------------------------------------------------------------
 
-    def allocation(
+    def pot(
         self,
         label: str,
-        beneficiary: pc.Address,
-        amount: int,
+        entries: Sequence[tuple[pc.Address, int]],
         milestone: bytes,
         vesting_ms: int,
-        lovelace: int = ALLOCATION_LOVELACE,
+        lovelace: int | None = None,
         datum: Any = None,
         index: int = 0,
+        tokens: int | None = None,
     ) -> tuple[pc.TransactionInput, pc.TransactionOutput]:
-        """An allocation UTxO; inputs sort by (tx id of ``label``, ``index``) in the context."""
-        d = (
-            datum
-            if datum is not None
-            else AllocationDatum(to_plutus_address(beneficiary), amount, milestone, vesting_ms)
-        )
-        out = pc.TransactionOutput(self.allocation_address, self.tokens(amount, lovelace), datum=d)
+        """A pot UTxO (entries sorted as the validator wants unless ``datum`` is given);
+        inputs sort by (tx id of ``label``, ``index``) in the context."""
+        d = datum if datum is not None else pot_datum(entries, milestone, vesting_ms)
+        held = tokens if tokens is not None else sum(a for _, a in entries)
+        coin = lovelace if lovelace is not None else ALLOCATION_LOVELACE * max(len(entries), 1)
+        out = pc.TransactionOutput(self.allocation_address, self.tokens(held, coin), datum=d)
         return tx_in(label, index), out
 
     def sign_certificate(
@@ -140,6 +143,20 @@ class World:
             self.certificate_address, value, datum=self.sign_certificate(milestone, [0, 1, 2])
         )
         return tx_in(f"certificate {milestone!r}"), out
+
+
+def pot_datum(entries: Sequence[tuple[pc.Address, int]], milestone: bytes, vesting_ms: int,
+              payout: Any = None) -> PotDatum:
+    """A pot datum with its entries in the validator's order."""
+    made = [PotEntry(to_plutus_address(a), n) for a, n in entries]
+    made.sort(key=lambda e: entry_key(e.beneficiary))
+    return PotDatum(milestone, vesting_ms, made, payout or NoOutputDatum())
+
+
+def payouts(world: World, pot: PotDatum, lovelace: int = ALLOCATION_LOVELACE) -> list[pc.TransactionOutput]:
+    """The honest release outputs of a pot, in its entries' order."""
+    return [pc.TransactionOutput(from_plutus_address(e.beneficiary, NETWORK), world.tokens(e.amount, lovelace))
+            for e in pot.entries]
 
 
 @dataclass
@@ -215,7 +232,7 @@ def release_parts(
     certificates: Sequence[bytes],
     now_ms: int,
 ) -> TxParts:
-    """An honest-shaped release: spend allocations (Forward), zero-withdraw the batch (Release)."""
+    """An honest-shaped release: spend pots (Forward), zero-withdraw the batch (Release)."""
     account = bytes(world.scripts.batch_reward_address(NETWORK).to_primitive())
     return TxParts(
         inputs=list(allocations) + [(tx_in("fee payer"), pc.TransactionOutput(wallet("payer"), 50_000_000))],

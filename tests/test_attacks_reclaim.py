@@ -53,7 +53,8 @@ def accepted(world: World, draft: Draft) -> pc.Transaction:
 
 
 def refs(world: World, *pairs: tuple[int, bytes]) -> list[pc.TransactionInput]:
-    return [world.schedule.find(b, m).ref for b, m in pairs]
+    """The pots holding these (beneficiary, milestone) entries, each once."""
+    return list(dict.fromkeys(world.schedule.find(b, m).ref for b, m in pairs))
 
 
 def test_reclaim_one_slot_before_expiry_is_refused_and_at_expiry_accepted(world: World) -> None:
@@ -102,7 +103,7 @@ def test_owner_reclaims_every_remaining_allocation_and_malformed_utxos(world: Wo
         pc.TransactionOutput(world.schedule.allocation_address, 5_000_000, datum=b"not an allocation")]))
     world.kit.submit(junk_tx)
     junk = pc.TransactionInput(junk_tx.id, 0)
-    everything = [a.ref for a in world.schedule.allocations] + [junk]
+    everything = list(world.schedule.pots) + [junk]
     early = reclaim(world, everything, validity_start=world.slot_of(EXPIRY_MS) - 1)
     refused(world, early, trace="not expired")
     tx = accepted(world, reclaim(world, everything))

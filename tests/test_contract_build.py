@@ -28,13 +28,17 @@ from runner.contract.blueprint import (
     script_hash_hex,
 )
 from runner.contract.datums import (
-    AllocationDatum,
     CertificateDatum,
     Forward,
+    NoOutputDatum,
     PlutusTxOutRef,
+    PotDatum,
+    PotEntry,
     Reclaim,
     Release,
     SignatureEntry,
+    SomeOutputDatum,
+    SomeOutputDatumHash,
     certificate_message,
     from_plutus_address,
     to_plutus_address,
@@ -53,9 +57,9 @@ PINNED_SCHEDULE = ScheduleParameters(
     token_name=b"GRANT",
 )
 PINNED_HASHES = {
-    "certificate_policy": "b4ba4abac6ffc9e798dfc7407db18ff0e428f671e82ab88cff01918d",
-    "batch_release": "5709d450f9c4fc563fe5fbbb58391fd7124c7735d9d87fd5b60e6b78",
-    "spend_forwarder": "bcd9e5142089001fb422cee20e8ab81bc8e897974cb0bfc3f5540b13",
+    "certificate_policy": "68ea806546ec1580aa0f600e07c25b39018a57416604a2e93e7c3b89",
+    "batch_release": "a07924e4090e7cc294853b136cbab9ea659bbfd3aaa26ec4ee014b5a",
+    "spend_forwarder": "01fa57701382afee7507cf1435ece4f26517234337ca4580b4a9ad14",
 }
 
 
@@ -203,7 +207,10 @@ ALICE = pc.Address(
     pc.VerificationKeyHash(bytes(28)), pc.VerificationKeyHash(bytes([9]) * 28), network=pc.Network.TESTNET
 )
 SAMPLES = {
-    ("spend_forwarder", "datum"): AllocationDatum(to_plutus_address(ALICE), 1000, b"m1", 1_700_000_000_000),
+    ("spend_forwarder", "datum"): PotDatum(b"m1", 1_700_000_000_000, [PotEntry(to_plutus_address(ALICE), 1000)],
+                                           NoOutputDatum()),
+    ("spend_forwarder", "datum/hash"): PotDatum(b"m1", 1, [], SomeOutputDatumHash(bytes(32))),
+    ("spend_forwarder", "datum/inline"): PotDatum(b"m1", 1, [], SomeOutputDatum(7)),
     ("spend_forwarder", "redeemer"): Forward(),
     ("certificate_policy", "redeemer"): CertificateDatum(b"m1", [SignatureEntry(0, bytes(32), bytes(64))]),
     ("batch_release", "redeemer"): Release(),
@@ -237,14 +244,19 @@ def test_every_datum_redeemer_and_parameter_schema_is_filled_in(blueprint: dict[
 
 
 def test_schema_checker_rejects_wrong_types(blueprint: dict[str, Any]) -> None:
-    wrong = AllocationDatum(to_plutus_address(ALICE), 1000, b"m1", 1)
+    wrong = PotDatum(b"m1", 1, [PotEntry(to_plutus_address(ALICE), 1000)], NoOutputDatum())
     schema = schema_of(blueprint, "spend_forwarder", "datum")
     raw = decoded(wrong)
-    raw.value[1] = b"1000"  # amount as bytes
+    raw.value[2][0].value[1] = b"1000"  # amount as bytes
     with pytest.raises(SchemaMismatch):
         check(schema, raw)
     raw = decoded(wrong)
-    raw.value[0] = cbor2.CBORTag(121, [b"not a credential", raw.value[0].value[1]])
+    address = raw.value[2][0].value[0]
+    raw.value[2][0].value[0] = cbor2.CBORTag(121, [b"not a credential", address.value[1]])
+    with pytest.raises(SchemaMismatch):
+        check(schema, raw)
+    raw = decoded(wrong)
+    raw.value[3] = cbor2.CBORTag(124, [])  # payout datum constructor 3 does not exist
     with pytest.raises(SchemaMismatch):
         check(schema, raw)
     with pytest.raises(SchemaMismatch):  # constructor 2 is neither Release nor Reclaim

@@ -4,9 +4,10 @@ the FULL devnet ledger (phase 1 + phase 2, mainnet epoch-616 parameters).
 One module-scoped world runs a schedule's whole life through the builder: deploy two
 schedules, register both batch stake credentials, register 12 allocations (4
 beneficiaries, one with a stake credential; m1 twice and m2 once each), certify m1 with a
-quorum, release after vesting, refuse a second release, reclaim after expiry.  A second
-schedule holds 100 allocations for 100 beneficiaries and is released through the builder
-(figures printed with ``-s``).  Tests read what the world recorded.
+quorum, release after vesting, refuse a second release, reclaim after expiry.  The 12
+allocations become 3 pots (one per milestone x vesting time, 4 entries each).  A second
+schedule holds 100 allocations for 100 beneficiaries (one pot) and is released through the
+builder (figures printed with ``-s``).  Tests read what the world recorded.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import pytest
 
 from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
 from runner.chain.devnet.ledger import Ledger
-from runner.chain.devnet.ledger_fees import min_fee
+from runner.chain.devnet.ledger_fees import ledger_size, min_fee
 from runner.contract import transactions as T
 from runner.contract import tx_release as R
 from runner.contract.blueprint import ScheduleParameters, SeedRef, schedule_scripts
-from runner.contract.datums import AllocationDatum, CertificateDatum, certificate_message, key_hash
+from runner.contract.datums import CertificateDatum, PotDatum, certificate_message, entry_key, key_hash
+from runner.contract.pots import layout_pots
 from runner.contract.tx_core import EX_UNIT_MARGIN, ChainSnapshot, UnsignedTx, sign
 from runner.errors import ScriptFailure, UserInputError
 
@@ -226,22 +228,45 @@ def test_deploy_puts_the_scripts_where_nothing_can_spend_them_and_registers_the_
         assert f"script:{dep.scripts.batch_hash.hex()}" in world.ledger.stake_accounts
 
 
-def test_register_locks_one_inline_datum_per_allocation_grouped_by_beneficiary(world: World) -> None:
+def test_register_locks_one_pot_per_milestone_and_vesting_time(world: World) -> None:
     dep, _ = world.facts["deployments"]
     specs = world.facts["specs"]
-    _, junk = R.decode_allocations(dep, utxos(world.ledger, dep.allocation_address))
-    assert junk == []
-    # after release and reclaim nothing is left; read the register outputs instead
     created = T.allocations_in(dep, world.facts["register"])
-    assert len(created) == len(specs) == 12
-    datums = [AllocationDatum.from_cbor(u.output.datum.to_cbor()) for u in created]
-    assert sorted((d.amount, d.milestone_id, d.vesting_time) for d in datums) == sorted(
-        (s.amount, s.milestone_id, s.vesting_ms) for s in specs)
-    owners = [d.beneficiary.to_cbor() for d in datums]
-    runs = [b for i, b in enumerate(owners) if i == 0 or owners[i - 1] != b]
-    assert len(runs) == BENEFICIARIES  # one beneficiary's allocations sit at consecutive indices
+    assert len(created) == 3
+    datums = [PotDatum.from_cbor(u.output.datum.to_cbor()) for u in created]
+    entries = sorted((e.amount, d.milestone_id, d.vesting_time) for d in datums for e in d.entries)
+    assert entries == sorted((s.amount, s.milestone_id, s.vesting_ms) for s in specs)
+    for u, d in zip(created, datums, strict=True):
+        keys = [entry_key(e.beneficiary) for e in d.entries]
+        assert keys == sorted(set(keys)) and len(keys) == BENEFICIARIES  # one entry per beneficiary
+        tokens = u.output.amount.multi_asset[pc.ScriptHash(world.token_policy)][pc.AssetName(TOKEN)]
+        assert tokens == sum(e.amount for e in d.entries)  # fully backed, no surplus
     seed = dep.params.seed
     assert pc.TransactionInput(pc.TransactionId(seed.tx_id), seed.index) in world.facts["register"][0].inputs
+
+
+def test_register_merges_one_beneficiarys_allocations_in_a_pot() -> None:
+    dep = _offline_deployment()
+    a = beneficiary(0)
+    specs = [T.AllocationSpec(a, 5, b"m", 1), T.AllocationSpec(a, 7, b"m", 1), T.AllocationSpec(a, 1, b"m", 2)]
+    pots = layout_pots(specs, (dep.params.token_policy, dep.params.token_name), NET)
+    assert [(p.vesting_time, [e.amount for e in p.entries]) for p in pots] == [(1, [12]), (2, [1])]
+
+
+def test_register_refuses_non_positive_amounts_and_pointer_addresses() -> None:
+    dep = _offline_deployment()
+    token = (dep.params.token_policy, dep.params.token_name)
+    with pytest.raises(UserInputError, match="positive"):
+        layout_pots([T.AllocationSpec(beneficiary(0), 0, b"m", 1)], token, NET)
+    pointer = pc.Address(key("x").to_verification_key().hash(), pc.PointerAddress(1, 2, 3), network=NET)
+    with pytest.raises(UserInputError, match="pointer"):
+        layout_pots([T.AllocationSpec(pointer, 5, b"m", 1)], token, NET)
+
+
+def _offline_deployment() -> T.Deployment:
+    params = ScheduleParameters(SeedRef(bytes(32), 0), bytes(28), (bytes([1]) * 28,), 1, 10**13,
+                                bytes([2]) * 28, TOKEN)
+    return T.Deployment(params, schedule_scripts(params), {}, NET)
 
 
 def test_certify_mints_with_sorted_oracle_signatures_and_refuses_below_quorum(world: World) -> None:
@@ -260,25 +285,27 @@ def test_certify_mints_with_sorted_oracle_signatures_and_refuses_below_quorum(wo
 def test_nothing_is_claimable_before_vesting_and_uncertified_milestones_never(world: World) -> None:
     f = world.facts
     assert "none both certified and vested" in str(f["before_vesting"])
-    assert {a.datum.milestone_id for a in f["claimable"]} == {b"m1"}
-    assert len(f["claimable"]) == 2 * BENEFICIARIES
+    assert {p.milestone_id for p in f["claimable"]} == {b"m1"}
+    assert len(f["claimable"]) == 2  # two vesting times of m1
+    assert sum(len(p.entries) for p in f["claimable"]) == 2 * BENEFICIARIES
     assert "b'm2'" in str(f["again"])  # the second release names what is missing
 
 
 def test_release_pays_each_beneficiary_exactly_in_one_transaction(world: World) -> None:
     f = world.facts
     [release] = f["release"]
-    assert len(release.inputs) == 2 * BENEFICIARIES + 1  # allocations + the payer's fee input
-    assert len(release.body.outputs) == BENEFICIARIES + 1  # one per group + change
+    assert len(release.inputs) == 2 + 1  # two pots + the payer's fee input
+    assert len(release.body.outputs) == 2 * BENEFICIARIES + 1  # one per entry + change
     assert release.body.validity_start == snapshot(world.ledger).first_slot_at_or_after(
-        max(a.datum.vesting_time for a in f["claimable"]))
+        max(p.vesting_ms for p in f["claimable"]))
+    assert all(o.datum is None and o.datum_hash is None and o.script is None for o in release.body.outputs)
     for i in range(BENEFICIARIES):
-        mine = [a for a in f["claimable"] if a.datum.beneficiary.to_cbor() == T.to_plutus_address(beneficiary(i)).to_cbor()]
-        tokens = sum(a.datum.amount for a in mine)
-        lovelace = sum(a.utxo.output.amount.coin for a in mine)
+        tokens = sum(s.amount for s in f["specs"] if s.beneficiary == beneficiary(i) and s.milestone_id == b"m1")
         before, after = f["before_release"][i], f["after_release"][i]
-        assert (after[0] - before[0], after[1] - before[1]) == (lovelace, tokens)
-        assert tokens == sum(s.amount for s in f["specs"] if s.beneficiary == beneficiary(i) and s.milestone_id == b"m1")
+        assert after[1] - before[1] == tokens
+    pots_lovelace = sum(p.utxo.output.amount.coin for p in f["claimable"])
+    received = sum(f["after_release"][i][0] - f["before_release"][i][0] for i in range(BENEFICIARIES))
+    assert received == pots_lovelace  # every lovelace of the pots went to the beneficiaries
 
 
 def test_reclaim_after_expiry_returns_the_rest_to_the_owner(world: World) -> None:
@@ -302,7 +329,8 @@ def test_every_fee_is_the_ledgers_exact_minimum_with_the_declared_margin(world: 
             out = next((u.output for u2, _ in world.submitted for u in u2.produced if u.input == ref), None)
             if out is not None and isinstance(out.script, pc.PlutusV3Script):
                 ref_bytes += len(out.script)
-        assert unsigned.fee == min_fee(params, unsigned.size, unsigned.memory, unsigned.steps, ref_bytes), unsigned.kind
+        assert ledger_size(tx) == unsigned.size - 1
+        assert unsigned.fee == min_fee(params, ledger_size(tx), unsigned.memory, unsigned.steps, ref_bytes), unsigned.kind
     release = world.facts["release"][0]
     evaluated = world.facts["release_evaluated"]
     assert evaluated and release.ex_units.keys() == evaluated.keys()
@@ -315,71 +343,82 @@ def test_a_hundred_beneficiaries_release_through_the_builder(world: World) -> No
     f = world.facts
     params = world.ledger.params
     regs, releases = f["big_register"], f["big_release"]
-    assert sum(len(T.allocations_in(f["deployments"][1], [r])) for r in regs) == 100
+    [pot] = T.allocations_in(f["deployments"][1], regs)
+    assert len(PotDatum.from_cbor(pot.output.datum.to_cbor()).entries) == 100
     assert all(r.size <= params.max_tx_size for r in [*regs, *releases])
     assert all(r.memory <= params.max_tx_ex_mem and r.steps <= params.max_tx_ex_steps for r in releases)
     assert f["big_bens"] == [50 + i for i in range(100)]
-    per_tx = [len(r.inputs) - 1 for r in releases]
-    assert sum(per_tx) == 100
+    per_tx = [len(r.body.outputs) - 1 for r in releases]
+    assert sum(per_tx) == 100 and len(releases) == 1  # one pot, one transaction
     for r, n in zip(releases, per_tx, strict=True):
         print(f"\nrelease of {n} allocations: fee {r.fee / 1e6:.4f} ADA ({r.fee / n / 1e6:.4f} ADA each), "
               f"{r.size} bytes, memory {r.memory:,} / {params.max_tx_ex_mem:,}, steps {r.steps:,}, "
               f"ex-unit margin {float(EX_UNIT_MARGIN):.0%}")
     print(f"register of 100 allocations: {len(regs)} transactions, fees {[r.fee for r in regs]}")
+    assert len(regs) == 1
 
 
 @dataclass
 class Split:
     releases: list[UnsignedTx]
-    one_more: list[UnsignedTx]  # the first transaction's allocations plus the next one
-    small_memory: list[UnsignedTx]  # 30 allocations under a 2M memory limit
+    one_more: list[UnsignedTx]  # the first transaction's pots plus the next one
+    small_memory: list[UnsignedTx]  # 30 one-entry pots under a 2M memory limit
     small_memory_one_more: list[UnsignedTx]
     paid: list[int]
     expected: list[int]
 
 
+SPLIT = 160
+
+
 @pytest.fixture(scope="module")
 def split(world: World) -> Split:
-    """140 beneficiaries, all with a stake credential (the largest outputs): more than one
-    transaction holds, so the builder splits the release."""
+    """160 beneficiaries, all with a stake credential (the largest outputs), for one
+    milestone: two pots (a pot holds what one transaction can release), two transactions;
+    and 30 vesting times (30 one-entry pots) under a tight memory limit."""
     ledger, payer = world.ledger, world.payer
     params, seed = world.schedule("split", 900_000_000, 100_000)
     dep = world.deploy(params)
-    bens = [address(key(f"split {i}"), key(f"split stake {i}")) for i in range(140)]
+    bens = [address(key(f"split {i}"), key(f"split stake {i}")) for i in range(SPLIT)]
     specs = [T.AllocationSpec(b, 7 + i, b"go", world.now_ms) for i, b in enumerate(bens)]
+    specs += [T.AllocationSpec(bens[i], 1, b"go", world.now_ms - 1 - i) for i in range(30)]
     for r in T.register_schedule(dep, specs, seed, [seed], snapshot(ledger)):
         world.submit(r, world.owner)
     world.submit(T.certify(dep, b"go", world.signatures(dep, b"go", range(1, 4)), utxos(ledger, address(payer)),
                            snapshot(ledger), evaluator(ledger)), payer)
     certs = R.certificates_at(dep, utxos(ledger, dep.certificate_address))
-    allocations = utxos(ledger, dep.allocation_address)
-    releases = world.release(dep)
-    first = {i for i in releases[0].inputs}
-    ordered = [a.utxo for a in R.claimable(dep, allocations, certs, snapshot(ledger))]
-    n = sum(1 for u in ordered if u.input in first)
-    one_more = R.release(dep, ordered[: n + 1], certs, utxos(ledger, address(payer)), snapshot(ledger),
+    pots = R.claimable(dep, utxos(ledger, dep.allocation_address), certs, snapshot(ledger))
+    big = [p.utxo for p in pots if len(p.entries) > 1]
+    tiny = [p.utxo for p in pots if len(p.entries) == 1]
+    assert len(big) == 2 and len(tiny) == 30
+    releases = R.release(dep, big, certs, utxos(ledger, address(payer)), snapshot(ledger), evaluator(ledger))
+    first = set(releases[0].inputs)
+    n = sum(1 for u in big if u.input in first)
+    one_more = R.release(dep, big[: n + 1], certs, utxos(ledger, address(payer)), snapshot(ledger),
                          evaluator(ledger))
     # the memory limit binds: the builder reads its limits from the snapshot's parameters
     tight = dataclasses.replace(snapshot(ledger), params=dataclasses.replace(snapshot(ledger).params,
                                                                              max_tx_ex_mem=TIGHT_MEMORY))
-    small = R.release(dep, ordered[:30], certs, utxos(ledger, address(payer)), tight, evaluator(ledger))
+    small = R.release(dep, tiny, certs, utxos(ledger, address(payer)), tight, evaluator(ledger))
     k = len(small[0].inputs) - 1
+    ordered = sorted(tiny, key=lambda u: (u.input.transaction_id.payload, u.input.index))
     small_more = R.release(dep, ordered[: k + 1], certs, utxos(ledger, address(payer)), tight, evaluator(ledger))
     for r in releases:
         world.submit(r, payer)
     paid = [holdings(ledger, b, world.token_policy)[1] for b in bens]
-    return Split(releases, one_more, small, small_more, paid, [s.amount for s in specs])
+    return Split(releases, one_more, small, small_more, paid, [s.amount for s in specs[:SPLIT]])
 
 
 def test_a_release_too_large_for_one_transaction_is_split_at_the_largest_batch_that_fits(split: Split) -> None:
-    assert len(split.releases) >= 2
+    assert len(split.releases) == 2
     assert split.paid == split.expected  # every beneficiary paid exactly, across the transactions
-    n = len(split.releases[0].inputs) - 1
-    assert len(split.one_more) == 2 and len(split.one_more[0].inputs) - 1 == n  # n + 1 does not fit
+    assert len(split.one_more) == 2  # the second pot does not fit with the first
     fee_inputs = [set(r.inputs) - {u.input for u in r.produced} for r in split.releases]
     assert not set.intersection(*fee_inputs)  # independent transactions: no input spent twice
-    r = split.releases[0]
-    print(f"\nlargest release batch (every beneficiary staked): {n} allocations, fee {r.fee / 1e6:.4f} ADA "
+    r = max(split.releases, key=lambda x: len(x.body.outputs))
+    n = len(r.body.outputs) - 1
+    assert n >= 140, f"the largest pot released in one transaction has {n} entries"
+    print(f"\nlargest release (every beneficiary staked): {n} entries in one pot, fee {r.fee / 1e6:.4f} ADA "
           f"({r.fee / n / 1e6:.4f} ADA each), {r.size} bytes, memory {r.memory:,}, steps {r.steps:,}")
 
 
@@ -388,5 +427,5 @@ def test_the_batch_shrinks_to_the_memory_limit_when_memory_binds(split: Split) -
     assert len(small) >= 2 and sum(len(r.inputs) - 1 for r in small) == 30
     assert all(r.memory <= TIGHT_MEMORY for r in small)  # declared units, margin included
     k = len(small[0].inputs) - 1
-    assert len(split.small_memory_one_more) == 2  # k + 1 allocations need two transactions
+    assert len(split.small_memory_one_more) == 2  # k + 1 pots need two transactions
     assert len(split.small_memory_one_more[0].inputs) - 1 == k

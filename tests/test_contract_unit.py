@@ -19,12 +19,24 @@ from contract_world import (
     evaluate,
     failures,
     key_hash_of,
+    payouts,
+    pot_datum,
     release_parts,
     tx_in,
     wallet,
 )
 
-from runner.contract.datums import AllocationDatum, Forward, Reclaim, SignatureEntry, to_plutus_address
+from runner.contract.datums import (
+    Forward,
+    NoOutputDatum,
+    PotDatum,
+    PotEntry,
+    Reclaim,
+    SignatureEntry,
+    SomeOutputDatumHash,
+    entry_key,
+    to_plutus_address,
+)
 
 VESTING = 5_000_000  # ms
 NOW = 6_000_000
@@ -64,17 +76,27 @@ def assert_refused(parts: TxParts, tag: str = "withdraw") -> None:
 # ----------------------------------------------------------------------------- release
 
 
+def two_pots(world: World) -> tuple[TxParts, list[PotDatum]]:
+    """Pot M1 (alice 100, bob 70) and pot M2 (alice 50), released together."""
+    p1 = pot_datum([(ALICE, 100), (BOB, 70)], M1, VESTING)
+    p2 = pot_datum([(ALICE, 50)], M2, VESTING)
+    pots = [world.pot("register", [(ALICE, 100), (BOB, 70)], M1, VESTING, datum=p1, index=0),
+            world.pot("register", [(ALICE, 50)], M2, VESTING, datum=p2, index=1)]
+    return release_parts(world, pots, payouts(world, p1) + payouts(world, p2), [M1, M2], NOW), [p1, p2]
+
+
 def two_beneficiaries(world: World) -> TxParts:
-    allocations = [
-        world.allocation("register", ALICE, 100, M1, VESTING, index=0),
-        world.allocation("register", ALICE, 50, M2, VESTING, index=1),
-        world.allocation("register", BOB, 70, M1, VESTING, index=2),
-    ]
-    outputs = [out(world, ALICE, 150, 2 * ALLOCATION_LOVELACE), out(world, BOB, 70)]
-    return release_parts(world, allocations, outputs, [M1, M2], NOW)
+    return two_pots(world)[0]
 
 
-def test_release_pays_each_beneficiary_group_in_one_transaction(world: World) -> None:
+def one_pot(world: World, entries: list[tuple[pc.Address, int]], outputs: list[pc.TransactionOutput] | None = None,
+            **kw: object) -> TxParts:
+    datum = kw.pop("datum", None) or pot_datum(entries, M1, VESTING)
+    pot = world.pot("register", entries, M1, VESTING, datum=datum, **kw)  # type: ignore[arg-type]
+    return release_parts(world, [pot], payouts(world, datum) if outputs is None else outputs, [M1], NOW)
+
+
+def test_release_pays_every_entry_of_two_pots_in_one_transaction(world: World) -> None:
     assert_accepted(two_beneficiaries(world))
 
 
@@ -89,8 +111,9 @@ def test_vesting_time_is_compared_with_the_inclusive_lower_bound_to_the_millisec
     world: World, vesting_ms: int, accepted: bool
 ) -> None:
     """The ledger passes a closed lower bound: vested at exactly ``now``, not 1 ms later."""
-    allocation = world.allocation("register", ALICE, 100, M1, vesting_ms)
-    parts = release_parts(world, [allocation], [out(world, ALICE, 100)], [M1], NOW)
+    datum = pot_datum([(ALICE, 100)], M1, vesting_ms)
+    pot = world.pot("register", [(ALICE, 100)], M1, vesting_ms, datum=datum)
+    parts = release_parts(world, [pot], payouts(world, datum), [M1], NOW)
     if accepted:
         assert_accepted(parts)
     else:
@@ -103,7 +126,7 @@ def test_release_without_a_lower_bound_is_refused(world: World) -> None:
     assert_refused(parts)
 
 
-def test_release_needs_the_certificate_of_each_allocation_milestone(world: World) -> None:
+def test_release_needs_the_certificate_of_each_pot_milestone(world: World) -> None:
     parts = two_beneficiaries(world)
     parts.reference_inputs = [world.certificate_utxo(M1)]  # M2 not certified
     assert_refused(parts)
@@ -134,84 +157,133 @@ def test_token_named_like_the_milestone_under_another_policy_does_not_count(worl
     ids=["wrong-beneficiary", "missing-stake-credential", "other-stake-credential"],
 )
 def test_release_pays_exactly_the_beneficiary_address(world: World, address: pc.Address) -> None:
-    parts = two_beneficiaries(world)
-    parts.outputs[0] = out(world, address, 150, 2 * ALLOCATION_LOVELACE)
+    parts, [p1, _] = two_pots(world)
+    i = next(k for k, e in enumerate(p1.entries) if e.amount == 100)
+    parts.outputs[i] = out(world, address, 100)
     assert_refused(parts)
 
 
-def test_release_paying_too_few_tokens_is_refused(world: World) -> None:
-    parts = two_beneficiaries(world)
-    parts.outputs[0] = out(world, ALICE, 149, 2 * ALLOCATION_LOVELACE)
+@pytest.mark.parametrize("amount", [99, 101], ids=["too-few", "too-many"])
+def test_release_pays_exactly_the_entrys_tokens(world: World, amount: int) -> None:
+    parts, [p1, _] = two_pots(world)
+    i = next(k for k, e in enumerate(p1.entries) if e.amount == 100)
+    parts.outputs[i] = out(world, ALICE, amount)
     assert_refused(parts)
 
 
-def test_allocation_ada_goes_to_the_beneficiary(world: World) -> None:
-    parts = two_beneficiaries(world)
-    parts.outputs[0] = out(world, ALICE, 150, 2 * ALLOCATION_LOVELACE - 1)
+def test_a_payment_carries_nothing_the_pot_did_not_fix(world: World) -> None:
+    """No datum (the pot's payout datum is none), no reference script, no other token."""
+    base = one_pot(world, [(ALICE, 100)])
+    assert_accepted(base)
+    paid = base.outputs[0]
+    for variant in (dataclasses.replace(paid, datum=Reclaim()),
+                    dataclasses.replace(paid, datum_hash=pc.DatumHash(bytes(32))),
+                    dataclasses.replace(paid, script=world.scripts.spend_forwarder),
+                    pc.TransactionOutput(ALICE, paid.amount + pc.Value(0, pc.MultiAsset.from_primitive(
+                        {bytes([9]) * 28: {b"x": 1}})))):
+        parts = one_pot(world, [(ALICE, 100)])
+        parts.outputs[0] = variant
+        assert_refused(parts)
+
+
+def test_a_pot_may_fix_a_payout_datum_and_then_every_payment_carries_it(world: World) -> None:
+    tag = SomeOutputDatumHash(bytes([7]) * 32)
+    datum = pot_datum([(ALICE, 100), (BOB, 70)], M1, VESTING, payout=tag)
+    tagged = [dataclasses.replace(o, datum_hash=pc.DatumHash(bytes([7]) * 32)) for o in payouts(world, datum)]
+    assert_accepted(one_pot(world, [(ALICE, 100), (BOB, 70)], tagged, datum=datum))
+    assert_refused(one_pot(world, [(ALICE, 100), (BOB, 70)], payouts(world, datum), datum=datum))
+
+
+def test_pot_ada_goes_to_the_beneficiaries(world: World) -> None:
+    parts, [p1, _] = two_pots(world)
+    parts.outputs[0] = out(world, parts.outputs[0].address, p1.entries[0].amount, ALLOCATION_LOVELACE - 1)
+    assert_refused(parts)
+    parts, _ = two_pots(world)  # shifted between two entries of the pot: still all theirs
+    parts.outputs[0] = out(world, parts.outputs[0].address, p1.entries[0].amount, ALLOCATION_LOVELACE - 1)
+    parts.outputs[1] = out(world, parts.outputs[1].address, p1.entries[1].amount, ALLOCATION_LOVELACE + 1)
+    assert_accepted(parts)
+
+
+def test_an_entry_left_unpaid_or_outputs_out_of_order(world: World) -> None:
+    parts, _ = two_pots(world)
+    parts.outputs = parts.outputs[:-1]
+    assert_refused(parts)
+    parts, _ = two_pots(world)
+    parts.outputs[0], parts.outputs[1] = parts.outputs[1], parts.outputs[0]
     assert_refused(parts)
 
 
-def test_one_output_cannot_pay_two_groups(world: World) -> None:
-    """alice, bob, alice (sorted inputs) are three groups: alice needs two outputs."""
-    allocations = [
-        world.allocation("register", ALICE, 100, M1, VESTING, index=0),
-        world.allocation("register", BOB, 70, M1, VESTING, index=1),
-        world.allocation("register", ALICE, 100, M1, VESTING, index=2),
-    ]
-    one_output = [out(world, ALICE, 200, 2 * ALLOCATION_LOVELACE), out(world, BOB, 70)]
-    assert_refused(release_parts(world, allocations, one_output, [M1], NOW))
-    two_outputs = [out(world, ALICE, 100), out(world, BOB, 70), out(world, ALICE, 100)]
-    assert_accepted(release_parts(world, allocations, two_outputs, [M1], NOW))
+def test_a_foreign_output_between_entries(world: World) -> None:
+    parts, _ = two_pots(world)
+    parts.outputs.insert(1, pc.TransactionOutput(wallet("payer"), 2_000_000))
+    assert_refused(parts)
+    parts, _ = two_pots(world)
+    parts.outputs.append(pc.TransactionOutput(wallet("payer"), 2_000_000))  # after the last entry: fine
+    assert_accepted(parts)
 
 
-def test_outputs_before_the_pointer_do_not_count(world: World) -> None:
-    allocations = [
-        world.allocation("register", ALICE, 100, M1, VESTING, index=0),
-        world.allocation("register", BOB, 70, M1, VESTING, index=1),
-    ]
-    reversed_outputs = [out(world, BOB, 70), out(world, ALICE, 100)]
-    assert_refused(release_parts(world, allocations, reversed_outputs, [M1], NOW))
+def test_two_identical_pots_need_two_sets_of_outputs(world: World) -> None:
+    datum = pot_datum([(ALICE, 100), (BOB, 70)], M1, VESTING)
+    pots = [world.pot("register", [(ALICE, 100), (BOB, 70)], M1, VESTING, datum=datum, index=i) for i in (0, 1)]
+    assert_refused(release_parts(world, pots, payouts(world, datum), [M1], NOW))
+    assert_accepted(release_parts(world, pots, payouts(world, datum) * 2, [M1], NOW))
 
 
-def test_a_forged_negative_allocation_cannot_cancel_a_real_one(world: World) -> None:
-    """Anyone can lock a UTxO at the allocation address; amount -100 must not offset 100."""
-    real = world.allocation("register", ALICE, 100, M1, VESTING, index=0)
-    forged = world.allocation("register", ALICE, -100, M1, VESTING, index=1, lovelace=ALLOCATION_LOVELACE)
-    forged = (forged[0], dataclasses.replace(forged[1], amount=pc.Value(ALLOCATION_LOVELACE)))
-    paid_nothing = [pc.TransactionOutput(ALICE, 2 * ALLOCATION_LOVELACE)]
-    assert_refused(release_parts(world, [real, forged], paid_nothing, [M1], NOW))
-    zero = world.allocation("register", ALICE, 0, M1, VESTING, index=1)
-    assert_accepted(
-        release_parts(world, [real, zero], [out(world, ALICE, 100, 2 * ALLOCATION_LOVELACE)], [M1], NOW)
-    )
+def test_pot_tokens_must_equal_its_entries(world: World) -> None:
+    for held in (169, 171):  # short, and a surplus the releaser would keep
+        assert_refused(one_pot(world, [(ALICE, 100), (BOB, 70)], tokens=held))
+    assert_accepted(one_pot(world, [(ALICE, 100), (BOB, 70)], tokens=170))
 
 
-def test_an_allocation_with_an_empty_milestone_id_is_never_released(world: World) -> None:
+def test_duplicate_or_unsorted_entries_are_refused(world: World) -> None:
+    dup = PotDatum(M1, VESTING, [PotEntry(to_plutus_address(ALICE), 50)] * 2, NoOutputDatum())
+    assert_refused(one_pot(world, [(ALICE, 100)], [out(world, ALICE, 50)] * 2, datum=dup))
+    ordered = pot_datum([(ALICE, 100), (BOB, 70)], M1, VESTING)
+    backwards = PotDatum(M1, VESTING, list(reversed(ordered.entries)), NoOutputDatum())
+    assert_refused(one_pot(world, [(ALICE, 100), (BOB, 70)], payouts(world, backwards), datum=backwards))
+    assert_accepted(one_pot(world, [(ALICE, 100), (BOB, 70)], payouts(world, ordered), datum=ordered))
+
+
+def test_entries_are_ordered_by_the_serialised_address_as_on_chain() -> None:
+    import uplc
+
+    for a in (ALICE, BOB, wallet("carol", "carol stake"), pc.Address(pc.ScriptHash(bytes(28)), network=pc.Network.TESTNET)):
+        data = to_plutus_address(a)
+        result = uplc.eval(uplc.parse(f"(program 1.1.0 [(builtin serialiseData) (con data #{data.to_cbor().hex()})])"))
+        assert result.result.value == entry_key(data)
+
+
+def test_non_positive_entries_are_refused(world: World) -> None:
+    """A zero or negative entry would let a forged pot offset a real one's sum."""
+    for amount in (0, -100):
+        datum = PotDatum(M1, VESTING, [PotEntry(to_plutus_address(ALICE), amount)], NoOutputDatum())
+        pot = world.pot("register", [], M1, VESTING, datum=datum, tokens=0)
+        pot = (pot[0], dataclasses.replace(pot[1], amount=pc.Value(ALLOCATION_LOVELACE)))
+        assert_refused(release_parts(world, [pot], [pc.TransactionOutput(ALICE, ALLOCATION_LOVELACE)], [M1], NOW))
+
+
+def test_a_pot_with_an_empty_milestone_id_is_never_released(world: World) -> None:
     """b"" is the batch's empty cache slot: it must not pass for a verified milestone."""
-    forged = world.allocation("register", ALICE, 100, b"", VESTING)
-    assert_refused(release_parts(world, [forged], [out(world, ALICE, 100)], [M1], NOW))
-    honest = world.allocation("register", ALICE, 100, M1, VESTING)
-    assert_accepted(release_parts(world, [honest], [out(world, ALICE, 100)], [M1], NOW))
+    forged = pot_datum([(ALICE, 100)], b"", VESTING)
+    pot = world.pot("register", [(ALICE, 100)], b"", VESTING, datum=forged)
+    assert_refused(release_parts(world, [pot], payouts(world, forged), [M1], NOW))
+    assert_accepted(one_pot(world, [(ALICE, 100)]))
 
 
 def test_alternating_milestones_each_need_their_certificate(world: World) -> None:
-    allocations = [
-        world.allocation("register", ALICE, 10, M1, VESTING, index=0),
-        world.allocation("register", ALICE, 10, M2, VESTING, index=1),
-        world.allocation("register", ALICE, 10, M1, VESTING, index=2),
-        world.allocation("register", ALICE, 10, M2, VESTING, index=3),
-    ]
-    outputs = [out(world, ALICE, 40, 4 * ALLOCATION_LOVELACE)]
-    assert_accepted(release_parts(world, allocations, outputs, [M1, M2], NOW))
-    assert_refused(release_parts(world, allocations, outputs, [M1], NOW))
-    assert_refused(release_parts(world, allocations, outputs, [M2], NOW))
+    pots, outputs = [], []
+    for i, m in enumerate((M1, M2, M1, M2)):
+        datum = pot_datum([(ALICE, 10)], m, VESTING)
+        pots.append(world.pot("register", [(ALICE, 10)], m, VESTING, datum=datum, index=i))
+        outputs += payouts(world, datum)
+    assert_accepted(release_parts(world, pots, outputs, [M1, M2], NOW))
+    assert_refused(release_parts(world, pots, outputs, [M1], NOW))
+    assert_refused(release_parts(world, pots, outputs, [M2], NOW))
 
 
-def test_an_allocation_input_with_a_malformed_datum_blocks_the_release(world: World) -> None:
+def test_a_pot_input_with_a_malformed_datum_blocks_the_release(world: World) -> None:
     parts = two_beneficiaries(world)
-    bad = world.allocation(
-        "junk", ALICE, 0, M1, VESTING, datum=AllocationDatum(to_plutus_address(ALICE), 0, M1, VESTING)
-    )
+    bad = world.pot("junk", [(ALICE, 1)], M1, VESTING)
     garbage = dataclasses.replace(bad[1], datum=SignatureEntry(0, b"", b""))
     parts.inputs.append((bad[0], garbage))
     parts.spend_redeemers[bad[0]] = Forward()
@@ -264,7 +336,7 @@ def test_a_utxo_at_the_batch_validator_payment_address_cannot_be_spent(world: Wo
 
 
 def reclaim_parts(world: World, now_ms: int, signer: pc.PaymentSigningKey | None) -> TxParts:
-    allocation = world.allocation("register", ALICE, 100, M1, VESTING)
+    allocation = world.pot("register", [(ALICE, 100)], M1, VESTING)
     parts = release_parts(world, [allocation], [out(world, wallet("owner"), 100)], [], now_ms)
     account = next(iter(parts.withdrawals))
     parts.withdraw_redeemers = {account: Reclaim()}
@@ -314,6 +386,19 @@ def test_the_same_oracle_twice_counts_once(world: World) -> None:
     cert = world.sign_certificate(M1, [0, 2])
     cert.signatures = [cert.signatures[0], cert.signatures[0], cert.signatures[1]]
     assert_refused(certify_parts(world, cert), tag="mint")
+
+
+@pytest.mark.parametrize("index", [-1, -5, 5, 6])
+def test_an_oracle_index_outside_the_list_is_refused(world: World, index: int) -> None:
+    """-1 once read oracle 0's slot (a byte slice clamps a negative start), so a certificate
+    could record a wrong index; the twin with the true index passes."""
+    cert = world.sign_certificate(M1, [0, 1, 2])
+    honest = [e for e in cert.signatures]
+    i = next(k for k, e in enumerate(honest) if e.oracle_index == 0)
+    forged = list(honest)
+    forged[i] = SignatureEntry(index, honest[i].vkey, honest[i].signature)
+    assert_refused(certify_parts(world, dataclasses.replace(cert, signatures=forged)), tag="mint")
+    assert_accepted(certify_parts(world, dataclasses.replace(cert, signatures=honest)))
 
 
 def test_a_non_oracle_signature_does_not_count(world: World, other_world: World) -> None:

@@ -78,7 +78,28 @@ BAD_REQUESTS = [
     ("\x00\x01 not json", -32700),
     ('[1, 2, 3]', -32600),
     ('{"jsonrpc": "2.0", "method": "queryNetwork/everything", "id": 7}', -32601),
-    ('{"jsonrpc": "2.0", "id": 7}', -32601),
+    ('{"jsonrpc": "2.0", "id": 7}', -32600),
+    ('{"jsonrpc": "2.0", "method": ["queryNetwork/tip"], "id": 7}', -32600),
+    ('{"jsonrpc": "2.0", "method": {"a": 1}, "id": 7}', -32600),
+    ('{"jsonrpc": "2.0", "method": 5, "id": 7}', -32600),
+    ('{"jsonrpc": "1.0", "method": "queryNetwork/tip", "id": 7}', -32600),
+    ('{"jsonrpc": 2.0, "method": "queryNetwork/tip", "id": 7}', -32600),
+    ('{"method": "queryNetwork/tip", "id": 7}', -32600),
+    ('{"jsonrpc": "2.0", "method": "queryNetwork/tip", "id": NaN}', -32700),
+    ('{"jsonrpc": "2.0", "method": "queryNetwork/tip", "id": Infinity}', -32700),
+    ('{"jsonrpc": "2.0", "method": "queryNetwork/tip", "id": 1e999}', -32600),
+    ('{"jsonrpc": "2.0", "method": "devnet/advance", "params": {"slots": 1e999}, "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "devnet/rollback", "params": {"blocks": 0, "toMempool": "no"}, "id": 7}',
+     -32602),
+    ('{"jsonrpc": "2.0", "method": "devnet/rollback", "params": {"blocks": 0, "toMempool": 0}, "id": 7}',
+     -32602),
+    ('{"jsonrpc": "2.0", "method": "devnet/rollback", "params": {"blocks": 0, "colour": 1}, "id": 7}',
+     -32602),
+    ('{"jsonrpc": "2.0", "method": "devnet/tick", "params": {"blocks": 5}, "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "devnet/tick", "params": [1], "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "devnet/status", "params": "x", "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "acquireMempool", "params": {"junk": true}, "id": 7}', -32602),
+    ('{"jsonrpc": "2.0", "method": "acquireMempool", "params": 42, "id": 7}', -32602),
     ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": [1], "id": 7}', -32602),
     ('{"jsonrpc": "2.0", "method": "queryLedgerState/utxo", "params": {"addresses": ["addr_test1qqq"]}, "id": 7}',
      -32602),
@@ -106,10 +127,12 @@ BAD_REQUESTS = [
 
 
 @pytest.mark.parametrize("text,code", BAD_REQUESTS)
-def test_bad_request_gets_its_json_rpc_error_and_the_connection_keeps_serving(devnet, text, code):
+def test_bad_request_gets_its_json_rpc_error_and_the_connection_keeps_serving(devnet, text, code, caplog):
     before = snapshot(devnet.ledger)
     with connect(devnet.ogmios_url) as ws:
-        reply = ask(ws, text)
+        ws.send(text)
+        raw = ws.recv()
+        reply = json.loads(raw, parse_constant=lambda name: pytest.fail(f"{name} on the wire: {raw[:200]}"))
         assert reply["error"]["code"] == code, reply
         assert reply["error"]["message"]
         if code not in (-32700, -32600):
@@ -117,6 +140,7 @@ def test_bad_request_gets_its_json_rpc_error_and_the_connection_keeps_serving(de
         tip = rpc(ws, "queryNetwork/tip")
         assert tip["result"]["id"] == devnet.ledger.tip.block_hash
     assert snapshot(devnet.ledger) == before
+    assert not [r for r in caplog.records if r.exc_info], "a refused request logged a traceback"
 
 
 def test_bad_params_message_names_the_field(devnet):
@@ -343,6 +367,8 @@ def test_kupo_places_genesis_outputs_in_the_genesis_block(devnet):
     ("devnet/fund", {"address": "addr_nope", "lovelace": 5}),
     ("devnet/rollback", {"blocks": 10_000}),
     ("devnet/advance", {"slots": 2**64}),
+    ("devnet/fund", {"address": "stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn",
+                     "lovelace": 5_000_000}),
 ])
 def test_devnet_control_methods_refuse_bad_params_without_changing_the_ledger(devnet, method, params):
     before = snapshot(devnet.ledger), devnet.ledger.current_slot
@@ -439,3 +465,12 @@ def test_mempool_snapshot_lists_pending_transactions_of_a_tick_mode_devnet():
             rpc(ws, "acquireMempool")
             assert rpc(ws, "hasTransaction", {"id": str(tx.id)})["result"] is False
         assert ledger.has_transaction(str(tx.id))
+
+
+def test_funding_a_reward_address_is_refused_with_the_reason(devnet):
+    before = snapshot(devnet.ledger)
+    with connect(devnet.ogmios_url) as ws:
+        reply = rpc(ws, "devnet/fund", {"address": "stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn",
+                                        "lovelace": 5_000_000})
+    assert reply["error"]["code"] == -32602 and "reward (stake) address" in reply["error"]["message"]
+    assert snapshot(devnet.ledger) == before

@@ -72,6 +72,10 @@ def _kupo_registry() -> Registry:
     # Upstream quirk: Address is an anyOf of oneOf's of plain strings that all match any
     # string (so oneOf always fails); relaxed to a string.
     spec["components"]["schemas"]["Address"] = {"type": "string"}
+    # Upstream quirk: Metadata's labels have propertyNames {"type": "integer"}, which no JSON
+    # object key (always a string) can satisfy; relaxed to a string of digits.
+    spec["components"]["schemas"]["Metadata"]["properties"]["schema"]["propertyNames"] = {
+        "type": "string", "pattern": "^-?[0-9]+$"}
     return Registry().with_resource("kupo.yaml", Resource.from_contents(spec, default_specification=DRAFT202012))
 
 

@@ -7,7 +7,7 @@ v6.14 code and data shape, and for leaving the ledger unchanged.
 
 from __future__ import annotations
 
-from conftest import accepted, rejected
+from conftest import accepted, ledger_size, rejected
 from pycardano import (
     Address,
     Asset,
@@ -27,10 +27,13 @@ from runner.chain.devnet.genesis import faucet_policy
 def test_plain_payment_moves_value_and_forms_a_block(ledger, hand):
     bob_before = sum(o.amount.coin for _, o in ledger.utxos_at(hand.w("bob").address))
     tx = hand.pay("alice", "bob", 2_000_000)
+    [spent] = tx.transaction_body.inputs
+    assert spent in ledger.utxo
     accepted(ledger, tx)
     assert ledger.tip.height == 1
     assert sum(o.amount.coin for _, o in ledger.utxos_at(hand.w("bob").address)) == bob_before + 2_000_000
-    assert hand.utxos("alice")[0][0] not in [r for r, _ in hand.utxos("alice")[:0]]
+    assert spent not in ledger.utxo
+    assert spent not in [r for r, _ in ledger.utxos_at(hand.w("alice").address)]
 
 
 def test_spent_or_unknown_input_is_rejected_3117(ledger, hand):
@@ -61,7 +64,8 @@ def test_unbalanced_value_is_rejected_3123_and_exact_balance_accepted(ledger, ha
 def test_fee_one_below_minimum_is_rejected_3122_and_exact_minimum_accepted(ledger, hand):
     exact = hand.pay()
     fee = exact.transaction_body.fee
-    assert fee == hand.min_fee(len(exact.to_cbor()))
+    assert fee == hand.min_fee(ledger_size(exact))
+    assert fee == hand.min_fee(len(exact.to_cbor())) - 44  # the is_valid byte is not charged
     low = hand.pay(fee=fee - 1)  # same size: the change output absorbs the difference
     assert len(low.to_cbor()) == len(exact.to_cbor())
     error = rejected(ledger, low, 3122)
@@ -75,6 +79,53 @@ def test_signature_over_another_body_is_rejected_3100(ledger, hand):
     forged = hand.sign(good.transaction_body, [])
     forged.transaction_witness_set.vkey_witnesses = other.transaction_witness_set.vkey_witnesses
     error = rejected(ledger, forged, 3100)
+    assert error.data["invalidSignatories"] == [hand.w("alice").verification_key.payload.hex()]
+    accepted(ledger, good)
+
+
+def _with_witness(hand, tx, vkey, signature):
+    from pycardano import VerificationKeyWitness
+
+    forged = hand.sign(tx.transaction_body, [])
+    forged.transaction_witness_set.vkey_witnesses = [VerificationKeyWitness(vkey, signature)]
+    return forged
+
+
+def test_a_signature_with_one_bit_flipped_is_rejected_3100(ledger, hand):
+    good = hand.pay()
+    [witness] = good.transaction_witness_set.vkey_witnesses
+    flipped = bytes([witness.signature[0] ^ 0x01]) + bytes(witness.signature[1:])
+    error = rejected(ledger, _with_witness(hand, good, witness.vkey, flipped), 3100)
+    assert error.data["invalidSignatories"] == [hand.w("alice").verification_key.payload.hex()]
+    accepted(ledger, _with_witness(hand, good, witness.vkey, witness.signature))
+
+
+def test_a_signature_presented_under_another_key_is_rejected_3100(ledger, hand):
+    """Bob's key with Alice's (valid) signature: the pair does not verify."""
+    good = hand.pay()
+    [witness] = good.transaction_witness_set.vkey_witnesses
+    bob_key = hand.w("bob").verification_key
+    error = rejected(ledger, _with_witness(hand, good, bob_key, witness.signature), 3100)
+    assert error.data["invalidSignatories"] == [bob_key.payload.hex()]
+    accepted(ledger, good)
+
+
+def test_a_truncated_signature_is_rejected_3100(ledger, hand):
+    good = hand.pay()
+    [witness] = good.transaction_witness_set.vkey_witnesses
+    rejected(ledger, _with_witness(hand, good, witness.vkey, bytes(witness.signature)[:63]), 3100)
+    accepted(ledger, good)
+
+
+def test_a_valid_signature_by_an_extra_key_does_not_excuse_a_bad_one_3100(ledger, hand):
+    good = hand.pay(signers=[hand.w("alice"), hand.w("bob")])
+    alice_w, bob_w = good.transaction_witness_set.vkey_witnesses
+    bad = hand.sign(good.transaction_body, [])
+    flipped = bytes(alice_w.signature[:-1]) + bytes([alice_w.signature[-1] ^ 0x80])
+    from pycardano import VerificationKeyWitness
+
+    bad.transaction_witness_set.vkey_witnesses = [VerificationKeyWitness(alice_w.vkey, flipped), bob_w]
+    error = rejected(ledger, bad, 3100)
     assert error.data["invalidSignatories"] == [hand.w("alice").verification_key.payload.hex()]
     accepted(ledger, good)
 
@@ -112,19 +163,40 @@ def test_output_below_min_utxo_is_rejected_3125_and_exact_minimum_accepted(ledge
     accepted(ledger, hand.pay(lovelace=minimum))
 
 
-def _mint_many(hand, count: int):
+def _value_of_size(hand, target: int) -> Value:
+    """Faucet test tokens whose serialized value is exactly ``target`` bytes (searched
+    with cbor2 sizes, then checked on the output as pycardano encodes it)."""
+    import cbor2
+
+    from runner.chain.devnet.ledger_cbor import output_value
+
+    policy = faucet_policy(hand.w("faucet")).hash()
+    for count in range(120, 160):
+        full = [f"token-{i:04d}-{'x' * 21}".encode() for i in range(count)]
+        for first in range(1, 33):
+            for second in range(1, 33):
+                names = full + [b"y" * first, b"z" * second]
+                if len(cbor2.dumps([80_000_000, {policy.payload: dict.fromkeys(names, 1)}])) != target:
+                    continue
+                value = Value(80_000_000, MultiAsset({policy: Asset({AssetName(n): 1 for n in names})}))
+                assert len(output_value(TransactionOutput(hand.w("bob").address, value).to_cbor())) == target
+                return value
+    raise AssertionError(f"no value of {target} bytes")
+
+
+def _mint(hand, value: Value):
     faucet = hand.w("faucet")
-    policy = faucet_policy(faucet)
-    names = Asset({AssetName(f"token-{i:04d}-{'x' * 20}".encode()): 1 for i in range(count)})
-    minted = MultiAsset({policy.hash(): names})
-    out = TransactionOutput(hand.w("bob").address, Value(80_000_000, minted))
-    return hand.build(hand.utxos("faucet")[:1], [out], [faucet], mint=minted, witness={"native_scripts": [policy]})
+    out = TransactionOutput(hand.w("bob").address, value)
+    return hand.build(hand.utxos("faucet")[:1], [out], [faucet], mint=value.multi_asset,
+                      witness={"native_scripts": [faucet_policy(faucet)]})
 
 
-def test_output_value_above_max_value_size_is_rejected_3120(ledger, hand):
-    error = rejected(ledger, _mint_many(hand, 160), 3120)
+def test_output_value_size_limit_is_exact_3120(ledger, hand):
+    """maxValueSize 5000: a value of exactly 5000 bytes passes, 5001 is refused."""
+    assert ledger.params.max_val_size == 5000
+    error = rejected(ledger, _mint(hand, _value_of_size(hand, 5001)), 3120)
     assert len(error.data["excessivelyLargeOutputs"]) == 1
-    accepted(ledger, _mint_many(hand, 100))
+    accepted(ledger, _mint(hand, _value_of_size(hand, 5000)))
 
 
 def test_output_to_another_network_is_rejected_3124(ledger, hand):
@@ -135,17 +207,37 @@ def test_output_to_another_network_is_rejected_3124(ledger, hand):
     accepted(ledger, hand.pay())
 
 
-def test_transaction_above_max_size_is_rejected_3119(ledger, hand):
-    bob = hand.w("bob").address
+def _of_ledger_size(hand, target: int):
+    """A payment padded to exactly ``target`` ledger bytes with an inline datum of byte
+    strings (each at most 64 bytes, as Plutus data requires)."""
+    from cbor2 import CBORTag
+    from pycardano import RawPlutusData
 
-    def many(n):
-        return hand.build(hand.utxos("alice")[:1], [TransactionOutput(bob, 1_000_000)] * n, [hand.w("alice")])
+    def padded(n: int):  # chunks whose encodings take exactly n bytes (n >= 52)
+        k = (n - 52) // 66
+        rest = n - 66 * k
+        first = max(24, rest - 67)
+        chunks = [b"\x00" * 64] * k + [b"\x01" * first, b"\x02" * (rest - 4 - first)]
+        out = TransactionOutput(hand.w("bob").address, 90_000_000, datum=RawPlutusData(CBORTag(121, chunks)))
+        return hand.build(hand.utxos("alice")[:1], [out], [hand.w("alice")])
 
-    big = many(250)
-    assert len(big.to_cbor()) > 16384
-    error = rejected(ledger, big, 3119)
-    assert error.data["maximumTransactionSize"] == {"bytes": 16384}
-    accepted(ledger, many(200))
+    n = 1_000
+    for _ in range(5):
+        tx = padded(n)
+        if ledger_size(tx) == target:
+            assert len(tx.to_cbor()) == target + 1
+            return tx
+        n += target - ledger_size(tx)
+    raise AssertionError(f"could not pad to {target} bytes")
+
+
+def test_transaction_size_limit_is_on_the_ledger_size_3119(ledger, hand):
+    """The ledger measures the transaction without its is_valid flag: 16 384 ledger bytes
+    (16 385 on the wire) pass, one more is refused."""
+    over = _of_ledger_size(hand, 16_385)
+    error = rejected(ledger, over, 3119)
+    assert error.data == {"measuredTransactionSize": {"bytes": 16_385}, "maximumTransactionSize": {"bytes": 16_384}}
+    accepted(ledger, _of_ledger_size(hand, 16_384))
 
 
 def test_input_also_referenced_is_rejected_3164(ledger, hand):
@@ -194,26 +286,29 @@ def test_reference_script_fee_is_tiered_3122(ledger_factory, hand):
     size_of_script = len(TransactionOutput(holder, 1, script=big).script)
     assert size_of_script == 30_000
     exact = kit.pay(reference_inputs=[ref], ref_script_size=30_000)
-    assert exact.transaction_body.fee == kit.min_fee(len(exact.to_cbor())) + 463_200
+    assert exact.transaction_body.fee == kit.min_fee(ledger_size(exact)) + 463_200
     error = rejected(ledger, kit.pay(reference_inputs=[ref], fee=exact.transaction_body.fee - 1), 3122)
     assert error.data["minimumRequiredFee"]["ada"]["lovelace"] == exact.transaction_body.fee
     accepted(ledger, exact)
 
 
-def test_reference_scripts_above_200_kib_are_rejected_3166(ledger_factory):
+def test_reference_scripts_total_limit_is_exact_3166(ledger_factory):
+    """200 KiB of reference scripts pass; one byte more is refused."""
     from conftest import HandTx
 
-    holder_refs = [(TransactionInput(TransactionId(bytes([i]) * 32), 0), PlutusV3Script(bytes([i]) * 15_000))
-                   for i in range(1, 15)]
-    ledger = ledger_factory(extra_utxo=[
-        (ref, TransactionOutput(ledger_factory().wallet("carol").address, 100_000_000, script=s))
-        for ref, s in holder_refs
-    ])
+    limit = 200 * 1024
+    sizes = [15_000] * 13 + [limit - 13 * 15_000]
+    holder = ledger_factory().wallet("carol").address
+    refs = [TransactionInput(TransactionId(bytes([i + 1]) * 32), 0) for i in range(len(sizes) + 1)]
+    scripts = [PlutusV3Script(bytes([i + 1]) * n) for i, n in enumerate(sizes)] + [PlutusV3Script(b"\xff")]
+    ledger = ledger_factory(extra_utxo=[(r, TransactionOutput(holder, 100_000_000, script=s))
+                                        for r, s in zip(refs, scripts)])
     kit = HandTx(ledger)
-    refs = [r for r, _ in holder_refs]
-    error = rejected(ledger, kit.pay(reference_inputs=refs, ref_script_size=14 * 15_000), 3166)
-    assert error.data["measuredReferenceScriptsSize"] == {"bytes": 14 * 15_000}
-    accepted(ledger, kit.pay(reference_inputs=refs[:13], ref_script_size=13 * 15_000))
+    exact, over = refs[:-1], refs
+    error = rejected(ledger, kit.pay(reference_inputs=over, ref_script_size=limit + 1), 3166)
+    assert error.data == {"measuredReferenceScriptsSize": {"bytes": limit + 1},
+                          "maximumReferenceScriptsSize": {"bytes": limit}}
+    accepted(ledger, kit.pay(reference_inputs=exact, ref_script_size=limit))
 
 
 def test_collateral_input_must_be_signed_by_its_key_3101(ledger, hand):

@@ -9,7 +9,7 @@ the same transaction done right is accepted.
 
 from __future__ import annotations
 
-from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, UNITS, accepted, redeemer, rejected
+from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, UNITS, accepted, ledger_size, redeemer, rejected
 from pycardano import (
     Address,
     CostModels,
@@ -84,8 +84,8 @@ def test_declared_execution_units_are_priced_into_the_minimum_fee_3122(ledger, h
     locked = hand.lock(ALWAYS_SUCCEEDS)
     exact = spend(hand, locked)
     fee = exact.transaction_body.fee
-    size_only = hand.min_fee(len(exact.to_cbor()))
-    assert fee == hand.min_fee(len(exact.to_cbor()), [UNITS]) and fee - 1 > size_only
+    size_only = hand.min_fee(ledger_size(exact))
+    assert fee == hand.min_fee(ledger_size(exact), [UNITS]) and fee - 1 > size_only
     error = rejected(ledger, spend(hand, locked, fee=fee - 1), 3122)
     assert error.data["minimumRequiredFee"] == {"ada": {"lovelace": fee}}
     accepted(ledger, exact)

@@ -58,7 +58,7 @@ from scripts.phase2_kit import (
     uplc_script,
 )
 
-from runner.chain.devnet.phase2 import evaluate_scripts, script_contexts
+from runner.chain.devnet.phase2 import NotEvaluable, evaluate_scripts, script_contexts
 from runner.chain.devnet.script_context import tx_cert, validity_range, value_data
 from runner.chain.devnet.uplc_speed import parameter_names
 from runner.errors import LedgerRejection
@@ -284,10 +284,8 @@ def test_the_submitted_tx_id_and_datum_bytes_win_over_re_encoding():
     raw_hash = hashlib.blake2b(raw_datum, digest_size=32).digest()
     spent = txin(5, 1)
     resolved[spent] = TransactionOutput(resolved[spent].address, 3_000_000, datum_hash=DatumHash(raw_hash))
-    with pytest.raises(LedgerRejection) as err:  # pycardano re-encodes indefinite-length
+    with pytest.raises(NotEvaluable, match="datum with hash"):  # pycardano re-encodes indefinite-length
         script_contexts(tx, resolved, CLOCK)
-    assert err.value.ogmios_code == 3111
-    assert_ogmios_shape(err.value)
     runs = script_contexts(tx, resolved, CLOCK, tx_id=b"\xee" * 32, datum_cbor=[raw_datum])
     info = runs[0].context.fields[0]
     assert info.fields[11] == B(b"\xee" * 32)
@@ -378,7 +376,5 @@ def test_a_redeemer_for_a_native_script_policy_is_extraneous():
         redeemer=redeemers([(RedeemerTag.MINT, 0, 0, MAX_UNITS)], "list"),
     )
     resolved = {fee_input: TransactionOutput(WALLET, 10_000_000)}
-    with pytest.raises(LedgerRejection) as err:
+    with pytest.raises(NotEvaluable, match="native script"):  # the ledger's ExtraRedeemers (3110) says so
         script_contexts(Transaction(body, witness), resolved, CLOCK)
-    assert err.value.ogmios_code == 3110 and "native script" in str(err.value)
-    assert_ogmios_shape(err.value)

@@ -89,16 +89,16 @@ SPECS = (
             ("token_policy", "bytes"),
             ("token_name", "bytes"),
         ),
-        "Zero-withdrawal batch validator: checks every allocation input of the "
-        "transaction in one pass (release), or the owner's reclaim after expiry.",
+        "Zero-withdrawal batch validator: checks every pot input of the transaction in one "
+        "pass, each entry paid by the next output (release), or the owner's reclaim after expiry.",
     ),
     ScriptSpec(
         "spend_forwarder",
         ("spend",),
-        "AllocationDatum",
+        "PotDatum",
         "Forward",
         (("batch_hash", "bytes"),),
-        "Allocation address: spendable only when the schedule's batch validator "
+        "Pot address: spendable only when the schedule's batch validator "
         "runs in the same transaction.",
     ),
 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Union
 
 import pycardano
-from pycardano import PlutusData
+from pycardano import Datum, PlutusData
 
 CERTIFICATE_MESSAGE_TAG = b"milestones:cert:v1"
 
@@ -116,14 +116,56 @@ def from_plutus_address(address: PlutusAddress, network: pycardano.Network) -> p
 
 
 @dataclass
-class AllocationDatum(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
-    """Inline datum of one allocation UTxO; ``vesting_time`` in POSIX milliseconds."""
+class NoOutputDatum(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
+    """A paying output without a datum (the default payout datum of a pot)."""
+
+    CONSTR_ID = 0
+
+
+@dataclass
+class SomeOutputDatumHash(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
+    CONSTR_ID = 1
+    datum_hash: bytes
+
+
+@dataclass
+class SomeOutputDatum(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
+    CONSTR_ID = 2
+    datum: Datum
+
+
+PayoutDatum = Union[NoOutputDatum, SomeOutputDatumHash, SomeOutputDatum]  # noqa: UP007
+
+
+@dataclass
+class PotEntry(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
+    """One beneficiary of a pot and its amount of tokens."""
 
     CONSTR_ID = 0
     beneficiary: PlutusAddress
     amount: int
+
+
+@dataclass
+class PotDatum(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
+    """Inline datum of a pot: the allocations of one (milestone, vesting time); entries
+    sorted by :func:`entry_key` (strictly ascending), ``vesting_time`` in POSIX ms."""
+
+    CONSTR_ID = 0
     milestone_id: bytes
     vesting_time: int
+    entries: list[PotEntry]
+    payout_datum: PayoutDatum
+
+
+def entry_key(beneficiary: PlutusAddress) -> bytes:
+    """The order of pot entries: the beneficiary's serialised Plutus data (``serialiseData``
+    on chain).  pycardano's CBOR of Plutus data is the canonical one the ledger gives scripts."""
+    return bytes(beneficiary.to_cbor())
+
+
+def sorted_entries(entries: dict[bytes, tuple[PlutusAddress, int]]) -> list[PotEntry]:
+    return [PotEntry(addr, amount) for _, (addr, amount) in sorted(entries.items())]
 
 
 @dataclass

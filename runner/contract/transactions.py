@@ -4,7 +4,7 @@ Steps, in order: :func:`deploy` (the three scripts as reference scripts at the
 certificate address, where the certificate policy refuses every spend, so they stay
 forever), :func:`register_stake` (Conway registration of the batch validator's stake
 credential: a release runs it as a zero withdrawal), :func:`register_schedule` (spend
-the one-shot seed, lock one UTxO per allocation with its inline ``AllocationDatum``,
+the one-shot seed, lock one pot per (milestone, vesting time) with its inline ``PotDatum``,
 split into several chained transactions when one would pass the size limit),
 :func:`certify` (mint a milestone certificate with M oracle signatures), then
 ``tx_release.release`` / ``tx_release.reclaim``.
@@ -25,14 +25,16 @@ import pycardano as pc
 
 from runner.contract.blueprint import ScheduleParameters, ScheduleScripts, SeedRef
 from runner.contract.datums import (
-    AllocationDatum,
     CertificateDatum,
+    PayoutDatum,
+    PotDatum,
     Release,
     certificate_datum,
     certificate_message,
-    check_milestone_id,
-    to_plutus_address,
+    from_plutus_address,
+    to_plutus_address,  # noqa: F401  # re-exported for callers of the builder
 )
+from runner.contract.pots import layout_pots, release_output
 from runner.contract.tx_core import (
     DEFAULT_TTL_SLOTS,
     EX_UNIT_MARGIN,
@@ -165,9 +167,14 @@ def deploy(params: ScheduleParameters, scripts: ScheduleScripts, payer: Sequence
 
 
 def register_stake(dep: Deployment, payer: Sequence[pc.UTxO], snap: ChainSnapshot,
-                   evaluate: Evaluator) -> UnsignedTx:
+                   evaluate: Evaluator, *, registered: bool = False) -> UnsignedTx | None:
     """Register the batch validator's stake credential (deposit: ``key_deposit``); the
-    batch script runs for it (publish purpose) and accepts only this certificate."""
+    batch script runs for it (publish purpose) and accepts only this certificate.
+
+    ``registered``: the credential is already registered (by anyone: no witness is
+    needed, so a stranger may have done it first); that is success, nothing to do (None)."""
+    if registered:
+        return None
     fee_input, collateral = split_payer(payer)
     deposit = snap.params.key_deposit
     cert = pc.StakeRegistrationConway(pc.StakeCredential(pc.ScriptHash(dep.scripts.batch_hash)), deposit)
@@ -177,64 +184,54 @@ def register_stake(dep: Deployment, payer: Sequence[pc.UTxO], snap: ChainSnapsho
     return finish(d, snap, evaluate)
 
 
-def _allocation_output(dep: Deployment, spec: AllocationSpec, params: pc.ProtocolParameters
-                       ) -> pc.TransactionOutput:
-    if spec.amount <= 0:
-        raise UserInputError(f"allocation of {spec.amount} tokens to {spec.beneficiary}: amounts must be positive")
-    check_milestone_id(spec.milestone_id)
-    datum = AllocationDatum(to_plutus_address(spec.beneficiary), spec.amount, spec.milestone_id, spec.vesting_ms)
-    out = pc.TransactionOutput(dep.allocation_address, dep.tokens(spec.amount), datum=datum)
-    out.amount.coin = min_lovelace(params, out)
+def pot_output(dep: Deployment, datum: PotDatum, params: pc.ProtocolParameters) -> pc.TransactionOutput:
+    """A pot's UTxO: its tokens (the sum of its entries) and enough ADA for every release
+    output's min-UTxO (the release hands the pot's ADA to the beneficiaries)."""
+    token = (dep.params.token_policy, dep.params.token_name)
+    total = sum(int(e.amount) for e in datum.entries)
+    payouts = 0
+    for e in datum.entries:
+        out = release_output(from_plutus_address(e.beneficiary, dep.network), int(e.amount), 0, token,
+                             datum.payout_datum)
+        payouts += min_lovelace(params, out)
+    out = pc.TransactionOutput(dep.allocation_address, dep.tokens(total), datum=datum)
+    out.amount.coin = max(payouts, min_lovelace(params, out))
     return out
 
 
-def _chunks_by_size(outputs: list[tuple[str, pc.TransactionOutput]], room: int
-                    ) -> list[list[pc.TransactionOutput]]:
-    """Pack whole beneficiary groups (consecutive outputs share a key) into chunks of at most
-    ``room`` bytes, so that one beneficiary's allocations stay consecutive in one tx."""
-    groups: list[list[pc.TransactionOutput]] = []
-    last = None
-    for group_key, out in outputs:
-        if groups and group_key == last:
-            groups[-1].append(out)
-        else:
-            groups.append([out])
-        last = group_key
-    units: list[list[pc.TransactionOutput]] = []
-    for g in groups:  # a group larger than a whole transaction goes output by output
-        units.extend([g] if sum(len(o.to_cbor()) for o in g) <= room else [[o] for o in g])
+def _chunks_by_size(outputs: list[pc.TransactionOutput], room: int) -> list[list[pc.TransactionOutput]]:
+    """Pack pot outputs into chunks of at most ``room`` bytes (one pot never splits)."""
     chunks: list[list[pc.TransactionOutput]] = [[]]
     used = 0
-    for part in units:
-        size = sum(len(o.to_cbor()) for o in part)
+    for out in outputs:
+        size = len(out.to_cbor())
         if used + size > room and chunks[-1]:
             chunks.append([])
             used = 0
-        chunks[-1].extend(part)
+        chunks[-1].append(out)
         used += size
     return chunks
 
 
 def register_schedule(dep: Deployment, allocations: Sequence[AllocationSpec], seed: pc.UTxO,
-                      funding: Sequence[pc.UTxO], snap: ChainSnapshot) -> list[UnsignedTx]:
-    """Lock the allocations; the first transaction spends the seed, the next ones spend the
-    previous one's change (submit them in order).  One beneficiary's allocations are laid
-    out at consecutive indices so that a release pays them with one output."""
+                      funding: Sequence[pc.UTxO], snap: ChainSnapshot, *,
+                      payout: PayoutDatum | None = None) -> list[UnsignedTx]:
+    """Lock the allocations as pots (:func:`runner.contract.pots.layout_pots`); the first
+    transaction spends the seed, the next ones spend the previous one's change (submit them
+    in order).  ``payout``: the datum every release output must carry (none by default)."""
     want = SeedRef(seed.input.transaction_id.payload, seed.input.index)
     if want != dep.params.seed:
         raise UserInputError(f"the seed {seed.input} is not the schedule's one-shot seed",
                              hint="register with the UTxO the schedule's parameters were made from")
     if not allocations:
         raise UserInputError("a schedule needs at least one allocation")
-    order: dict[bytes, int] = {}
-    for spec in allocations:
-        order.setdefault(bytes(spec.beneficiary.to_primitive()), len(order))
-    ordered = sorted(allocations, key=lambda s: order[bytes(s.beneficiary.to_primitive())])
-    outs = [(bytes(s.beneficiary.to_primitive()).hex(), _allocation_output(dep, s, snap.params)) for s in ordered]
+    token = (dep.params.token_policy, dep.params.token_name)
+    pots = layout_pots(allocations, token, dep.network, payout)
+    outs = [pot_output(dep, d, snap.params) for d in pots]
     chunks = _chunks_by_size(outs, snap.params.max_tx_size - REGISTER_HEADROOM)
     # fund: seed + enough of the owner's UTxOs for all tokens and ADA (fees ~0.6 ADA per tx)
     tokens_needed = sum(s.amount for s in allocations)
-    coin_needed = sum(o.amount.coin for _, o in outs) + len(chunks) * 2_000_000
+    coin_needed = sum(o.amount.coin for o in outs) + len(chunks) * 2_000_000
     policy, name = pc.ScriptHash(dep.params.token_policy), pc.AssetName(dep.params.token_name)
     inputs = [seed]
     have = seed.output.amount
@@ -261,8 +258,11 @@ def register_schedule(dep: Deployment, allocations: Sequence[AllocationSpec], se
 
 
 def allocations_in(dep: Deployment, txs: Sequence[UnsignedTx]) -> list[pc.UTxO]:
-    """The allocation UTxOs the register transactions create."""
+    """The pot UTxOs the register transactions create."""
     return [u for tx in txs for u in tx.produced if u.output.address == dep.allocation_address]
+
+
+pots_in = allocations_in
 
 
 def verified_signatures(dep: Deployment, milestone_id: bytes, signatures: Mapping[bytes, bytes]

@@ -1,20 +1,24 @@
-"""Release and reclaim transactions: as many allocations per transaction as the limits allow.
+"""Release and reclaim transactions: as many pots per transaction as the limits allow.
 
 Release (what the batch validator checks, onchain/README.md): the ledger orders inputs by
-(tx id, index), so the builder walks the claimable allocations in that order, forms a
-group of each run of consecutive allocations of one beneficiary and pays each group with
-one output (its tokens and all its ADA) in the same order; it references the forwarder
-and batch scripts and only the certificates of the milestones in the batch; the batch
-validator runs as a zero withdrawal with the ``Release`` redeemer; the validity lower
-bound is the latest vesting time of the batch (the earliest slot that proves it), which
-is at or before now.
+(tx id, index), so the builder walks the claimable pots in that order and pays each
+pot's entries, in the pot's order, with consecutive outputs from output 0 on (exact
+address, the entry's tokens, the pot's payout datum, no reference script; the pot's ADA
+spread over them, the first entry taking what is above the min-UTxOs); the change comes
+last.  It references the forwarder and batch scripts and only the certificates of the
+milestones in the batch; the batch validator runs as a withdrawal of the account's
+actual reward balance (``reward_balance``, 0 unless someone sent rewards there) with the
+``Release`` redeemer; the validity lower bound is the latest vesting time of the batch.
 
-Batch size: the largest prefix that fits the size and ex-unit limits with the margin
-the builder declares (``tx_core.EX_UNIT_MARGIN``), found by scaling from the measured
-use and then stepping (each step is one evaluation); the rest goes into further
-transactions, each paid by another of the payer's UTxOs (so each can be evaluated
-against the chain as it is; the payer should hold a few ADA-only UTxOs — what does not
-fit in the transactions it can pay for is left for the next call).
+Only pots :func:`runner.contract.pots.scan_pots` finds releasable are released (of the
+schedule's own layout when ``schedule`` is given); a batch that fails to build for
+another reason than the limits is narrowed to the pots that fail alone, which are
+dropped with the reason while the rest proceed (:class:`ReleasePlan`).
+
+Batch size: the largest prefix of pots that fits the size and ex-unit limits with the
+margin the builder declares (``tx_core.EX_UNIT_MARGIN``), found by scaling from the
+measured use and then stepping; the rest goes into further transactions, each paid by
+another of the payer's UTxOs (so each can be evaluated against the chain as it is).
 """
 
 from __future__ import annotations
@@ -26,10 +30,18 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import pycardano as pc
-from pycardano import RawCBOR, RawPlutusData
 
-from runner.contract.datums import AllocationDatum, Forward, Reclaim, Release, from_plutus_address
-from runner.contract.transactions import Deployment, payer_inputs
+from runner.contract.datums import Forward, Reclaim, Release
+from runner.contract.pots import (
+    Ignored,
+    Pot,
+    PotScan,
+    certificates_at,
+    claimable_pots,
+    release_output,
+    scan_pots,
+)
+from runner.contract.transactions import AllocationSpec, Deployment, payer_inputs
 from runner.contract.tx_core import (
     DEFAULT_TTL_SLOTS,
     ChainSnapshot,
@@ -38,93 +50,41 @@ from runner.contract.tx_core import (
     TooLarge,
     UnsignedTx,
     finish,
+    min_lovelace,
 )
 from runner.errors import UserInputError
 
 
 class NothingToRelease(UserInputError):
-    """No allocation is both certified and vested (or none is left)."""
+    """No pot is both certified and vested (or none is left)."""
 
 
 @dataclass(frozen=True)
-class Allocation:
-    """An allocation UTxO with its decoded datum."""
-
-    utxo: pc.UTxO
-    datum: AllocationDatum
-
-    @property
-    def key(self) -> tuple[bytes, int]:
-        return (self.utxo.input.transaction_id.payload, self.utxo.input.index)
-
-    @property
-    def beneficiary_key(self) -> bytes:
-        return bytes(self.datum.beneficiary.to_cbor())
+class ReleasePlan:
+    transactions: list[UnsignedTx]
+    skipped: list[Ignored]  # ignored UTxOs and pots dropped because their transaction failed
 
 
-def _datum_cbor(datum: object) -> bytes | None:
-    if isinstance(datum, RawCBOR):
-        return bytes(datum.cbor)
-    if isinstance(datum, RawPlutusData):
-        return bytes(datum.to_cbor())
-    if isinstance(datum, pc.PlutusData):
-        return bytes(datum.to_cbor())
-    return None
+def decode_allocations(dep: Deployment, utxos: Sequence[pc.UTxO]) -> tuple[list[Pot], list[pc.UTxO]]:
+    """(releasable pots sorted as the ledger orders inputs, every other UTxO at the address)."""
+    scan = scan_pots(dep, utxos)
+    return scan.pots, [i.utxo for i in scan.ignored]
 
 
-def decode_allocations(dep: Deployment, utxos: Sequence[pc.UTxO]) -> tuple[list[Allocation], list[pc.UTxO]]:
-    """(allocations sorted as the ledger orders inputs, UTxOs at the address that are not
-    well-formed allocations — only the owner's reclaim can move those)."""
-    good: list[Allocation] = []
-    junk: list[pc.UTxO] = []
-    for u in utxos:
-        if u.output.address.payment_part != dep.allocation_address.payment_part:
-            continue
-        raw = _datum_cbor(u.output.datum)
-        try:
-            datum = AllocationDatum.from_cbor(raw) if raw is not None else None
-        except Exception:  # noqa: BLE001  # any undecodable datum is junk, by design
-            datum = None
-        if datum is None or datum.amount < 0:
-            junk.append(u)
-        else:
-            good.append(Allocation(u, datum))
-    good.sort(key=lambda a: a.key)
-    return good, junk
+decode_pots = decode_allocations
 
 
 def claimable(dep: Deployment, utxos: Sequence[pc.UTxO], certificates: Mapping[bytes, pc.UTxO],
-              snap: ChainSnapshot) -> list[Allocation]:
-    """Allocations whose milestone is certified and whose vesting time is at or before now."""
-    allocations, _ = decode_allocations(dep, utxos)
-    return [a for a in allocations if a.datum.milestone_id in certificates and a.datum.vesting_time <= snap.now_ms]
+              snap: ChainSnapshot, *, schedule: Sequence[AllocationSpec] | None = None) -> list[Pot]:
+    """Pots whose milestone is certified and whose vesting time is at or before now."""
+    return claimable_pots(scan_pots(dep, utxos, schedule=schedule).pots, certificates, snap.now_ms)
 
 
-def certificates_at(dep: Deployment, utxos: Sequence[pc.UTxO]) -> dict[bytes, pc.UTxO]:
-    """Certificate UTxOs at the certificate address, by milestone id (policy C tokens only)."""
-    found: dict[bytes, pc.UTxO] = {}
-    policy = pc.ScriptHash(dep.policy_id)
-    for u in utxos:
-        for name in u.output.amount.multi_asset.get(policy, {}):
-            found.setdefault(name.payload, u)
-    return found
+Item = TypeVar("Item", Pot, pc.UTxO)
 
 
-def _groups(items: Sequence[Allocation]) -> list[list[Allocation]]:
-    groups: list[list[Allocation]] = []
-    for a in items:
-        if groups and groups[-1][0].beneficiary_key == a.beneficiary_key:
-            groups[-1].append(a)
-        else:
-            groups.append([a])
-    return groups
-
-
-Item = TypeVar("Item", Allocation, pc.UTxO)
-
-
-def _utxo(item: Allocation | pc.UTxO) -> pc.UTxO:
-    return item.utxo if isinstance(item, Allocation) else item
+def _utxo(item: Pot | pc.UTxO) -> pc.UTxO:
+    return item.utxo if isinstance(item, Pot) else item
 
 
 def _fit(items: Sequence[Item], build: Callable[[Sequence[Item]], UnsignedTx]) -> UnsignedTx:
@@ -140,7 +100,7 @@ def _fit(items: Sequence[Item], build: Callable[[Sequence[Item]], UnsignedTx]) -
             if best is not None and best_n + 1 >= failed_at:
                 return best
             if n <= 1:
-                raise UserInputError(f"a single allocation does not fit in a transaction ({exc})") from exc
+                raise UserInputError(f"a single pot does not fit in a transaction ({exc})") from exc
             scaled = math.floor(n * exc.limit / exc.used) if exc.used else n * 3 // 4
             n = max(best_n + 1, min(n - 1, scaled))
             continue
@@ -155,85 +115,147 @@ def _call(build: Callable[[Sequence[Item], pc.UTxO, pc.UTxO], UnsignedTx], part:
     return build(part, fee_input, collateral)
 
 
+def _culprits(items: Sequence[Item], build: Callable[[Sequence[Item]], UnsignedTx]) -> list[Ignored]:
+    """The items whose transaction fails alone (each with the reason)."""
+    found = []
+    for item in items:
+        try:
+            build([item])
+        except Exception as exc:  # noqa: BLE001  # any failure of one pot drops that pot only
+            found.append(Ignored(_utxo(item), f"its transaction fails: {exc}"))
+    return found
+
+
 def _plan(items: Sequence[Item], payer: Sequence[pc.UTxO],
-          build: Callable[[Sequence[Item], pc.UTxO, pc.UTxO], UnsignedTx]) -> list[UnsignedTx]:
+          build: Callable[[Sequence[Item], pc.UTxO, pc.UTxO], UnsignedTx]) -> ReleasePlan:
     """One transaction per existing fee input of the payer (so that every transaction can
     be evaluated now and submitted in any order); what is left when the payer's UTxOs run
-    out waits for the next call, once these are on chain."""
+    out waits for the next call, once these are on chain.  A batch failing for another
+    reason than the limits: the items failing alone are dropped (reported), the rest retried."""
     fee_inputs, collateral = payer_inputs(payer)
     txs: list[UnsignedTx] = []
+    skipped: list[Ignored] = []
     rest = list(items)
     for fee_input in fee_inputs:
-        if not rest:
+        build_one = functools.partial(_call, build, fee_input=fee_input, collateral=collateral)
+        while rest:
+            try:
+                tx = _fit(rest, build_one)
+                break
+            except Exception as exc:
+                bad = _culprits(rest, build_one)
+                if not bad:
+                    raise
+                skipped += bad
+                dropped = {b.utxo.input for b in bad}
+                rest = [i for i in rest if _utxo(i).input not in dropped]
+                if not rest:
+                    raise NothingToRelease(f"every pot failed: {bad[0].reason}") from exc
+        else:
             break
-        tx = _fit(rest, functools.partial(_call, build, fee_input=fee_input, collateral=collateral))
         txs.append(tx)
         spent = set(tx.inputs)
         rest = [a for a in rest if _utxo(a).input not in spent]
-    return txs
+    return ReleasePlan(txs, skipped)
 
 
-def release(dep: Deployment, allocation_utxos: Sequence[pc.UTxO], certificates: Mapping[bytes, pc.UTxO],
-            payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator) -> list[UnsignedTx]:
-    """Release every claimable allocation, in as few transactions as the limits allow."""
-    items = claimable(dep, allocation_utxos, certificates, snap)
+def _pot_outputs(dep: Deployment, pot: Pot, params: pc.ProtocolParameters) -> list[pc.TransactionOutput]:
+    token = (dep.params.token_policy, dep.params.token_name)
+    outputs = []
+    for address, amount in pot.entries:
+        out = release_output(address, amount, 0, token, pot.datum.payout_datum)
+        out.amount.coin = min_lovelace(params, out)
+        outputs.append(out)
+    extra = pot.utxo.output.amount.coin - sum(o.amount.coin for o in outputs)
+    if extra > 0:  # the validator wants the pot's ADA with the beneficiaries
+        outputs[0].amount.coin += extra
+    return outputs
+
+
+def release_plan(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certificates: Mapping[bytes, pc.UTxO],
+                 payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator, *,
+                 schedule: Sequence[AllocationSpec] | None = None, reward_balance: int = 0) -> ReleasePlan:
+    """Release every claimable pot, in as few transactions as the limits allow, and say
+    what was left out and why."""
+    scan = scan_pots(dep, pot_utxos, schedule=schedule)
+    items = claimable_pots(scan.pots, certificates, snap.now_ms)
     if not items:
-        allocations, _ = decode_allocations(dep, allocation_utxos)
-        pending = sorted({a.datum.milestone_id for a in allocations if a.datum.milestone_id not in certificates})
+        pending = sorted({p.milestone_id for p in scan.pots if p.milestone_id not in certificates})
         raise NothingToRelease(
-            f"nothing to release at {dep.allocation_address}: {len(allocations)} allocations left, "
-            f"none both certified and vested" + (f" (uncertified milestones: {pending})" if pending else ""),
+            f"nothing to release at {dep.allocation_address}: {len(scan.pots)} pots left, "
+            f"none both certified and vested" + (f" (uncertified milestones: {pending})" if pending else "")
+            + (f"; {len(scan.ignored)} UTxOs ignored ({scan.ignored[0].reason}, ...)" if scan.ignored else ""),
             hint="certify the milestone, or wait until its vesting time")
 
-    def build(part: Sequence[Allocation], fee_input: pc.UTxO, collateral: pc.UTxO) -> UnsignedTx:
-        outputs = []
-        for g in _groups(part):
-            value = pc.Value()
-            for a in g:
-                value = value + a.utxo.output.amount
-            outputs.append(pc.TransactionOutput(from_plutus_address(g[0].datum.beneficiary, dep.network), value))
-        milestones = sorted({a.datum.milestone_id for a in part})
-        lower = snap.first_slot_at_or_after(max(a.datum.vesting_time for a in part))
+    paying = {p.key: _pot_outputs(dep, p, snap.params) for p in items}  # once, not per attempt
+
+    def build(part: Sequence[Pot], fee_input: pc.UTxO, collateral: pc.UTxO) -> UnsignedTx:
+        outputs = [o for p in part for o in paying[p.key]]
+        milestones = sorted({p.milestone_id for p in part})
+        lower = snap.first_slot_at_or_after(max(p.vesting_ms for p in part))
         d = Draft(
-            "release", inputs=[a.utxo for a in part] + [fee_input], outputs=outputs,
+            "release", inputs=[p.utxo for p in part] + [fee_input], outputs=outputs,
             reference_inputs=[dep.script_utxos["spend_forwarder"], dep.script_utxos["batch_release"],
                               *(certificates[m] for m in milestones)],
-            withdrawals={dep.reward_account: 0}, withdraws={dep.reward_account: Release()},
-            spend={a.utxo.input: Forward() for a in part}, validity_start=lower,
+            withdrawals={dep.reward_account: reward_balance}, withdraws={dep.reward_account: Release()},
+            spend={p.utxo.input: Forward() for p in part}, validity_start=lower,
             ttl=snap.slot + DEFAULT_TTL_SLOTS, change_address=fee_input.output.address, collateral=collateral)
         return finish(d, snap, evaluate)
 
-    return _plan(items, payer, build)
+    plan = _plan(items, payer, build)
+    return ReleasePlan(plan.transactions, scan.ignored + plan.skipped)
+
+
+def release(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certificates: Mapping[bytes, pc.UTxO],
+            payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator, *,
+            schedule: Sequence[AllocationSpec] | None = None, reward_balance: int = 0) -> list[UnsignedTx]:
+    """The transactions of :func:`release_plan`."""
+    return release_plan(dep, pot_utxos, certificates, payer, snap, evaluate, schedule=schedule,
+                        reward_balance=reward_balance).transactions
+
+
+def _split_values(values: Sequence[pc.Value], max_value_bytes: int) -> list[pc.Value]:
+    """Merge values into as few as possible, each under ``max_value_bytes`` serialised
+    (a value never splits: each came from one UTxO, so it covers its own min-UTxO)."""
+    merged: list[pc.Value] = []
+    for v in values:
+        if merged and len((merged[-1] + v).to_cbor()) <= max_value_bytes:
+            merged[-1] = merged[-1] + v
+        else:
+            merged.append(v)
+    return merged
 
 
 def reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], owner_payer: Sequence[pc.UTxO], snap: ChainSnapshot,
-            evaluate: Evaluator, *, to: pc.Address | None = None) -> list[UnsignedTx]:
-    """After expiry, the owner takes back everything left at the allocation address
-    (malformed UTxOs too); the owner's key signs (required signer)."""
+            evaluate: Evaluator, *, to: pc.Address | None = None, reward_balance: int = 0) -> list[UnsignedTx]:
+    """After expiry, the owner takes back everything left at the pot address (junk too);
+    the owner's key signs (required signer).  Outputs stay under the max value size."""
     expiry = dep.params.expiry_ms
     if snap.now_ms < expiry:
         raise UserInputError(f"the schedule expires at POSIX ms {expiry}; it is {snap.now_ms} now",
                              hint="reclaim after the expiry")
-    allocations, junk = decode_allocations(dep, utxos)
-    items = sorted([a.utxo for a in allocations] + junk,
+    items = sorted([u for u in utxos if u.output.address.payment_part == dep.allocation_address.payment_part],
                    key=lambda u: (u.input.transaction_id.payload, u.input.index))
     if not items:
         raise NothingToRelease(f"nothing left to reclaim at {dep.allocation_address}")
     owner = dep.params.owner
     destination = to or pc.Address(pc.VerificationKeyHash(owner), network=dep.network)
+    max_value = int(snap.params.max_val_size or 5000) - 100
 
     def build(part: Sequence[pc.UTxO], fee_input: pc.UTxO, collateral: pc.UTxO) -> UnsignedTx:
-        value = pc.Value()
-        for u in part:
-            value = value + u.output.amount
+        values = _split_values([u.output.amount for u in part], max_value)
         d = Draft(
             "reclaim", inputs=list(part) + [fee_input],
-            outputs=[pc.TransactionOutput(destination, value)],
+            outputs=[pc.TransactionOutput(destination, v) for v in values],
             reference_inputs=[dep.script_utxos["spend_forwarder"], dep.script_utxos["batch_release"]],
-            withdrawals={dep.reward_account: 0}, withdraws={dep.reward_account: Reclaim()},
+            withdrawals={dep.reward_account: reward_balance}, withdraws={dep.reward_account: Reclaim()},
             spend={u.input: Forward() for u in part},
             validity_start=snap.first_slot_at_or_after(expiry), ttl=snap.slot + DEFAULT_TTL_SLOTS,
             required_signers=[owner], change_address=fee_input.output.address, collateral=collateral)
         return finish(d, snap, evaluate)
 
-    return _plan(items, owner_payer, build)
+    return _plan(items, owner_payer, build).transactions
+
+
+__all__ = ["Ignored", "NothingToRelease", "Pot", "PotScan", "ReleasePlan", "certificates_at", "claimable",
+           "decode_allocations", "decode_pots", "reclaim", "release", "release_plan", "scan_pots"]

@@ -181,6 +181,13 @@ BlockModeOption = typer.Option("submit", "--block-mode", help="submit: a block p
 UtxoFileOption = typer.Option(None, "--utxo-file", help="Start from this UTxO set (Ogmios queryLedgerState/utxo "
                                                         "JSON) besides the seeded wallets (new devnets only).")
 
+# protocol helper: the wall clock and the near-now start of `up` (see wallclock.py)
+UpSystemStartOption = typer.Option(None, "--system-start-ms", help="POSIX time (ms, whole seconds) of slot 0 "
+                                   "(new devnets only; default: now, for third-party tools).")
+WallClockOption = typer.Option(False, "--wall-clock", help="Chain time follows real time: the clock moves to "
+                               "now before every change and a block forms every --block-period seconds.")
+BlockPeriodOption = typer.Option(5.0, "--block-period", help="Seconds between blocks with --wall-clock.")
+
 
 @devnet_app.command()
 def up(
@@ -191,26 +198,33 @@ def up(
     params_file: Path | None = ParamsOption,
     data_dir: Path | None = DataDirOption,
     allow_remote: bool = typer.Option(False, help="Allow a non-loopback --host."),
-    system_start_ms: int = SystemStartOption,
+    system_start_ms: int | None = UpSystemStartOption,
     slot_length_ms: int = SlotLengthOption,
     epoch_length: int = EpochLengthOption,
     start_slot: int = StartSlotOption,
     utxo_file: Path | None = UtxoFileOption,
     block_mode: str = BlockModeOption,
+    wall_clock: bool = WallClockOption,
+    block_period: float = BlockPeriodOption,
 ) -> None:
     """Serve the devnet as Ogmios (ws://HOST:1337) and Kupo (http://HOST:1442) until Ctrl-C."""
+    from runner.chain.devnet.wallclock import check_block_period, following_real_time, start_near_now
+
     check_host(host, allow_remote)
     check_port(ogmios_port, "--ogmios-port")
     check_port(kupo_port, "--kupo-port")
+    check_block_period(block_period)
     directory = _data_dir(data_dir)
-    clock = GenesisOptions(system_start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
+    start_ms = start_near_now() if system_start_ms is None else system_start_ms  # new devnets: near now
+    clock = GenesisOptions(start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
     clock.slot_config()  # bad options are refused even when the devnet exists (they would be ignored)
     _exit_on_sigterm(directory)
     with _locked(directory, "devnet up") as lock:
         new, started = not _has_state(directory), False
         ledger = _open(directory, seed, params_file, clock)
         try:
-            with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running:
+            with serving(ledger, host=host, ogmios_port=ogmios_port, kupo_port=kupo_port) as running, \
+                    following_real_time(running.guard, wall_clock, block_period):
                 started = True
                 lockfile.update(lock, ogmios=running.ogmios_url)
                 stop = _stop_on_signal()  # before announcing: a SIGTERM from then on stops cleanly

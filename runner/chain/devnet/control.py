@@ -11,12 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from runner.chain.devnet.ogmios_methods import (
-    BadParams,
-    LedgerGuard,
-    params_object,
-    parse_address,
-)
+from runner.chain.devnet.ogmios_methods import LedgerGuard
+from runner.chain.devnet.ogmios_rpc import BadParams, no_params, params_object, parse_address
 from runner.errors import UserInputError
 
 
@@ -40,17 +36,26 @@ def _advance(guard: LedgerGuard, params: Any) -> dict[str, Any]:
     query = dict(params_object(params, "devnet/advance"))
     if ("slots" in query) == ("posixMs" in query):
         raise BadParams('Invalid request: devnet/advance takes {"slots": N} or {"posixMs": T}.')
-    if "slots" in query:
-        slots = _natural(query, "slots", "devnet/advance")
-        return guard.write(lambda ledger: {"advanced_to_slot": ledger.advance_slots(slots), **status_of(ledger)})
-    target = _natural(query, "posixMs", "devnet/advance")
-    return guard.write(lambda ledger: {"advanced_to_slot": ledger.advance_to_posix_ms(target),
-                                       **status_of(ledger)})
+    slots = _natural(query, "slots", "devnet/advance") if "slots" in query else None
+    target = _natural(query, "posixMs", "devnet/advance") if slots is None else 0
+
+    def advance(ledger: Any) -> dict[str, Any]:
+        before = int(ledger.current_slot)
+        moved_to = ledger.advance_slots(slots) if slots is not None else ledger.advance_to_posix_ms(target)
+        if guard.wall_clock is not None:  # the chain keeps its lead over real time
+            guard.wall_clock.travelled(int(moved_to) - before)
+        return {"advanced_to_slot": moved_to, **status_of(ledger)}
+
+    return guard.write(advance)
 
 
 def _fund(guard: LedgerGuard, params: Any) -> dict[str, Any]:
     query = dict(params_object(params, "devnet/fund"))
     address = parse_address(query.get("address"), "params.address")
+    if address.payment_part is None:
+        raise BadParams(f"Invalid request: params.address {str(address)[:120]} is a reward (stake) address; "
+                        "outputs cannot be paid to it (the ledger refuses them). Fund a payment address "
+                        "(addr_test1...) that delegates to it instead.")
     lovelace = _natural(query, "lovelace", "devnet/fund")
 
     def pay(ledger: Any) -> dict[str, Any]:
@@ -64,17 +69,29 @@ def _fund(guard: LedgerGuard, params: Any) -> dict[str, Any]:
 def _rollback(guard: LedgerGuard, params: Any) -> dict[str, Any]:
     query = dict(params_object(params, "devnet/rollback"))
     blocks = _natural(query, "blocks", "devnet/rollback")
-    to_mempool = bool(query.get("toMempool", True))
+    to_mempool = query.get("toMempool", True)
+    if not isinstance(to_mempool, bool):
+        raise BadParams("Invalid request: devnet/rollback's params.toMempool must be true or false "
+                        f"(JSON booleans), got {str(to_mempool)[:40]!r}.")
+    unknown = sorted(set(query) - {"blocks", "toMempool"})
+    if unknown:
+        raise BadParams(f"Invalid request: devnet/rollback takes blocks and toMempool, not {', '.join(unknown)}.")
     return guard.write(lambda ledger: {"returned_to_mempool": ledger.rollback(blocks, to_mempool=to_mempool),
                                        **status_of(ledger)})
 
 
+def _status(guard: LedgerGuard, params: Any) -> dict[str, Any]:
+    no_params(params, "devnet/status")
+    return guard.read(status_of)
+
+
 def _tick(guard: LedgerGuard, params: Any) -> dict[str, Any]:
+    no_params(params, "devnet/tick")
     return guard.write(lambda ledger: (ledger.tick(), status_of(ledger))[1])
 
 
 CONTROL: dict[str, Callable[[LedgerGuard, Any], dict[str, Any]]] = {
-    "devnet/status": lambda guard, params: guard.read(status_of),
+    "devnet/status": lambda guard, params: _status(guard, params),
     "devnet/advance": _advance,
     "devnet/fund": _fund,
     "devnet/rollback": _rollback,

@@ -160,6 +160,7 @@ def _rehearse(seed: str, ledger: Any, running: Any, chain: Chain, say: Callable[
          chain.submit(deployed.tx, payer.signing_key))
     dep = deployed.deployment
     stake = T.register_stake(dep, chain.utxos(payer.address), chain.snapshot(), chain.evaluate)
+    assert stake is not None  # a fresh schedule's credential is never registered yet
     done(5, "registered the batch validator's stake credential", stake, chain.submit(stake, payer.signing_key))
     specs = [T.AllocationSpec(b, 100 * (i + 1) * (j + 1), m, vesting_ms)
              for i, b in enumerate(bens) for j, m in enumerate(MILESTONES)]
@@ -184,15 +185,19 @@ def _rehearse(seed: str, ledger: Any, running: Any, chain: Chain, say: Callable[
         raise RuntimeError("the devnet accepted a release before the vesting time")
     except LedgerRejection as exc:
         reason = f"code {exc.ogmios_code}: {exc.message}"
-    say(f"[8/{STEPS}] release before vesting (lower bound slot {early.body.validity_start}, tip slot {snap.slot}) "
-        f"refused by the ledger: {reason}")
+    say(f"[8/{STEPS}] release before vesting time (chain tip at slot {snap.slot}) refused by the ledger: "
+        f"{reason}.  Three slots are in play: the tip ({snap.slot}), the slot of the next block, where the "
+        f"ledger checks the transaction, and the release's validity interval, which starts at "
+        f"{early.body.validity_start}, the first slot at or after the vesting time (the builder was given a "
+        f"clock running ahead).  A transaction is not valid before its lower bound, so no token moves before "
+        f"the vesting time.")
     control(running.guard, "devnet/advance", {"posixMs": vesting_ms + 1_000})
     tip = control(running.guard, "devnet/tick", {})["tip"]
     say(f"[9/{STEPS}] advanced the devnet clock past the vesting time: tip slot {tip['slot']}")
     before = {str(b): _tokens(chain.utxos(b), dep) for b in bens}
     [release] = R.release(dep, chain.utxos(dep.allocation_address), certificates, chain.utxos(payer.address),
                           chain.snapshot(), chain.evaluate)
-    released = len(release.inputs) - 1
+    released = len(release.body.outputs) - 1  # one output per pot entry, then the change
     done(10, f"released {released} allocations of milestone {MILESTONES[0].decode()} in one batch", release,
          chain.submit(release, payer.signing_key), f", {_ada(release.fee // released)} per release")
     wrong = []
@@ -202,7 +207,7 @@ def _rehearse(seed: str, ledger: Any, running: Any, chain: Chain, say: Callable[
         say(f"        beneficiary {i + 1} {str(b)[:24]}... received {got} {TOKEN.decode()} (expected {want})")
         if got != want:
             wrong.append(str(b))
-    locked = len(R.decode_allocations(dep, chain.utxos(dep.allocation_address))[0])
+    locked = sum(len(p.entries) for p in R.decode_pots(dep, chain.utxos(dep.allocation_address))[0])
     if wrong:
         raise RuntimeError(f"beneficiaries with the wrong balance: {wrong}")
     say(f"[11/{STEPS}] balances checked: every beneficiary holds exactly its {MILESTONES[0].decode()} tokens; "

@@ -17,6 +17,7 @@ from typing import Any
 from pycardano import Address, TransactionInput, TransactionOutput
 
 from runner.chain.devnet import ogmios_shapes as shapes
+from runner.chain.devnet import tip_view
 
 Json = dict[str, Any]
 GENESIS_HEADER_HASH = shapes.blake2b_256(b"milestones-devnet-genesis")
@@ -338,10 +339,11 @@ class ChainHistory:
                  lookup_script: Callable[[str], tuple[str, bytes] | None] | None = None) -> KupoIndex:
         """The index as of the ledger's tip (called under the ledger lock)."""
         self.follow(list(getattr(ledger, "blocks", ())))
+        utxo = tip_view.utxo_at_tip(ledger)  # blocks only: pending transactions are not indexed
         outputs = dict(self.outputs)
-        outputs.update(ledger.utxo)
+        outputs.update(utxo)
         matches = [Match(ref, output, *self.created.get(ref, (self.origin, 0)),
-                         None if ref in ledger.utxo else self.spent.get(ref))
+                         None if ref in utxo else self.spent.get(ref))
                    for ref, output in outputs.items()]
         return KupoIndex(matches, int(ledger.tip.slot), list(self.points),
                          lookup_datum or (lambda h: None), lookup_script or (lambda h: None))

@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -50,6 +50,7 @@ class Reply:
     status: HTTPStatus
     body: Any
     content_type: str = JSON_TYPE
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class IndexCache:
@@ -74,6 +75,11 @@ class IndexCache:
             self._key = key
         return self._index
 
+
+    def metadata(self, slot: int, transaction_id: str | None) -> tuple[list[Any], str | None]:
+        from runner.chain.devnet.kupo_metadata import metadata_at
+
+        return self.guard.read(lambda ledger: metadata_at(ledger, slot, transaction_id))
 
     def _datum(self, digest: str) -> bytes | None:
         found = self.guard.read(lambda ledger: ledger.datum_by_hash(digest))
@@ -137,6 +143,25 @@ def _checkpoint(index: KupoIndex, slot_text: str, query: dict[str, list[str]]) -
     return Reply(HTTPStatus.OK, point)
 
 
+#: (slot, transaction id or None) -> (metadata of the block at that slot, its header hash)
+MetadataLookup = Callable[[int, "str | None"], "tuple[list[Any], str | None]"]
+
+
+def _metadata(slot_text: str, query: dict[str, list[str]], lookup: MetadataLookup | None) -> Reply:
+    if not slot_text.isdigit() or len(slot_text) > 20:
+        raise HttpFailure(HTTPStatus.BAD_REQUEST, "metadata is looked up by an absolute slot number "
+                                                  "(at most 20 digits)")
+    unknown = sorted(set(query) - {"transaction_id"})
+    if unknown:
+        raise HttpFailure(HTTPStatus.BAD_REQUEST, f"unknown query parameter(s): {', '.join(unknown)}; "
+                                                  "supported: transaction_id")
+    tx_id = query["transaction_id"][-1] if "transaction_id" in query else None
+    if tx_id is not None and not _HASH64.match(tx_id):
+        raise HttpFailure(HTTPStatus.BAD_REQUEST, "transaction_id is 64 lowercase hex characters")
+    found, header_hash = lookup(int(slot_text), tx_id) if lookup is not None else ([], None)
+    return Reply(HTTPStatus.OK, found, headers={"X-Block-Header-Hash": header_hash} if header_hash else {})
+
+
 def _health(index: KupoIndex, accept: str) -> Reply:
     health = {"connection_status": "connected", "most_recent_checkpoint": index.checkpoint_slot,
               "most_recent_node_tip": index.checkpoint_slot, "seconds_since_last_block": 0,
@@ -152,7 +177,7 @@ def _health(index: KupoIndex, accept: str) -> Reply:
     return Reply(HTTPStatus.OK, health)
 
 
-def route(index: KupoIndex, url: str, accept: str = "") -> Reply:
+def route(index: KupoIndex, url: str, accept: str = "", metadata: MetadataLookup | None = None) -> Reply:
     """Answer one GET; raises :class:`HttpFailure` for a request Kupo would refuse."""
     path, query = _query(url)
     parts = [p for p in path.split("/") if p]
@@ -168,9 +193,11 @@ def route(index: KupoIndex, url: str, accept: str = "") -> Reply:
         return Reply(HTTPStatus.OK, index.checkpoints())
     if len(parts) == 2 and parts[0] == "checkpoints":
         return _checkpoint(index, parts[1], query)
+    if len(parts) == 2 and parts[0] == "metadata":
+        return _metadata(parts[1], query, metadata)
     raise HttpFailure(HTTPStatus.NOT_FOUND, f"no such endpoint: {path}; this devnet serves /health, "
                                             "/matches/{pattern}, /datums/{hash}, /scripts/{hash}, "
-                                            "/checkpoints")
+                                            "/checkpoints, /metadata/{slot}")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -185,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         index = self.cache.current()
         try:
-            reply = route(index, self.path, self.headers.get("Accept", ""))
+            reply = route(index, self.path, self.headers.get("Accept", ""), self.cache.metadata)
         except HttpFailure as failure:
             reply = Reply(failure.status, {"hint": failure.hint})
         except Exception as exc:  # a devnet bug must not take the server down
@@ -219,6 +246,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Most-Recent-Checkpoint", str(checkpoint))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 

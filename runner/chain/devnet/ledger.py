@@ -32,6 +32,7 @@ from runner.chain.devnet import ledger_rules as rules
 from runner.chain.devnet import ledger_speed
 from runner.chain.devnet.clock import SlotConfig
 from runner.chain.devnet.genesis import FAUCET, Wallet, derive_wallet, genesis_outputs
+from runner.chain.devnet.ledger_apply import apply_validated, undo_applied
 from runner.chain.devnet.ledger_index import ChainIndex
 from runner.chain.devnet.ledger_types import (
     AppliedTx,
@@ -39,7 +40,6 @@ from runner.chain.devnet.ledger_types import (
     ParsedTx,
     StakeAccount,
     Tip,
-    Undo,
     applied_ttl,
     block_hash,
     tx_bytes,
@@ -182,6 +182,12 @@ class Ledger:
         return [t.tx_id for t in self._mempool]
 
     @property
+    def mempool_applied(self) -> list[AppliedTx]:
+        """The pending transactions as applied (with their undo records), oldest first:
+        what the servers subtract from ``utxo`` to answer from the state at the tip."""
+        return list(self._mempool)
+
+    @property
     def mempool_transactions(self) -> list[tuple[str, bytes]]:
         """(tx id, CBOR as submitted) of the pending transactions, oldest first."""
         return [(t.tx_id, t.cbor) for t in self._mempool]
@@ -231,11 +237,29 @@ class Ledger:
     def submit(self, tx: bytes | str | Transaction) -> str:
         """Validate (phase 1 and 2) and apply; returns the tx id. Raises LedgerRejection."""
         ptx = ParsedTx.parse(tx_bytes(tx))
-        self._mempool.append(self._validate_and_apply(ptx))
-        if self.block_mode == "submit":
-            self._form_block()
+        self._admit(self._validate_and_apply(ptx))
         self._autosave()
         return ptx.tx_id_hex
+
+    def _admit(self, applied: AppliedTx) -> None:
+        """Put an applied transaction in the mempool (and in a block in "submit" mode).
+
+        All or nothing: if anything fails on the way, the transaction is undone and the
+        mempool, blocks and clock are put back as they were.
+        """
+        mempool, height, slot = list(self._mempool), len(self._blocks), self._current_slot
+        try:
+            self._mempool.append(applied)
+            if self.block_mode == "submit":
+                self._form_block()
+        except BaseException:
+            for block in self._blocks[height:]:
+                for t in block.txs:
+                    self._confirmed.pop(t.tx_id, None)
+            del self._blocks[height:]
+            self._mempool, self._current_slot = mempool, slot
+            self._undo(applied)
+            raise
 
     def _validate_and_apply(self, ptx: ParsedTx) -> AppliedTx:
         ctx = self._context()
@@ -256,53 +280,10 @@ class Ledger:
         return evaluate_unchecked(self._context(utxo, check_signatures=False), ptx, self.slot_config)
 
     def _apply(self, validation: Validation) -> AppliedTx:
-        ptx = validation.ptx
-        body = ptx.tx.transaction_body
-        undo = Undo()
-        tx_id = TransactionId(ptx.tx_id)
-        valid = ptx.is_valid and validation.scripts_ok
-        expected = len(body.outputs) + (body.collateral_return is not None)
-        raws: list[bytes | None] = list(ptx.spans.outputs)
-        if len(raws) != expected:
-            raws = [None] * expected
-        if valid:
-            spent = list(body.inputs)
-            produced = [(TransactionInput(tx_id, i), o, raws[i]) for i, o in enumerate(body.outputs)]
-            for key, account in validation.certs.changes.items():
-                undo.stake_before[key] = self._stake.get(key)
-                if account is None:
-                    self._stake.pop(key, None)
-                else:
-                    self._stake[key] = account
-        else:
-            spent = list(body.collateral or [])
-            produced = []
-            if body.collateral_return is not None:
-                produced = [(TransactionInput(tx_id, len(body.outputs)), body.collateral_return, raws[-1])]
-        for ref in spent:
-            out, spent_raw = self._utxo.pop_with_raw(ref)
-            undo.consumed.append((ref, out))
-            undo.consumed_raw.append(spent_raw)
-        for ref, out, raw in produced:
-            self._utxo.add(ref, out, raw)
-            undo.produced.append(ref)
-            self.index.add_output(out)
-        self.index.add_witnesses(ptx)
-        return AppliedTx(ptx.tx_id_hex, ptx.spans.raw, undo, valid)
+        return apply_validated(self._utxo, self._stake, self.index, validation)
 
     def _undo(self, applied: AppliedTx) -> None:
-        undo = applied.undo
-        for ref in undo.produced:
-            if ref in self._utxo:
-                self._utxo.pop(ref)
-        raws = undo.consumed_raw if len(undo.consumed_raw) == len(undo.consumed) else [None] * len(undo.consumed)
-        for (ref, out), raw in zip(undo.consumed, raws):
-            self._utxo.add(ref, out, raw)
-        for key, before in undo.stake_before.items():
-            if before is None:
-                self._stake.pop(key, None)
-            else:
-                self._stake[key] = before
+        undo_applied(self._utxo, self._stake, applied)
 
     # --- blocks and time ----------------------------------------------------------------
 
@@ -395,6 +376,14 @@ class Ledger:
         from runner.chain.devnet.ledger_faucet import faucet_payment
 
         target = address if isinstance(address, Address) else Address.from_primitive(address_key(address))
+        if target.payment_part is None:
+            raise UserInputError(f"cannot fund {target}: a reward (stake) address cannot hold outputs",
+                                 hint="fund a payment address (addr_test1...); the ledger refuses outputs "
+                                      "at stake addresses")
+        bad = {str(name): qty for name, qty in (assets or {}).items() if int(qty) <= 0}
+        if bad:
+            raise UserInputError(f"cannot fund token quantities that are not positive: {bad}",
+                                 hint="give each asset a quantity of at least 1")
         tx = faucet_payment(self, target, lovelace, assets or {})
         tx_id = self.submit(tx)
         return TransactionInput(TransactionId(bytes.fromhex(tx_id)), 0)

@@ -90,6 +90,20 @@ def map_entries(buf: bytes) -> dict[int, bytes]:
     return out
 
 
+def map_items(buf: bytes) -> list[tuple[bytes, bytes]]:
+    """The raw (key, value) pairs of a map, in the submitted order (duplicates kept)."""
+    major, arg, pos, indefinite = _head(buf, 0)
+    if major != 5:
+        raise CborSpanError("expected a map")
+    items: list[tuple[bytes, bytes]] = []
+    while (indefinite and buf[pos] != 0xFF) or (not indefinite and len(items) < arg):
+        kend = item_end(buf, pos)
+        vend = item_end(buf, kend)
+        items.append((buf[pos:kend], buf[kend:vend]))
+        pos = vend
+    return items
+
+
 def output_value(raw_output: bytes) -> bytes:
     """The value field of a serialized output (legacy array or post-Alonzo map form)."""
     major = raw_output[0] >> 5
@@ -111,6 +125,9 @@ class TxSpans:
     datum_items: tuple[bytes, ...]
     #: body outputs, then the collateral return if any (their min-UTxO and value sizes)
     outputs: tuple[bytes, ...] = ()
+    #: the size the ledger charges and limits: the transaction without its is_valid flag
+    #: (cardano-ledger's size of [body, witnesses, auxiliary data], one byte less)
+    ledger_size: int = 0
 
 
 def tx_spans(raw: bytes) -> TxSpans:
@@ -144,17 +161,18 @@ def tx_spans(raw: bytes) -> TxSpans:
             datums=datums,
             datum_items=tuple(container_items(datums)) if datums else (),
             outputs=tuple(outputs),
+            ledger_size=len(raw) - (bounds[2][1] - bounds[2][0] if arg == 4 else 0),
         )
     except (CborSpanError, IndexError) as exc:
         raise deserialisation_error(str(exc)) from exc
 
 
-def deserialisation_error(reason: str) -> LedgerRejection:
+def deserialisation_error(reason: str, hint: str | None = None) -> LedgerRejection:
     """Ogmios' DeserialisationFailure (-32602), which names each era it tried."""
     eras = ("shelley", "allegra", "mary", "alonzo", "babbage", "conway")
     return LedgerRejection(
         f"the transaction is not valid Conway CBOR: {reason}",
         ogmios_code=-32602,
         data={era: reason for era in eras},
-        hint="submit the hex/bytes of a signed transaction (tx.to_cbor()), not a body",
+        hint=hint or "submit the hex/bytes of a signed transaction (tx.to_cbor()), not a body",
     )

@@ -40,6 +40,7 @@ from runner.chain.devnet.ledger_types import (
     reward_account_credential,
     reward_address_text,
 )
+from runner.errors import LedgerRejection
 
 Credential: TypeAlias = "VerificationKeyHash | ScriptHash"
 
@@ -67,45 +68,76 @@ class CertEffects:
     #: (certificate index, credential, Ogmios certificate type) for every certificate
     #: that needs a witness
     witnesses: list[tuple[int, Credential, str]] = field(default_factory=list)
+    #: the first DELEG failure met while walking the certificates (raised by check_certificates)
+    failure: LedgerRejection | None = None
 
 
 def _origin(credential: Credential) -> str:
     return "script" if isinstance(credential, ScriptHash) else "verificationKey"
 
 
-def check_withdrawals(ctx: RuleContext, ptx: ParsedTx) -> None:
-    withdrawals = ptx.tx.transaction_body.withdraws or {}
+def is_supported(cert: Any) -> bool:
+    """Stake registration, deregistration and vote delegation: what the devnet models."""
+    return isinstance(cert, _WITNESSED + _REGISTERING)
+
+
+def check_withdrawals_in_rewards(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """WithdrawalsNotInRewardsCERTS: registered accounts, withdrawn exactly (0 here)."""
     incomplete: dict[str, Any] = {}
-    marginalized: list[str] = []
-    for account, amount in withdrawals.items():
+    for account, amount in (ptx.tx.transaction_body.withdraws or {}).items():
         key, _ = reward_account_credential(bytes(account))
-        registered = ctx.stake.get(key)
-        if registered is None or int(amount) != 0:
+        if ctx.stake.get(key) is None or int(amount) != 0:
             incomplete[reward_address_text(bytes(account))] = js.ada(int(amount))
-        elif key.startswith("key:") and registered.drep is None and ctx.params.protocol_major >= 10:
-            marginalized.append(key[4:])
     if incomplete:
         reject(3141, "withdrawal(s) from unregistered reward accounts or not equal to the balance (0 on the devnet)",
                {"incompleteWithdrawals": incomplete},
                "register the stake credential in an earlier transaction and withdraw exactly 0")
+
+
+def check_withdrawals_delegated(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """ConwayWdrlNotDelegatedToDRep: key credentials withdraw only once delegated (protocol 10)."""
+    marginalized: list[str] = []
+    for account in ptx.tx.transaction_body.withdraws or {}:
+        key, _ = reward_account_credential(bytes(account))
+        registered = ctx.stake.get(key)
+        if (registered is not None and key.startswith("key:") and registered.drep is None
+                and ctx.params.protocol_major >= 10):
+            marginalized.append(key[4:])
     if marginalized:
         reject(3150, "withdrawals from key credentials need a DRep delegation (Conway, protocol 10)",
                {"marginalizedCredentials": marginalized},
                "delegate the stake key's votes (e.g. to always-abstain) first")
 
 
-def process_certificates(ctx: RuleContext, ptx: ParsedTx) -> CertEffects:
+def check_certificates(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """ConwayDelegPredFailure: StakeKeyRegisteredDELEG (3145), StakeKeyNotRegisteredDELEG (3146),
+    IncorrectDepositDELEG / RefundIncorrectDELEG (3151), DelegateeStakePoolNotRegisteredDELEG
+    (3140), DelegateeDRepNotRegisteredDELEG (3153), found while resolving the certificates."""
+    if ctx.certs.failure is not None:
+        raise ctx.certs.failure
+
+
+def certificate_effects(ctx: RuleContext, ptx: ParsedTx) -> CertEffects:
+    """Deposits, refunds, account changes and needed witnesses of the certificates, in
+    order (a certificate sees the state the earlier ones leave). Never raises: the first
+    failure is kept for :func:`check_certificates`."""
     effects = CertEffects()
+    try:
+        _walk(ctx, ptx, effects)
+    except LedgerRejection as exc:
+        effects.failure = exc
+    return effects
+
+
+def _walk(ctx: RuleContext, ptx: ParsedTx, effects: CertEffects) -> None:
     state: dict[str, StakeAccount | None] = {}
 
     def current(key: str) -> StakeAccount | None:
         return state[key] if key in state else ctx.stake.get(key)
 
     for index, cert in enumerate(ptx.tx.transaction_body.certificates or []):
-        if not isinstance(cert, _WITNESSED + _REGISTERING):
-            reject(3997, f"certificate #{index} ({type(cert).__name__}) is not supported by the devnet",
-                   {"error": f"unsupported certificate {type(cert).__name__}"},
-                   "the devnet supports stake registration, deregistration and vote delegation only")
+        if not is_supported(cert):
+            continue  # refused by the devnet-scope rule
         credential = cert.stake_credential.credential
         key = credential_key(credential)
         if isinstance(cert, _WITNESSED):
@@ -115,9 +147,7 @@ def process_certificates(ctx: RuleContext, ptx: ParsedTx) -> CertEffects:
                 reject(3145, f"certificate #{index}: stake credential already registered",
                        {"knownCredential": credential.payload.hex(), "from": _origin(credential)})
             deposit = getattr(cert, "coin", ctx.params.key_deposit)
-            if deposit != ctx.params.key_deposit:
-                reject(3151, f"certificate #{index}: deposit {deposit} differs from keyDeposit {ctx.params.key_deposit}",
-                       {"providedDeposit": js.ada(deposit), "expectedDeposit": js.ada(ctx.params.key_deposit)})
+            _same_deposit(index, "deposit", deposit, ctx.params.key_deposit, "keyDeposit")
             state[key] = StakeAccount(deposit)
             effects.deposits += deposit
         account = current(key)
@@ -127,18 +157,21 @@ def process_certificates(ctx: RuleContext, ptx: ParsedTx) -> CertEffects:
                    "register it first (it may be in the same transaction, before this certificate)")
         if isinstance(cert, _WITH_POOL):
             pool = bech32_encode("pool", bytes(cert.pool_keyhash.payload))
-            reject(3140, f"certificate #{index}: the devnet has no stake pool {pool}", {"unknownStakePool": pool})
+            reject(3140, f"certificate #{index}: the devnet has no stake pool {pool}", {"unknownStakePool": pool},
+                   "the devnet has no stake pools: delegate votes only (always-abstain)")
         if isinstance(cert, _WITH_DREP):
             state[key] = StakeAccount(account.deposit, _drep_delegation(index, cert.drep), account.pool)
         if isinstance(cert, (StakeDeregistration, StakeDeregistrationConway)):
-            refund = getattr(cert, "coin", account.deposit)
-            if refund != account.deposit:
-                reject(3151, f"certificate #{index}: refund {refund} differs from the deposit {account.deposit}",
-                       {"providedDeposit": js.ada(refund), "expectedDeposit": js.ada(account.deposit)})
+            _same_deposit(index, "refund", getattr(cert, "coin", account.deposit), account.deposit, "the deposit")
             state[key] = None
             effects.refunds += account.deposit
     effects.changes = state
-    return effects
+
+
+def _same_deposit(index: int, what: str, given: int, expected: int, name: str) -> None:
+    if given != expected:
+        reject(3151, f"certificate #{index}: {what} {given} differs from {name} {expected}",
+               {"providedDeposit": js.ada(given), "expectedDeposit": js.ada(expected)})
 
 
 def _ogmios_type(cert: Any) -> str:

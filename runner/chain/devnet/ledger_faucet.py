@@ -27,7 +27,7 @@ from pycardano import (
 )
 
 from runner.chain.devnet.genesis import FAUCET, faucet_policy
-from runner.chain.devnet.ledger_fees import min_fee, min_utxo
+from runner.chain.devnet.ledger_fees import ledger_size, min_fee, min_utxo
 from runner.chain.devnet.params import LedgerParams
 from runner.errors import UserInputError
 
@@ -68,7 +68,7 @@ def balanced_payment(params: LedgerParams, inputs: Sequence[tuple[TransactionInp
         body = TransactionBody(inputs=[r for r, _ in inputs], outputs=[*outputs, change_out], fee=fee,
                                mint=mint or None, ttl=ttl)
         tx = sign(body, keys, native_scripts)
-        required = min_fee(params, len(tx.to_cbor()))
+        required = min_fee(params, ledger_size(tx))
         if fee >= required:
             return tx
         fee = required

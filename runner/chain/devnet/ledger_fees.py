@@ -16,7 +16,7 @@ import math
 from fractions import Fraction
 
 import cbor2
-from pycardano import TransactionOutput
+from pycardano import Transaction, TransactionOutput
 
 from runner.chain.devnet.params import (
     REF_SCRIPT_TIER_BYTES,
@@ -51,6 +51,14 @@ def min_fee(params: LedgerParams, tx_size: int, mem: int = 0, steps: int = 0, re
         + script_execution_fee(params, mem, steps)
         + reference_script_fee(params, ref_script_size)
     )
+
+
+def ledger_size(tx: Transaction) -> int:
+    """The size the ledger charges for and limits: the serialized transaction without its
+    is_valid flag (cardano-ledger measures [body, witnesses, auxiliary data])."""
+    from runner.chain.devnet.ledger_cbor import tx_spans
+
+    return tx_spans(bytes(tx.to_cbor())).ledger_size
 
 
 def min_utxo(params: LedgerParams, output: TransactionOutput) -> int:

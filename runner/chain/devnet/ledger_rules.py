@@ -36,7 +36,13 @@ def reject(code: int, message: str, data: Any = None, hint: str | None = None) -
 
 @dataclass
 class RuleContext:
-    """What the rules read: parameters, network, clock, UTxO set and stake accounts."""
+    """What the rules read: parameters, network, clock, UTxO set and stake accounts, and,
+    once ``ledger_validate.resolve`` has run, the facts derived from the transaction.
+
+    Rules only read: every derived fact (resolved outputs, certificate effects, verified
+    signers, needed scripts) is filled in by the resolution step before any rule runs,
+    so each rule can run alone, in any order, over a resolved transaction.
+    """
 
     params: LedgerParams
     network: Network
@@ -44,11 +50,21 @@ class RuleContext:
     utxo: Mapping[TransactionInput, TransactionOutput]
     stake: Mapping[str, StakeAccount]
     check_signatures: bool = True
+    #: every input, reference input and collateral input found in the UTxO set (rules
+    #: other than BadInputsUTxO may assume all of them are found)
     resolved: dict[TransactionInput, TransactionOutput] = field(default_factory=dict)
+    #: the ones not found (BadInputsUTxO)
+    unknown: frozenset[TransactionInput] = frozenset()
+    #: total size of the reference scripts of the inputs and reference inputs
+    ref_script_size: int = 0
+    #: ledger_certs.CertEffects and ledger_witness.WitnessFacts of the transaction
+    certs: Any = None
+    witness: Any = None
 
 
 def check_size(ctx: RuleContext, ptx: ParsedTx) -> None:
-    size = len(ptx.spans.raw)
+    """MaxTxSizeUTxO: the ledger's size, without the is_valid flag (``TxSpans.ledger_size``)."""
+    size = ptx.spans.ledger_size
     if size > ctx.params.max_tx_size:
         reject(3119, f"transaction is {size} bytes, the maximum is {ctx.params.max_tx_size}",
                {"measuredTransactionSize": {"bytes": size},
@@ -56,28 +72,32 @@ def check_size(ctx: RuleContext, ptx: ParsedTx) -> None:
                "split it into several transactions or use reference scripts")
 
 
-def resolve_inputs(ctx: RuleContext, ptx: ParsedTx) -> None:
-    """Inputs non-empty, disjoint from reference inputs, and all unspent (3121/3164/3117)."""
-    body = ptx.tx.transaction_body
-    inputs = list(body.inputs or [])
-    if not inputs:
+def check_inputs_not_empty(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """InputSetEmptyUTxO."""
+    if not list(ptx.tx.transaction_body.inputs or []):
         reject(3121, "transaction has no inputs", None, "every transaction spends at least one input")
-    refs = list(body.reference_inputs or [])
-    conflicting = set(inputs) & set(refs)
+
+
+def check_reference_inputs_disjoint(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """BabbageNonDisjointRefInputs (Conway, protocol 9+)."""
+    body = ptx.tx.transaction_body
+    conflicting = set(body.inputs or []) & set(body.reference_inputs or [])
     if conflicting:
         reject(3164, "the same output is both spent and referenced",
                {"conflictingReferences": js.output_references(conflicting)},
                "drop it from the reference inputs: a spent input's script is visible anyway")
-    wanted = inputs + refs + list(body.collateral or [])
-    unknown = {r for r in wanted if r not in ctx.utxo}
-    if unknown:
-        reject(3117, f"{len(unknown)} input(s) unknown or already spent",
-               {"unknownOutputReferences": js.output_references(unknown)},
+
+
+def check_inputs_known(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """BadInputsUTxO: inputs, reference inputs and collateral all unspent."""
+    if ctx.unknown:
+        reject(3117, f"{len(ctx.unknown)} input(s) unknown or already spent",
+               {"unknownOutputReferences": js.output_references(ctx.unknown)},
                "query the UTxO set again: another transaction may have spent them")
-    ctx.resolved = {r: ctx.utxo[r] for r in wanted}
 
 
 def check_validity_interval(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """OutsideValidityIntervalUTxO."""
     body = ptx.tx.transaction_body
     lower, upper = body.validity_start, body.ttl
     if (lower is not None and ctx.current_slot < lower) or (upper is not None and ctx.current_slot >= upper):
@@ -100,6 +120,7 @@ def _outputs(ptx: ParsedTx) -> list[TransactionOutput]:
 
 
 def check_network(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """WrongNetwork, WrongNetworkWithdrawal, WrongNetworkInTxBody (one Ogmios code)."""
     expected = NETWORK_NAMES[ctx.network]
     wrong = [str(o.address) for o in _outputs(ptx) if o.address.network != ctx.network]
     if wrong:
@@ -117,20 +138,27 @@ def check_network(ctx: RuleContext, ptx: ParsedTx) -> None:
                {"expectedNetwork": expected, "discriminatedType": "transaction"})
 
 
-def check_outputs(ctx: RuleContext, ptx: ParsedTx) -> None:
-    """Max value size (3120), then min-UTxO (3125), over outputs and collateral return.
-
-    Sizes are those of the submitted bytes of each output, as the ledger measures them.
-    """
+def _output_bytes(ptx: ParsedTx) -> list[tuple[TransactionOutput, bytes]]:
+    """Outputs and collateral return with their submitted bytes (what the ledger measures)."""
     outs = _outputs(ptx)
     raws = ptx.spans.outputs if len(ptx.spans.outputs) == len(outs) else tuple(o.to_cbor() for o in outs)
-    too_large = [o for o, raw in zip(outs, raws) if len(output_value(raw)) > ctx.params.max_val_size]
+    return list(zip(outs, raws))
+
+
+def check_output_value_size(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """OutputTooBigUTxO: each value's serialized size, outputs and collateral return."""
+    limit = ctx.params.max_val_size
+    too_large = [o for o, raw in _output_bytes(ptx) if len(output_value(raw)) > limit]
     if too_large:
-        reject(3120, f"{len(too_large)} output value(s) exceed {ctx.params.max_val_size} bytes",
+        reject(3120, f"{len(too_large)} output value(s) exceed {limit} bytes",
                {"excessivelyLargeOutputs": [js.output(o) for o in too_large]},
                "spread the assets over several outputs")
+
+
+def check_outputs_min_ada(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """BabbageOutputTooSmallUTxO: coinsPerUTxOByte x (160 + output size)."""
     poor = []
-    for out, raw in zip(outs, raws):
+    for out, raw in _output_bytes(ptx):
         needed = (UTXO_ENTRY_OVERHEAD + len(raw)) * ctx.params.coins_per_utxo_byte
         if out.amount.coin < needed:
             poor.append({"output": js.output(out), "minimumRequiredValue": js.ada(needed)})
@@ -145,19 +173,20 @@ def _script_size(script: Any) -> int:
     return len(bytes(script)) if isinstance(script, bytes) else len(bytes(script.to_cbor()))
 
 
-def check_reference_scripts(ctx: RuleContext, ptx: ParsedTx) -> int:
+def reference_script_size(resolved: Mapping[TransactionInput, TransactionOutput], ptx: ParsedTx) -> int:
     body = ptx.tx.transaction_body
-    total = sum(
-        _script_size(ctx.resolved[r].script)
-        for r in list(body.inputs or []) + list(body.reference_inputs or [])
-        if ctx.resolved[r].script is not None
-    )
+    refs = list(body.inputs or []) + list(body.reference_inputs or [])
+    return sum(_script_size(resolved[r].script) for r in refs if r in resolved and resolved[r].script is not None)
+
+
+def check_reference_scripts_size(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """ConwayTxRefScriptsSizeTooBig (LEDGER rule)."""
+    total = ctx.ref_script_size
     if total > MAX_REF_SCRIPTS_SIZE_PER_TX:
         reject(3166, f"reference scripts total {total} bytes, the maximum is {MAX_REF_SCRIPTS_SIZE_PER_TX}",
                {"measuredReferenceScriptsSize": {"bytes": total},
                 "maximumReferenceScriptsSize": {"bytes": MAX_REF_SCRIPTS_SIZE_PER_TX}},
                "reference fewer or smaller scripts")
-    return total
 
 
 def declared_ex_units(ptx: ParsedTx) -> tuple[int, int]:
@@ -166,6 +195,7 @@ def declared_ex_units(ptx: ParsedTx) -> tuple[int, int]:
 
 
 def check_ex_units(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """ExUnitsTooBigUTxO."""
     mem, steps = declared_ex_units(ptx)
     if mem > ctx.params.max_tx_ex_mem or steps > ctx.params.max_tx_ex_steps:
         reject(3134, f"declared execution units ({mem} mem, {steps} cpu) exceed the transaction maximum",
@@ -174,9 +204,10 @@ def check_ex_units(ctx: RuleContext, ptx: ParsedTx) -> None:
                "split the work over several transactions")
 
 
-def check_fee(ctx: RuleContext, ptx: ParsedTx, ref_script_size: int) -> None:
+def check_fee(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """FeeTooSmallUTxO: size x a + b + script prices + tiered reference-script fee."""
     mem, steps = declared_ex_units(ptx)
-    required = min_fee(ctx.params, len(ptx.spans.raw), mem, steps, ref_script_size)
+    required = min_fee(ctx.params, ptx.spans.ledger_size, mem, steps, ctx.ref_script_size)
     provided = ptx.tx.transaction_body.fee
     if provided < required:
         reject(3122, f"fee {provided} is below the minimum {required}",
@@ -191,7 +222,9 @@ def _sum_values(values: list[Value]) -> Value:
     return total
 
 
-def check_value_preserved(ctx: RuleContext, ptx: ParsedTx, deposits: int, refunds: int) -> None:
+def check_value_preserved(ctx: RuleContext, ptx: ParsedTx) -> None:
+    """ValueNotConservedUTxO, with the certificates' deposits and refunds."""
+    deposits, refunds = ctx.certs.deposits, ctx.certs.refunds
     body = ptx.tx.transaction_body
     withdrawn = sum(int(v) for v in (body.withdraws or {}).values())
     mint = body.mint or MultiAsset()
@@ -221,7 +254,12 @@ def is_script_locked(out: TransactionOutput) -> bool:
 
 
 def check_collateral(ctx: RuleContext, ptx: ParsedTx) -> None:
-    """Babbage/Conway collateral rules, applied only when Plutus scripts run."""
+    """ValidateCollateral (cardano-ledger's feesOK and the UTXO collateral checks):
+    NoCollateralInputs, TooManyCollateralInputs, ScriptsNotPaidUTxO,
+    CollateralContainsNonADA, InsufficientCollateral, IncorrectTotalCollateralField;
+    applied only when Plutus scripts run."""
+    if not ptx.redeemers():
+        return
     body = ptx.tx.transaction_body
     refs = list(body.collateral or [])
     params = ctx.params
@@ -253,4 +291,3 @@ def check_collateral(ctx: RuleContext, ptx: ParsedTx) -> None:
         reject(3135, f"declared total collateral {body.total_collateral} differs from the actual {balance.coin}",
                {"declaredTotalCollateral": js.ada(body.total_collateral),
                 "computedTotalCollateral": js.ada(balance.coin)})
-

@@ -22,6 +22,7 @@ from pycardano import (
 )
 
 from runner.chain.devnet.ledger_cbor import TxSpans, deserialisation_error, tx_spans
+from runner.chain.devnet.ledger_decode import check_wellformed
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class ParsedTx:
     @classmethod
     def parse(cls, raw: bytes) -> ParsedTx:
         spans = tx_spans(raw)
+        check_wellformed(spans)
         try:
             tx = Transaction.from_cbor(raw)
         except Exception as exc:  # pycardano raises many kinds on bad input

@@ -8,17 +8,27 @@ mempool query before ``acquireMempool``.
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pycardano import Address, TransactionInput
-
-from runner.chain.devnet import clock, ogmios_tx
+from runner.chain.devnet import clock, ogmios_tx, tip_view
+from runner.chain.devnet import ogmios_chainsync as chainsync
+from runner.chain.devnet import ogmios_queries as queries
 from runner.chain.devnet import ogmios_shapes as shapes
+from runner.chain.devnet.ogmios_rpc import (
+    BadParams,
+    RpcFailure,
+    no_params,
+    params_object,
+    parse_address,
+    parse_list,
+    parse_output_reference,
+    transaction_cbor,
+)
+from runner.chain.devnet.server_guard import LedgerGuard
 from runner.errors import LedgerRejection
 
 T = TypeVar("T")
@@ -26,104 +36,19 @@ T = TypeVar("T")
 VERSION = "v6.14.0 (milestones devnet)"
 
 
-# --- request parameters -> ledger objects ----------------------------------------------
-
-class BadParams(ValueError):
-    """A request parameter Ogmios would refuse with -32602; the message names the field."""
-
-
-def params_object(params: Any, method: str) -> Mapping[str, Any]:
-    if params is None:
-        return {}
-    if not isinstance(params, Mapping):
-        raise BadParams(f"Invalid request: 'params' of {method} must be an object, got "
-                        f"{type(params).__name__}.")
-    return params
-
-
-def transaction_cbor(params: Mapping[str, Any], method: str) -> str:
-    """``params.transaction.cbor`` (hex) of submitTransaction / evaluateTransaction."""
-    tx = params.get("transaction")
-    cbor = tx.get("cbor") if isinstance(tx, Mapping) else None
-    if not isinstance(cbor, str):
-        raise BadParams(f"Invalid request: {method} needs params.transaction.cbor, the "
-                        "hex-encoded CBOR of a signed transaction.")
-    return cbor
-
-
-def parse_address(text: Any, where: str) -> Address:
-    if not isinstance(text, str) or not text:
-        raise BadParams(f"Invalid request: {where} must be an address string (bech32 or hex).")
-    try:
-        if all(c in "0123456789abcdefABCDEF" for c in text) and len(text) % 2 == 0:
-            return Address.from_primitive(bytes.fromhex(text))
-        return Address.from_primitive(text)
-    except Exception as exc:  # pycardano raises several kinds on a bad address
-        raise BadParams(f"Invalid request: {where} is not a valid Cardano address "
-                        f"({text[:120]!r}: {exc}).") from exc
-
-
-_HEX64 = frozenset("0123456789abcdef")
-
-
-def parse_output_reference(raw: Any, where: str) -> TransactionInput:
-    tx = raw.get("transaction") if isinstance(raw, Mapping) else None
-    tx_id = tx.get("id") if isinstance(tx, Mapping) else None
-    index = raw.get("index") if isinstance(raw, Mapping) else None
-    if (not isinstance(tx_id, str) or len(tx_id) != 64 or not set(tx_id) <= _HEX64
-            or not isinstance(index, int) or isinstance(index, bool) or index < 0):
-        raise BadParams(f"Invalid request: {where} must be "
-                        '{"transaction": {"id": <64 hex chars>}, "index": <int >= 0>}.')
-    return TransactionInput.from_primitive([bytes.fromhex(tx_id), index])
-
-
-def parse_list(params: Mapping[str, Any], key: str) -> list[Any]:
-    items = params.get(key)
-    if not isinstance(items, list):
-        raise BadParams(f"Invalid request: params.{key} must be a list.")
-    return items
-
-
-class LedgerGuard:
-    """The ledger plus the one lock every server thread takes before touching it.
-
-    ``read`` and ``write`` differ only in intent (the ledger persists itself after each
-    change when it has a data directory); both serialise access, because even a query
-    walks dictionaries that a concurrent submission would mutate.
-    """
-
-    def __init__(self, ledger: Any) -> None:
-        self.ledger = ledger
-        self.lock = threading.RLock()
-        self.started_at = time.time()
-
-    def read(self, fn: Callable[[Any], T]) -> T:
-        with self.lock:
-            return fn(self.ledger)
-
-    def write(self, fn: Callable[[Any], T]) -> T:
-        with self.lock:
-            return fn(self.ledger)
-
-
-class RpcFailure(Exception):
-    """An answer with ``error`` instead of ``result``: an Ogmios code, message and data."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.data = code, message, data
-
-    def to_json(self) -> dict[str, Any]:
-        return shapes.rpc_error(self.code, self.message, self.data)
-
-
 @dataclass
 class Session:
-    """Per-connection state: the acquired mempool snapshot (Ogmios' local-tx-monitor)."""
+    """Per-connection state: the acquired mempool snapshot (Ogmios' local-tx-monitor), the
+    place on the chain (chain sync) and the acquired ledger state."""
 
     snapshot: list[tuple[str, bytes]] | None = None
     cursor: int = 0
     snapshot_slot: int = 0
+    snapshot_key: tuple[tuple[str, ...], str] | None = None
+    follower: chainsync.Follower = field(default_factory=chainsync.Follower)
+    acquired: queries.Acquired | None = None
+    #: False over HTTP: one request, one response, no state between them
+    stateful: bool = True
 
 
 MUST_ACQUIRE = 4000
@@ -196,15 +121,16 @@ def _utxo_json(ledger: Any, ref: Any, output: Any) -> dict[str, Any]:
 def _utxo(ledger: Any, params: Any) -> list[dict[str, Any]]:
     query = params_object(params, "queryLedgerState/utxo")
     if "addresses" in query:
-        wanted = {shapes.address_bytes(parse_address(a, f"params.addresses[{i}]"))
-                  for i, a in enumerate(parse_list(query, "addresses"))}
-        entries = [(i, o) for i, o in ledger.utxo.items() if shapes.address_bytes(o.address) in wanted]
+        wanted = {shapes.address_bytes(address): address for address in (
+            parse_address(a, f"params.addresses[{i}]") for i, a in enumerate(parse_list(query, "addresses")))}
+        entries = [entry for address in wanted.values() for entry in tip_view.utxos_at(ledger, address)]
     elif "outputReferences" in query:
         refs = [parse_output_reference(r, f"params.outputReferences[{i}]")
                 for i, r in enumerate(parse_list(query, "outputReferences"))]
-        entries = list(ledger.resolve(refs))
+        utxo = tip_view.utxo_at_tip(ledger)
+        entries = [(ref, utxo[ref]) for ref in refs if ref in utxo]
     elif not query:
-        entries = list(ledger.utxo.items())
+        entries = list(tip_view.utxo_at_tip(ledger).items())
     else:
         raise BadParams("Invalid request: queryLedgerState/utxo takes {\"addresses\": [...]}, "
                         "{\"outputReferences\": [...]} or no params (whole UTxO).")
@@ -286,7 +212,8 @@ def _evaluate(guard: LedgerGuard, params: Any) -> list[dict[str, Any]]:
     def evaluate(ledger: Any) -> list[Any]:
         from runner.chain.devnet.ledger_json import output_references
 
-        overlapping = [ref for ref in (extra or {}) if ref in ledger.utxo]
+        at_tip = tip_view.utxo_at_tip(ledger)
+        overlapping = [ref for ref in (extra or {}) if ref in at_tip]
         if overlapping:
             raise RpcFailure(3002, "Some user-provided UTxO entries overlap with the ledger's UTxO; "
                                    "give only outputs the ledger does not know.",
@@ -318,8 +245,15 @@ def _genesis(ledger: Any, params: Any) -> dict[str, Any]:
                                         slot_length_ms=slot_ms, epoch_length=epoch_length)
 
 
-def _acquire_mempool(ledger: Any, session: Session) -> dict[str, Any]:
-    session.snapshot, session.cursor = _mempool(ledger), 0
+def _acquire_mempool(ledger: Any, session: Session, params: Any) -> Any:
+    """A snapshot of the mempool. While one is held, acquiring again waits for a different
+    one (the node's MsgAwaitAcquire): a new tip or other pending transactions."""
+    no_params(params, "acquireMempool")
+    snapshot = _mempool(ledger)
+    key = (tuple(tx_id for tx_id, _ in snapshot), str(ledger.tip.block_hash))
+    if session.snapshot is not None and session.stateful and key == session.snapshot_key:
+        return chainsync.AWAIT
+    session.snapshot, session.cursor, session.snapshot_key = snapshot, 0, key
     session.snapshot_slot = int(ledger.current_slot)
     return {"acquired": "mempool", "slot": session.snapshot_slot}
 
@@ -379,14 +313,43 @@ _QUERIES: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 _MEMPOOL: dict[str, Callable[[Any, Session, Any], Any]] = {
-    "acquireMempool": lambda ledger, s, p: _acquire_mempool(ledger, s),
+    "acquireMempool": lambda ledger, s, p: _acquire_mempool(ledger, s, p),
     "nextTransaction": lambda ledger, s, p: _next_transaction(s, p),
     "hasTransaction": lambda ledger, s, p: _has_transaction(s, p),
     "sizeOfMempool": lambda ledger, s, p: _size_of_mempool(ledger, s),
     "releaseMempool": lambda ledger, s, p: _release_mempool(s),
 }
 
-METHODS = tuple(_QUERIES) + tuple(_MEMPOOL) + ("submitTransaction", "evaluateTransaction")
+_QUERIES.update(queries.QUERIES)
+
+_SESSION: dict[str, Callable[[Any, Session, Any], Any]] = {
+    "findIntersection": lambda ledger, s, p: chainsync.find_intersection(ledger, s.follower, p),
+    "nextBlock": lambda ledger, s, p: chainsync.next_block(ledger, s.follower, p),
+    "acquireLedgerState": lambda ledger, s, p: _acquire_ledger_state(ledger, s, p),
+    "releaseLedgerState": lambda ledger, s, p: _release_ledger_state(s, p),
+}
+
+METHODS = (tuple(_QUERIES) + tuple(_MEMPOOL) + tuple(_SESSION)
+           + ("submitTransaction", "evaluateTransaction"))
+#: Methods whose answer depends on earlier requests of the same connection.
+STATEFUL = frozenset(_SESSION) - {"acquireLedgerState", "releaseLedgerState"}
+
+
+def _acquire_ledger_state(ledger: Any, session: Session, params: Any) -> dict[str, Any]:
+    session.acquired, result = queries.acquire(ledger, params)
+    return result
+
+
+def _release_ledger_state(session: Session, params: Any) -> dict[str, Any]:
+    no_params(params, "releaseLedgerState")
+    session.acquired = None
+    return {"released": "ledgerState"}
+
+
+def _query(ledger: Any, session: Session, method: str, params: Any) -> Any:
+    if method.startswith("queryLedgerState/"):
+        queries.check_acquired(ledger, session.acquired)
+    return _QUERIES[method](ledger, params)
 
 
 def dispatch(guard: LedgerGuard, session: Session, method: Any, params: Any) -> Any:
@@ -397,9 +360,14 @@ def dispatch(guard: LedgerGuard, session: Session, method: Any, params: Any) -> 
         if method == "evaluateTransaction":
             return _evaluate(guard, params)
         if method in _QUERIES:
-            return guard.read(lambda ledger: _QUERIES[method](ledger, params))
+            return guard.read(lambda ledger: _query(ledger, session, method, params))
         if method in _MEMPOOL:
             return guard.read(lambda ledger: _MEMPOOL[method](ledger, session, params))
+        if method in _SESSION:
+            if method in STATEFUL and not session.stateful:
+                raise RpcFailure(-32600, f"Invalid request: {method} follows the chain over a connection; "
+                                         "use the WebSocket endpoint (ws://host:port) for chain sync.")
+            return guard.read(lambda ledger: _SESSION[method](ledger, session, params))
         if isinstance(method, str) and method.startswith("devnet/"):
             from runner.chain.devnet.control import CONTROL, control
 
@@ -409,3 +377,8 @@ def dispatch(guard: LedgerGuard, session: Session, method: Any, params: Any) -> 
         raise RpcFailure(-32602, str(exc)) from exc
     raise RpcFailure(-32601, f"Invalid request: unknown method {str(method)[:100]!r}. This devnet "
                              f"answers: {', '.join(METHODS)}.")
+
+
+__all__ = ["METHODS", "BadParams", "LedgerGuard", "RpcFailure", "Session", "dispatch", "health",
+           "no_params", "params_object", "parse_address", "parse_list", "parse_output_reference",
+           "transaction_cbor"]

@@ -44,7 +44,29 @@ def transaction(tx_id: str, cbor: bytes) -> dict[str, Any]:
         result["requiredExtraSignatories"] = [h.payload.hex() for h in body.required_signers]
     if body.script_data_hash is not None:
         result["scriptIntegrityHash"] = body.script_data_hash.payload.hex()
+    metadata = _metadata(cbor)
+    if metadata is not None:
+        result["metadata"] = metadata
     return result
+
+
+def _metadata(cbor: bytes) -> dict[str, Any] | None:
+    """cardano.json ``Metadata``: each label as its CBOR (always faithful; Ogmios' default
+    when a metadatum has no plain JSON form)."""
+    import cbor2
+
+    from runner.chain.devnet.kupo_metadata import transaction_metadata
+
+    found = transaction_metadata(cbor)
+    if found is None:
+        return None
+    labels = cbor2.loads(bytes.fromhex(found["raw"]))
+    if isinstance(labels, cbor2.CBORTag):
+        labels = labels.value.get(0, {})
+    elif isinstance(labels, list):
+        labels = labels[0]
+    return {"hash": found["hash"],
+            "labels": {str(label): {"cbor": cbor2.dumps(value).hex()} for label, value in labels.items()}}
 
 
 def _validity(start: int | None, ttl: int | None) -> dict[str, int]:

@@ -8,15 +8,17 @@ matching the output's hash), builds the exact Plutus V3 context
 (:mod:`script_context`) and runs ``uplc`` under the cost model of the protocol
 parameters.
 
-Structural problems the real ledger rejects in phase 1 (an unknown input, a redeemer that
-points at nothing or at a key-locked item, a missing script or datum, a missing cost
-model, undecodable script bytes) raise :class:`~runner.errors.LedgerRejection` with the
-Ogmios code a node would give. A script that errors, exhausts its budget or (V3) returns
+Evaluation expects a transaction that passed the phase-1 rules it depends on
+(``ledger_validate.EVALUATION_PREREQUISITES``: inputs known, scripts present, every
+redeemer pointing at a Plutus script, hashed datums witnessed); those rules, not this
+module, give users the ledger's codes. Called on a transaction that breaks them, it
+raises :class:`NotEvaluable`. A missing cost model or undecodable script bytes raise
+:class:`~runner.errors.LedgerRejection` with the Ogmios code a node would give. A script that errors, exhausts its budget or (V3) returns
 anything but ``()`` is a failed :class:`RedeemerEvaluation`, not an exception: the caller
 decides between ``ScriptFailure`` (submit) and reporting (evaluate).
 
-Plutus V1/V2 scripts are reported as failed evaluations with an "unsupported" error; the
-project's validators are V3.
+Plutus V1/V2 scripts are reported as failed evaluations with an "unsupported" error (the
+ledger refuses such transactions in phase 1 with 3997); the project's validators are V3.
 """
 
 from __future__ import annotations
@@ -62,7 +64,13 @@ from runner.chain.devnet.script_context import (
 )
 from runner.errors import LedgerRejection, ScriptFailure
 
-__all__ = ["TAG_NAMES", "RedeemerEvaluation", "ScriptRun", "evaluate_scripts", "script_contexts"]
+__all__ = ["TAG_NAMES", "NotEvaluable", "RedeemerEvaluation", "ScriptRun", "evaluate_scripts", "script_contexts"]
+
+
+class NotEvaluable(ValueError):
+    """The transaction breaks a phase-1 rule evaluation depends on (an unknown input, a
+    missing script or datum, a redeemer pointing at nothing): run the phase-1 rules first,
+    they report it with the ledger's code."""
 
 uplc_speed.install()
 
@@ -157,7 +165,7 @@ def script_contexts(
 ) -> list[ScriptRun]:
     """Every redeemer's script and ScriptContext, in (tag, index) order, without running.
 
-    Raises :class:`LedgerRejection` for what a node refuses before running any script.
+    Raises :class:`NotEvaluable` when a phase-1 rule evaluation depends on is broken.
     """
     redeemers = sorted(_redeemers(tx), key=lambda r: (r.tag, r.index))
     if not redeemers:
@@ -183,13 +191,8 @@ def script_contexts(
             raise _extraneous(r, "is locked by a native script, which takes no redeemer")
     missing = sorted({t.script_hash.hex() for t in targets if t.script_hash not in scripts})
     if missing:
-        raise LedgerRejection(
-            f"no script for hash(es) {', '.join(missing)} in the witness set or in the "
-            "reference scripts of the inputs and reference inputs",
-            ogmios_code=3102,
-            data={"missingScripts": missing},
-            hint="attach the script or add a reference input that carries it",
-        )
+        raise NotEvaluable(f"no script for hash(es) {', '.join(missing)} in the witness set or in the "
+                           "reference scripts of the inputs and reference inputs")
     return [
         ScriptRun(
             TAG_NAMES[r.tag],
@@ -318,14 +321,8 @@ _RESOLVERS: dict[int, Callable[[int, TxView, _Datums], _Target | None]] = {
 }
 
 
-def _extraneous(r: _Redeemer, why: str) -> LedgerRejection:
-    return LedgerRejection(
-        f"redeemer {r.pointer} {why}",
-        ogmios_code=3110,
-        data={"extraneousRedeemers": [{"purpose": TAG_NAMES[r.tag], "index": r.index}]},
-        hint="redeemer indices follow the ledger's order: inputs by (tx id, index), "
-        "policies and reward accounts sorted (script credentials first)",
-    )
+def _extraneous(r: _Redeemer, why: str) -> NotEvaluable:
+    return NotEvaluable(f"redeemer {r.pointer} {why}")
 
 
 def _spent_datum(out: TransactionOutput, datums: Mapping[bytes, PlutusData]) -> PlutusData:
@@ -334,13 +331,8 @@ def _spent_datum(out: TransactionOutput, datums: Mapping[bytes, PlutusData]) -> 
     if out.datum_hash is not None:
         found = datums.get(out.datum_hash.payload)
         if found is None:
-            raise LedgerRejection(
-                f"the datum with hash {out.datum_hash.payload.hex()} of a spent script output "
-                "is not in the witness set",
-                ogmios_code=3111,
-                data={"missingDatums": [out.datum_hash.payload.hex()]},
-                hint="add the datum to the transaction's witness set",
-            )
+            raise NotEvaluable(f"the datum with hash {out.datum_hash.payload.hex()} of a spent script output "
+                               "is not in the witness set")
         return just(found)
     return nothing()
 
@@ -353,16 +345,10 @@ def _cert_credential(cert: Any) -> Any:
     return None
 
 
-def _context_rejection(exc: ContextError, redeemers: Sequence[_Redeemer]) -> LedgerRejection:
-    """Unknown inputs are 3117; a context the ledger cannot build fails every script (3010)."""
+def _context_rejection(exc: ContextError, redeemers: Sequence[_Redeemer]) -> Exception:
+    """Unknown inputs cannot be evaluated; a context the ledger cannot build fails every script (3010)."""
     if isinstance(exc, UnknownInputs):
-        refs = [{"transaction": {"id": r.transaction_id.payload.hex()}, "index": r.index} for r in exc.refs]
-        return LedgerRejection(
-            str(exc),
-            ogmios_code=3117,
-            data={"unknownOutputReferences": refs},
-            hint="the inputs and reference inputs must exist in the ledger's UTxO set",
-        )
+        return NotEvaluable(str(exc))
     error = {
         "code": 3012,
         "message": str(exc),
