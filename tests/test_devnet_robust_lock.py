@@ -80,6 +80,8 @@ def test_a_lock_holder_killed_with_sigkill_is_taken_over_by_the_next_up(capsys, 
             info = lockfile.read_info(data_dir)
             assert (info.pid, info.owner, info.host) == (server.pid, "devnet up", socket.gethostname())
             assert info.started and info.ogmios == serving["ogmios"]
+            code, out, err = run(capsys, "devnet", "status", "--data-dir", str(data_dir))
+            assert code == 0 and json.loads(out)["slot"] == serving["slot"], err  # answered by the server
         finally:
             server.send_signal(signal.SIGTERM)
             _, err = server.communicate(timeout=60)
