@@ -158,9 +158,12 @@ def test_flipped_bytes_in_the_middle_keep_the_changes_before_them(devnet):
     assert "intact one(s) after it" in notes[0]
 
 
-def test_a_torn_last_record_is_tolerated_and_said(capsys, devnet):
+@pytest.mark.parametrize("cut", [5, 200])
+def test_a_torn_last_record_is_tolerated_and_said(capsys, devnet, cut):
+    """A crash mid-append tears the last record; a cut inside the last record looks the same
+    and is treated the same (a cut exactly between records cannot be told from a shorter log)."""
     full = Ledger.load(devnet)
-    log_of(devnet).write_bytes(log_of(devnet).read_bytes()[:-5])
+    log_of(devnet).write_bytes(log_of(devnet).read_bytes()[:-cut])
     code, _, err = run(capsys, "devnet", "status", "--data-dir", str(devnet))
     assert code == 0 and "torn record" in err
     assert Ledger.load(devnet).tip.height == full.tip.height - 1
