@@ -124,7 +124,7 @@ def files(directory: Path) -> dict[str, bytes | None]:
 def test_damage_is_reported_with_what_is_lost_and_how_to_recover_and_nothing_is_rewritten(capsys, devnet, damage):
     damage.apply(devnet)
     before = files(devnet)
-    for command in (["status"], ["tick"], ["advance", "--slots", "1"]):
+    for command in (["status"], ["tick"]):
         code, _, err = run(capsys, "devnet", *command, "--data-dir", str(devnet))
         assert code == 5, (command, err)
         assert damage.says in err and "hint:" in err and "Traceback" not in err
