@@ -19,7 +19,7 @@ from runner.chain.devnet import ledger_journal, ledger_store
 from runner.chain.devnet.ledger import Ledger
 from runner.cli import main
 
-PAYMENTS = 8
+PAYMENTS = 4
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
