@@ -285,6 +285,10 @@ def status(data_dir: Path | None = DataDirOption) -> None:
     """Print the devnet's slot, tip and UTxO count."""
     directory = _data_dir(data_dir)
     _require_state(directory)
+    holder = lockfile.live_holder(directory)
+    if holder is not None and holder.ogmios is not None:  # served: ask it (its files are in motion)
+        _emit({"data_dir": str(directory), **_remote(directory, holder.ogmios, "devnet/status", {})})
+        return
     _emit({"data_dir": str(directory), **_status(_load(directory))})
 
 
