@@ -81,3 +81,18 @@ def test_chain_sync_blocks_carry_the_metadata_in_the_ogmios_shape(devnet):
     [tx] = reply["result"]["block"]["transactions"]
     assert tx["metadata"]["hash"] == devnet.tx.transaction_body.auxiliary_data_hash.payload.hex()
     assert cbor2.loads(bytes.fromhex(tx["metadata"]["labels"]["674"]["cbor"])) == MESSAGE[674]
+
+
+@pytest.mark.parametrize("path", ["/patterns", "/patterns/*", "/patterns/addr_vk1qqqq/*"])
+def test_patterns_say_the_devnet_indexes_everything(devnet, path):
+    if path.endswith("addr_vk1qqqq/*"):
+        assert httpx.get(devnet.kupo_url + path).status_code == 400  # unreadable credential
+        return
+    reply = httpx.get(devnet.kupo_url + path)
+    assert reply.status_code == 200 and reply.json() == ["*"]
+    assert_kupo({"type": "array", "items": kupo_ref("Pattern")}, reply.json())
+
+
+def test_patterns_include_an_address(devnet):
+    alice = devnet.ledger.wallet("alice").address
+    assert httpx.get(f"{devnet.kupo_url}/patterns/{alice}").json() == ["*"]

@@ -162,6 +162,16 @@ def _metadata(slot_text: str, query: dict[str, list[str]], lookup: MetadataLooku
     return Reply(HTTPStatus.OK, found, headers={"X-Block-Header-Hash": header_hash} if header_hash else {})
 
 
+def _patterns(pattern: str | None) -> Reply:
+    """The devnet indexes everything: its one pattern is ``*``, which includes any pattern."""
+    if pattern is not None:
+        try:
+            kupo_index.matcher(pattern)
+        except PatternError as exc:
+            raise HttpFailure(HTTPStatus.BAD_REQUEST, str(exc)) from exc
+    return Reply(HTTPStatus.OK, ["*"])
+
+
 def _health(index: KupoIndex, accept: str) -> Reply:
     health = {"connection_status": "connected", "most_recent_checkpoint": index.checkpoint_slot,
               "most_recent_node_tip": index.checkpoint_slot, "seconds_since_last_block": 0,
@@ -195,9 +205,11 @@ def route(index: KupoIndex, url: str, accept: str = "", metadata: MetadataLookup
         return _checkpoint(index, parts[1], query)
     if len(parts) == 2 and parts[0] == "metadata":
         return _metadata(parts[1], query, metadata)
+    if parts and parts[0] == "patterns" and len(parts) <= 3:
+        return _patterns("/".join(parts[1:]) or None)
     raise HttpFailure(HTTPStatus.NOT_FOUND, f"no such endpoint: {path}; this devnet serves /health, "
                                             "/matches/{pattern}, /datums/{hash}, /scripts/{hash}, "
-                                            "/checkpoints, /metadata/{slot}")
+                                            "/checkpoints, /metadata/{slot}, /patterns")
 
 
 class _Handler(BaseHTTPRequestHandler):
