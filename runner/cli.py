@@ -82,6 +82,8 @@ def _register_subapps() -> None:
 
 
 _register_subapps()
+import runner.commands.plans  # validate / plan / apply / status register on `app`
+import runner.commands.seed  # noqa: F401  # the quick-start's commands register on `app`
 
 
 def main(argv: list[str] | None = None) -> None:

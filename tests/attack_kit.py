@@ -305,8 +305,8 @@ def release(world: World, allocations: Sequence[Allocation | Ref], *, schedule: 
         outputs = [o for d in datums for o in payments(world, d)]
     milestones = certificates if certificates is not None else sorted({d.milestone_id for d in datums})
     cert_refs = [s.certificates[m] for m in milestones]
-    return Draft(
-        inputs=list(refs) + world.kit.payer_utxos()[:1],
+    return Draft(  # the payer's token UTxO too: an attack that pays more than a pot holds uses real tokens
+        inputs=list(refs) + world.kit.payer_utxos()[:1] + world.token_utxos(),
         outputs=outputs,
         reference_inputs=[s.script_refs["spend_forwarder"], s.script_refs["batch_release"], *cert_refs],
         withdrawals={s.reward_account: 0},

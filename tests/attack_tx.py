@@ -20,7 +20,7 @@ from pycardano import TransactionInput as Ref
 from pycardano.utils import script_data_hash
 
 from runner.chain.devnet.ledger import Ledger
-from runner.chain.devnet.ledger_fees import min_fee
+from runner.chain.devnet.ledger_fees import ledger_size, min_fee
 from runner.errors import LedgerRejection
 
 NETWORK = pc.Network.TESTNET
@@ -149,7 +149,7 @@ class Kit:
                 continue
             mem = sum(u.mem for u in units.values())
             steps = sum(u.steps for u in units.values())
-            needed = min_fee(self.params, len(tx.to_cbor()), mem, steps, ref_bytes)
+            needed = min_fee(self.params, ledger_size(tx), mem, steps, ref_bytes)
             if fee is not None or needed == current:
                 return tx
             current = needed

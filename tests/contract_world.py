@@ -23,14 +23,14 @@ from runner.chain.devnet.phase2 import RedeemerEvaluation, evaluate_scripts
 from runner.contract.blueprint import ScheduleParameters, ScheduleScripts, SeedRef, schedule_scripts
 from runner.contract.datums import (
     CertificateDatum,
+    Forward,
     NoOutputDatum,
     PotDatum,
     PotEntry,
-    entry_key,
-    Forward,
     Release,
     certificate_datum,
     certificate_message,
+    entry_key,
     from_plutus_address,
     to_plutus_address,
 )

@@ -82,7 +82,6 @@ def _combined(world: World, obligations: list[Obligation], outputs: list[pc.Tran
         draft.inputs.insert(0, ob.ref)
         draft.spend[ob.ref] = UNIT_REDEEMER
         draft.reference_inputs.append(world.garbage[ob.kind])
-    draft.inputs += world.token_utxos()  # the attacker's own tokens, for any extra payment
     return draft
 
 

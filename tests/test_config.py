@@ -61,3 +61,24 @@ def test_cli_reports_config_error_without_traceback(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "unknown network 'moon'" in proc.stderr
+
+
+@pytest.mark.parametrize("value", ["null", "5", "[a, b]", "{x: 1}", "''", "true"])
+def test_a_data_directory_that_is_not_a_path_is_refused_where_it_was_written(tmp_path, value):
+    path = write(tmp_path, f"data_directory: {value}\n")
+    with pytest.raises(ConfigError, match="data_directory") as info:
+        load_config(path, environ={})
+    assert info.value.location == f"{path}: data_directory" and info.value.hint
+
+
+def test_a_data_directory_from_the_environment_is_a_path(tmp_path):
+    assert load_config(None, environ={"MILESTONES_DATA_DIR": "/srv/m"}).data_directory == Path("/srv/m")
+
+
+def test_a_config_file_that_is_not_utf8_or_is_a_directory_is_a_config_error(tmp_path):
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"network: devnet\n\xff\xfe")
+    with pytest.raises(ConfigError, match="not UTF-8 text \\(byte 16"):
+        load_config(binary, environ={})
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path, environ={})

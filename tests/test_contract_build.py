@@ -29,16 +29,16 @@ from runner.contract.blueprint import (
 )
 from runner.contract.datums import (
     CertificateDatum,
+    Forward,
     NoOutputDatum,
+    PlutusTxOutRef,
     PotDatum,
     PotEntry,
-    SomeOutputDatum,
-    SomeOutputDatumHash,
-    Forward,
-    PlutusTxOutRef,
     Reclaim,
     Release,
     SignatureEntry,
+    SomeOutputDatum,
+    SomeOutputDatumHash,
     certificate_message,
     from_plutus_address,
     to_plutus_address,
@@ -58,8 +58,8 @@ PINNED_SCHEDULE = ScheduleParameters(
 )
 PINNED_HASHES = {
     "certificate_policy": "68ea806546ec1580aa0f600e07c25b39018a57416604a2e93e7c3b89",
-    "batch_release": "b57e9468fc01143a1dc93e29d829695e06ed4e91658df7261ade12dc",
-    "spend_forwarder": "aef1feee74640f58d666ded076a884658005b7d2f0a9e4fab169de9b",
+    "batch_release": "a07924e4090e7cc294853b136cbab9ea659bbfd3aaa26ec4ee014b5a",
+    "spend_forwarder": "01fa57701382afee7507cf1435ece4f26517234337ca4580b4a9ad14",
 }
 
 

@@ -25,12 +25,12 @@ import pytest
 
 from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
 from runner.chain.devnet.ledger import Ledger
-from runner.chain.devnet.ledger_fees import min_fee
+from runner.chain.devnet.ledger_fees import ledger_size, min_fee
 from runner.contract import transactions as T
 from runner.contract import tx_release as R
 from runner.contract.blueprint import ScheduleParameters, SeedRef, schedule_scripts
-from runner.contract.pots import layout_pots
 from runner.contract.datums import CertificateDatum, PotDatum, certificate_message, entry_key, key_hash
+from runner.contract.pots import layout_pots
 from runner.contract.tx_core import EX_UNIT_MARGIN, ChainSnapshot, UnsignedTx, sign
 from runner.errors import ScriptFailure, UserInputError
 
@@ -329,7 +329,8 @@ def test_every_fee_is_the_ledgers_exact_minimum_with_the_declared_margin(world: 
             out = next((u.output for u2, _ in world.submitted for u in u2.produced if u.input == ref), None)
             if out is not None and isinstance(out.script, pc.PlutusV3Script):
                 ref_bytes += len(out.script)
-        assert unsigned.fee == min_fee(params, unsigned.size, unsigned.memory, unsigned.steps, ref_bytes), unsigned.kind
+        assert ledger_size(tx) == unsigned.size - 1
+        assert unsigned.fee == min_fee(params, ledger_size(tx), unsigned.memory, unsigned.steps, ref_bytes), unsigned.kind
     release = world.facts["release"][0]
     evaluated = world.facts["release_evaluated"]
     assert evaluated and release.ex_units.keys() == evaluated.keys()

@@ -181,3 +181,14 @@ def test_damage_after_a_copy_is_reported_in_the_copy_only(devnet, tmp_path):
     Ledger.load(devnet)
     with pytest.raises(Exception, match="journal is damaged"):
         Ledger.load(copy)
+
+
+def test_a_creation_cut_short_before_its_first_snapshot_is_no_devnet(capsys, tmp_path):
+    directory = tmp_path / "devnet"
+    directory.mkdir()
+    log_of(directory).write_bytes(ledger_journal.header(bytes(16)))  # what a crash right then leaves
+    (directory / ".ledger.cbor.x1.tmp").write_bytes(b"half")
+    code, _, err = run(capsys, "devnet", "status", "--data-dir", str(directory))
+    assert code == 5 and "no devnet in" in err
+    code, _, err = run(capsys, "devnet", "reset", "--data-dir", str(directory))
+    assert code == 0, err

@@ -107,3 +107,15 @@ def test_an_emptied_or_garbled_journal_is_reported_not_skipped(ledger_factory, t
     (tmp_path / ledger_journal.JOURNAL_FILE).write_bytes(garbage)
     with pytest.raises(StateError, match="journal is damaged.*every change saved after the snapshot is lost"):
         Ledger.load(tmp_path)
+
+
+def test_a_copy_saved_twice_reads_back_without_notes(ledger_factory, tmp_path):
+    from runner.chain.devnet.ledger_store import load_ledger_reporting
+
+    ledger = ledger_factory(data_dir=tmp_path / "main")
+    ledger.save(tmp_path / "copy")
+    accepted(ledger, HandTx(ledger).pay("alice", "bob"))
+    ledger.save(tmp_path / "copy")
+    copy, notes = load_ledger_reporting(Ledger, tmp_path / "copy")
+    assert notes == []
+    same_state(copy, ledger)

@@ -56,8 +56,9 @@ class RawTx:
     def build(self, outputs: list[Any], *, change_assets: dict[bytes, dict[bytes, int]] | None = None,
               mint: dict[bytes, dict[bytes, int]] | None = None, sender: str = "alice",
               extra: dict[int, Any] | None = None, witness: dict[int, Any] | None = None,
-              donation: int = 0) -> bytes:
-        """Spend the sender's first UTxO; the change (last output) takes the rest at the exact min fee."""
+              withheld: int = 0) -> bytes:
+        """Spend the sender's first UTxO; the change (last output) takes the rest at the exact
+        min fee, less ``withheld`` (a donation or a deposit)."""
         ref, out = self.hand.utxos(sender)[0]
         keys = [self.hand.w(sender).signing_key]
         wit = dict(witness or {})
@@ -67,7 +68,7 @@ class RawTx:
         spent_coin = out.amount.coin - sum(o[1] if isinstance(o[1], int) else o[1][0] for o in outputs)
         fee = 0
         for _ in range(5):
-            change_coin = spent_coin - fee - donation
+            change_coin = spent_coin - fee - withheld
             change = [change_coin, change_assets] if change_assets else change_coin
             body: dict[int, Any] = {0: [[ref.transaction_id.payload, ref.index]],
                                     1: [*outputs, [self.addr(sender), change]], 2: fee}
@@ -159,10 +160,34 @@ def test_a_certificate_listed_twice_is_refused_before_any_rule(ledger, hand):
     accepted(ledger, register([StakeRegistration(cred)], 2_000_000))
 
 
-def test_a_vkey_witness_given_twice_is_refused(ledger, hand):
+def test_a_vkey_witness_given_twice_is_tolerated_as_conway_does(ledger, hand):
+    """Before protocol 12 the ledger drops a repeated vkey witness instead of refusing it
+    (cardano-ledger #4698/#5908); the repeat still counts in the size, so in the fee."""
     alice = hand.w("alice")
-    refused(ledger, hand.pay(signers=[alice, alice]), "witness set field 0 (vkey witnesses)")
-    accepted(ledger, hand.pay(signers=[alice]))
+    accepted(ledger, hand.pay(signers=[alice, alice]))
+
+
+def test_a_plutus_script_given_twice_in_the_witness_set_is_refused(ledger, hand):
+    from conftest import ALWAYS_SUCCEEDS, redeemer
+    from pycardano import RedeemerTag
+
+    locked = hand.lock(ALWAYS_SUCCEEDS)
+    alice = hand.w("alice")
+
+    def spend(scripts):
+        witness = {"redeemer": [redeemer(RedeemerTag.SPEND, 0)], "plutus_v3_script": scripts}
+        return hand.build([(locked, ledger.utxo[locked])], [], [alice], change_to=alice.address,
+                          collateral=[hand.utxos("alice")[0][0]], witness=witness, integrity=True)
+
+    refused(ledger, spend([ALWAYS_SUCCEEDS, ALWAYS_SUCCEEDS]), "witness set field 7 (Plutus V3 scripts)")
+    accepted(ledger, spend([ALWAYS_SUCCEEDS]))
+
+
+def test_a_mir_certificate_does_not_decode_in_conway(ledger, raw):
+    mir = [6, [0, 5_000_000]]  # move 5 ADA from the reserves to the treasury
+    refused(ledger, raw.build([[raw.addr("bob"), 2_000_000]], extra={4: [mir]}), "MIR")
+    cred = [0, raw.hand.w("alice").stake_verification_key.hash().payload]
+    taken(ledger, raw.build([[raw.addr("bob"), 2_000_000]], extra={4: [[0, cred]]}, withheld=2_000_000))
 
 
 # --- non-empty optional fields -------------------------------------------------------------
@@ -231,12 +256,14 @@ def test_a_negative_coin_in_an_output_is_refused(ledger, raw):
 def test_a_negative_fee_is_refused(ledger, raw):
     body = {0: [[b"\x01" * 32, 0]], 1: [], 2: -1}
     refused(ledger, raw.encode(body, [raw.hand.w("alice").signing_key]), "field 2 (fee)")
+    body[2] = 1  # the twin decodes, and meets the ledger rules (an unknown input)
+    rejected(ledger, raw.encode(body, [raw.hand.w("alice").signing_key]), 3117)
 
 
 def test_a_zero_donation_is_refused_and_a_positive_one_accepted(ledger, raw):
     bob = [raw.addr("bob"), 2_000_000]
     refused(ledger, raw.build([bob], extra={22: 0}), "donation")
-    taken(ledger, raw.build([bob], extra={22: 1}, donation=1))
+    taken(ledger, raw.build([bob], extra={22: 1}, withheld=1))
 
 
 # --- output addresses --------------------------------------------------------------------
@@ -278,3 +305,60 @@ def test_pycardano_objects_with_tokens_still_decode(ledger, hand):
                                 certificates=[StakeRegistration(cred)], adjust=-2_000_000))
     accepted(ledger, hand.build(hand.utxos("alice")[:1], [], [hand.w("alice"), hand.w("alice").stake_signing_key],
                                 certificates=[VoteDelegation(cred, DRep(DRepKind.ALWAYS_ABSTAIN))]))
+
+
+# --- maps without repeated keys ------------------------------------------------------------
+
+
+def _with_repeated_key(encoded_map: bytes, key_and_value: bytes) -> bytes:
+    """A definite map with one more (repeated) entry appended; cbor2 cannot write one."""
+    head = encoded_map[0]
+    assert 0xA0 <= head < 0xB7, "a small definite map"
+    return bytes([head + 1]) + encoded_map[1:] + key_and_value
+
+
+def test_a_body_field_given_twice_is_refused(ledger, raw):
+    honest = raw.build([[raw.addr("bob"), 2_000_000]])
+    body = cbor2.loads(honest[1:])  # the first item after the array head: the body
+    keys = [raw.hand.w("alice").signing_key]
+    twice = _with_repeated_key(cbor2.dumps(body), cbor2.dumps(2) + cbor2.dumps(body[2] + 1))
+    digest = hashlib.blake2b(twice, digest_size=32).digest()
+    wits = cbor2.dumps({0: [[k.to_verification_key().payload, k.sign(digest)] for k in keys]})
+    refused(ledger, b"\x84" + twice + wits + b"\xf5\xf6", "transaction body: key 2 appears twice")
+    taken(ledger, honest)
+
+
+def test_a_policy_given_twice_in_the_mint_is_refused(ledger, raw):
+    pid = raw.policy_id
+    honest_mint = cbor2.dumps({pid: {b"T": 5}})
+    doubled = _with_repeated_key(honest_mint, cbor2.dumps(pid) + cbor2.dumps({b"U": 1}))
+    body = {0: [[b"\x01" * 32, 0]], 1: [], 2: 0}
+    encoded = cbor2.dumps(body)
+    patched = bytes([encoded[0] + 1]) + encoded[1:] + cbor2.dumps(9) + doubled
+    tx = b"\x84" + patched + cbor2.dumps({}) + b"\xf5\xf6"
+    refused(ledger, tx, "mint: key " + pid.hex() + " appears twice")
+    taken(ledger, raw.build([[raw.addr("bob"), [2_000_000, {pid: {b"T": 5}}]]], mint={pid: {b"T": 5}}))
+
+
+def test_an_output_map_without_an_address_is_refused_not_a_crash(ledger, raw):
+    refused(ledger, raw.build([{1: 2_000_000}]), "malformed")
+    taken(ledger, raw.build([{0: raw.addr("bob"), 1: 2_000_000}]))
+
+
+def test_mutated_bytes_are_refused_with_a_ledger_code_never_a_crash(ledger, hand):
+    """300 deterministic 1-3 byte mutations of an honest payment: each is refused with a
+    LedgerRejection (or is the honest bytes again); nothing else escapes, nothing changes."""
+    import random
+
+    honest = bytes(hand.pay().to_cbor())
+    rng = random.Random(2026)
+    before = dict(ledger.utxo)
+    for _ in range(300):
+        mutated = bytearray(honest)
+        for _ in range(rng.randint(1, 3)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        if bytes(mutated) == honest:
+            continue
+        with pytest.raises(LedgerRejection):
+            ledger.submit(bytes(mutated))
+    assert dict(ledger.utxo) == before

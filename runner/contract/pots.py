@@ -170,13 +170,13 @@ def _problem(dep: Deployment, u: pc.UTxO, datum: PotDatum | None) -> str | None:
     for e in datum.entries:
         if int(e.amount) <= 0:
             return f"entry amount {e.amount} is not positive"
+        keys.append(entry_key(e.beneficiary))
         try:
             address = from_plutus_address(e.beneficiary, dep.network)
-            if to_plutus_address(address).to_cbor() != e.beneficiary.to_cbor():
+            if entry_key(to_plutus_address(address)) != keys[-1]:
                 return "a beneficiary address the builder cannot express"
         except Exception as exc:  # noqa: BLE001  # pycardano refuses odd hashes in several ways
             return f"a beneficiary address the builder cannot express ({exc})"
-        keys.append(entry_key(e.beneficiary))
     if any(a >= b for a, b in itertools.pairwise(keys)):
         return "entries not strictly sorted (a duplicate beneficiary?)"
     policy, name = pc.ScriptHash(dep.params.token_policy), pc.AssetName(dep.params.token_name)

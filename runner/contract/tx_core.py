@@ -7,7 +7,7 @@ Ogmios, and in benchmarks, so it takes everything it needs as arguments — a
 transactions (:class:`UnsignedTx`) that the caller signs with :func:`sign`.
 
 Fee: the exact Conway minimum fee, ``size * a + b + ceil(mem * price_mem + steps *
-price_step) + reference-script fee`` (25 KiB tiers, x1.2 per tier), computed on the
+price_step) + reference-script fee`` (size: the ledger's, without the ``is_valid`` byte) (25 KiB tiers, x1.2 per tier), computed on the
 transaction with placeholder witnesses of the right size and iterated until the fee,
 the evaluated units and the size no longer change (the V3 script context contains the
 fee and the declared units, so they feed back into each other).
@@ -95,7 +95,7 @@ class UnsignedTx:
     inputs: tuple[pc.TransactionInput, ...]
     produced: tuple[pc.UTxO, ...]  # the outputs, as UTxOs (for chaining and bookkeeping)
     deadline_slot: int | None
-    size: int  # bytes, signed
+    size: int  # bytes on the wire, signed (the ledger charges for ``ledger_size(size)`` = size - 1)
 
     @property
     def body_cbor(self) -> bytes:
@@ -164,6 +164,13 @@ def cost_models(params: pc.ProtocolParameters) -> pc.CostModels:
 
 def _frac(value: Any) -> Fraction:
     return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+
+
+def ledger_size(wire_size: int) -> int:
+    """The size the ledger charges for and limits: the signed transaction's CBOR without its
+    ``is_valid`` flag (cardano-ledger measures [body, witnesses, auxiliary data]); the
+    builder's transactions always carry the flag (one byte, ``true``)."""
+    return wire_size - 1
 
 
 def reference_script_fee(params: pc.ProtocolParameters, size: int) -> int:
@@ -316,13 +323,19 @@ def finish(d: Draft, snap: ChainSnapshot, evaluate: Evaluator | None) -> Unsigne
     scripted = bool(d.spend or d.mints or d.withdraws or d.publish)
     if scripted and evaluate is None:
         raise UserInputError(f"{d.kind}: an evaluator is needed for a script transaction")
+    evaluated_with: dict[RedeemerKey, Units] | None = None  # declared units of the last evaluated draft
     for _ in range(8):
         built = _assemble(d, snap, fee, units)
-        size = len(built.tx.to_cbor())
+        wire = len(built.tx.to_cbor())
+        size = ledger_size(wire)
         if size > params.max_tx_size:
             raise TooLarge("size", size, params.max_tx_size)
-        if scripted and evaluate is not None:
+        if scripted and evaluate is not None and units != evaluated_with:
+            # evaluated again only when the declared units changed: the fee, the change and the
+            # collateral return are the only other things that move, and no script of a
+            # schedule reads them (each evaluation of a full release costs seconds)
             measured = _evaluate(evaluate, built.tx)
+            evaluated_with = units
             mem, steps = sum(u.mem for u in measured.values()), sum(u.steps for u in measured.values())
             if mem > params.max_tx_ex_mem:
                 raise TooLarge("memory", mem, params.max_tx_ex_mem)
@@ -338,6 +351,6 @@ def finish(d: Draft, snap: ChainSnapshot, evaluate: Evaluator | None) -> Unsigne
             produced = tuple(pc.UTxO(pc.TransactionInput(tx_id, i), o)
                              for i, o in enumerate(built.body.outputs))
             return UnsignedTx(d.kind, built.body, tuple(built.redeemers), _key_hashes(d), fee, dict(units),
-                              tuple(u.input for u in d.inputs), produced, d.ttl, size)
+                              tuple(u.input for u in d.inputs), produced, d.ttl, wire)
         fee = needed
     raise RuntimeError(f"{d.kind}: fee and execution units did not converge in 8 rounds")

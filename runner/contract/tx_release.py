@@ -187,8 +187,10 @@ def release_plan(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certificates: Ma
             + (f"; {len(scan.ignored)} UTxOs ignored ({scan.ignored[0].reason}, ...)" if scan.ignored else ""),
             hint="certify the milestone, or wait until its vesting time")
 
+    paying = {p.key: _pot_outputs(dep, p, snap.params) for p in items}  # once, not per attempt
+
     def build(part: Sequence[Pot], fee_input: pc.UTxO, collateral: pc.UTxO) -> UnsignedTx:
-        outputs = [o for p in part for o in _pot_outputs(dep, p, snap.params)]
+        outputs = [o for p in part for o in paying[p.key]]
         milestones = sorted({p.milestone_id for p in part})
         lower = snap.first_slot_at_or_after(max(p.vesting_ms for p in part))
         d = Draft(

@@ -11,7 +11,6 @@ refuses while a server holds the directory. ``demo`` runs a full schedule rehear
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import signal
@@ -104,7 +103,16 @@ def _data_dir(explicit: Path | None) -> Path:
 
 
 def _has_state(directory: Path) -> bool:
-    return directory.is_dir() and any(p.name != LOCK_NAME for p in directory.iterdir())
+    """Anything but the lock, a temporary file, or the bare journal header a creation cut
+    short (by a crash before its first snapshot) counts as a devnet not to overwrite."""
+    from runner.chain.devnet.ledger_journal import EMPTY_JOURNAL_BYTES, JOURNAL_FILE
+
+    def counts(path: Path) -> bool:
+        if path.name == LOCK_NAME or path.name.endswith(".tmp"):
+            return False
+        return not (path.name == JOURNAL_FILE and path.is_file() and path.stat().st_size <= EMPTY_JOURNAL_BYTES)
+
+    return directory.is_dir() and any(counts(p) for p in directory.iterdir())
 
 
 def _create(seed: str, params_file: Path | None, directory: Path, clock: GenesisOptions | None = None) -> Any:
@@ -210,7 +218,7 @@ def up(
     start_ms = start_near_now() if system_start_ms is None else system_start_ms  # new devnets: near now
     clock = GenesisOptions(start_ms, slot_length_ms, epoch_length, start_slot, utxo_file, block_mode)
     clock.slot_config()  # bad options are refused even when the devnet exists (they would be ignored)
-    _exit_on_sigterm()
+    _exit_on_sigterm(directory)
     with _locked(directory, "devnet up") as lock:
         new, started = not _has_state(directory), False
         ledger = _open(directory, seed, params_file, clock)
@@ -243,14 +251,18 @@ def _discard_state(directory: Path) -> None:
             stale.rename(stale.with_name(f"{stale.name}.set-aside-{os.getpid()}-{time.time_ns()}"))
 
 
-def _exit_on_sigterm() -> None:
-    """SIGTERM before serving starts unwinds like Ctrl-C, so the lock file is removed."""
+def _exit_on_sigterm(directory: Path) -> None:
+    """SIGTERM before serving starts: remove our lock file and exit at once. (Raising into a
+    half-started server could leave a thread that keeps the process alive; a save cut short
+    is a torn last record, which loading tolerates.)"""
+
+    def terminate(signum: int, _frame: Any) -> None:
+        if lockfile.read_info(directory).pid == os.getpid():
+            (directory / LOCK_NAME).unlink(missing_ok=True)
+        os._exit(128 + signum)
+
     with contextlib.suppress(ValueError):  # not the main thread (in-process tests)
-        signal.signal(signal.SIGTERM, _terminate)
-
-
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
+        signal.signal(signal.SIGTERM, terminate)
 
 
 def _stop_on_signal() -> threading.Event:
@@ -262,8 +274,7 @@ def _stop_on_signal() -> threading.Event:
 
 def _require_state(directory: Path) -> None:
     """Commands that act on an existing devnet never create one as a side effect."""
-    if directory.exists() and not directory.is_dir():
-        raise lockfile.unusable_directory(directory, NotADirectoryError(errno.ENOTDIR, "not a directory"))
+    lockfile.check_usable(directory)
     if not _has_state(directory):
         raise StateError(f"no devnet in {directory}", location=str(directory),
                          hint="start one with `milestones devnet up` (or `devnet reset`)")

@@ -32,6 +32,7 @@ from runner.chain.devnet import ledger_rules as rules
 from runner.chain.devnet import ledger_speed
 from runner.chain.devnet.clock import SlotConfig
 from runner.chain.devnet.genesis import FAUCET, Wallet, derive_wallet, genesis_outputs
+from runner.chain.devnet.ledger_apply import apply_validated, undo_applied
 from runner.chain.devnet.ledger_index import ChainIndex
 from runner.chain.devnet.ledger_types import (
     AppliedTx,
@@ -39,7 +40,6 @@ from runner.chain.devnet.ledger_types import (
     ParsedTx,
     StakeAccount,
     Tip,
-    Undo,
     applied_ttl,
     block_hash,
     tx_bytes,
@@ -280,72 +280,10 @@ class Ledger:
         return evaluate_unchecked(self._context(utxo, check_signatures=False), ptx, self.slot_config)
 
     def _apply(self, validation: Validation) -> AppliedTx:
-        """Apply a validated transaction to the UTxO set and stake accounts, atomically:
-        if anything fails half-way, what was done is undone before the error propagates."""
-        ptx = validation.ptx
-        body = ptx.tx.transaction_body
-        tx_id = TransactionId(ptx.tx_id)
-        valid = ptx.is_valid and validation.scripts_ok
-        expected = len(body.outputs) + (body.collateral_return is not None)
-        raws: list[bytes | None] = list(ptx.spans.outputs)
-        if len(raws) != expected:
-            raws = [None] * expected
-        if valid:
-            spent = list(body.inputs)
-            produced = [(TransactionInput(tx_id, i), o, raws[i]) for i, o in enumerate(body.outputs)]
-            stake = validation.certs.changes
-        else:
-            spent = list(body.collateral or [])
-            produced = []
-            stake = {}
-            if body.collateral_return is not None:
-                produced = [(TransactionInput(tx_id, len(body.outputs)), body.collateral_return, raws[-1])]
-        applied = AppliedTx(ptx.tx_id_hex, ptx.spans.raw, Undo(), valid)
-        try:
-            self._change_state(applied.undo, spent, produced, stake)
-            for _, out, _ in produced:
-                self.index.add_output(out)
-            self.index.add_witnesses(ptx)
-        except BaseException:
-            self._undo(applied)
-            raise
-        return applied
-
-    def _change_state(self, undo: Undo, spent: list[TransactionInput],
-                      produced: list[tuple[TransactionInput, TransactionOutput, bytes | None]],
-                      stake: Mapping[str, StakeAccount | None]) -> None:
-        """Each change is recorded in ``undo`` before it is made, so a failure half-way
-        can always be undone."""
-        for key, account in stake.items():
-            undo.stake_before[key] = self._stake.get(key)
-            if account is None:
-                self._stake.pop(key, None)
-            else:
-                self._stake[key] = account
-        for ref in spent:
-            raw = self._utxo.raw(ref)
-            out = self._utxo[ref]
-            undo.consumed.append((ref, out))
-            undo.consumed_raw.append(raw)
-            self._utxo.pop(ref)
-        for ref, out, out_raw in produced:
-            undo.produced.append(ref)
-            self._utxo.add(ref, out, out_raw)
+        return apply_validated(self._utxo, self._stake, self.index, validation)
 
     def _undo(self, applied: AppliedTx) -> None:
-        undo = applied.undo
-        for ref in undo.produced:
-            if ref in self._utxo:
-                self._utxo.pop(ref)
-        raws = undo.consumed_raw if len(undo.consumed_raw) == len(undo.consumed) else [None] * len(undo.consumed)
-        for (ref, out), raw in zip(undo.consumed, raws):
-            if ref not in self._utxo:
-                self._utxo.add(ref, out, raw)
-        for key, before in undo.stake_before.items():
-            if before is None:
-                self._stake.pop(key, None)
-            else:
-                self._stake[key] = before
+        undo_applied(self._utxo, self._stake, applied)
 
     # --- blocks and time ----------------------------------------------------------------
 

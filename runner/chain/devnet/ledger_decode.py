@@ -7,7 +7,10 @@ with a repeated element, a negative token quantity, a reward address as an outpu
 address), so the checks read the submitted bytes themselves (``ledger_cbor`` spans):
 
 - sets hold no element twice (inputs, collateral, reference inputs, required signers,
-  certificates, proposals; vkey and bootstrap witnesses), compared by decoded value;
+  certificates, proposals; the Plutus V1/V2/V3 scripts of the witness set), compared by
+  decoded value. Not the witness set's vkey witnesses, native scripts, bootstrap
+  witnesses and datums: before protocol version 12 the ledger decodes those leniently
+  (a repeat is dropped; cardano-ledger issue #4698, PR #5908), and so does the devnet;
 - optional body sets and maps are non-empty when present (certificates, withdrawals,
   mint, collateral, required signers, reference inputs, votes, proposals);
 - maps repeat no key (the body, the witness set, withdrawals, multi-asset maps);
@@ -15,7 +18,8 @@ address), so the checks read the submitted bytes themselves (``ledger_cbor`` spa
   the donation is positive;
 - output token quantities are positive, mint quantities non-zero 64-bit integers, and
   no policy maps to an empty asset map;
-- an output address is a payment address (a reward address is not one).
+- an output address is a payment address (a reward address is not one);
+- no genesis-delegation or MIR certificate (the Conway decoder fails on them).
 """
 
 from __future__ import annotations
@@ -43,8 +47,11 @@ BODY_SETS = {0: "inputs", 4: "certificates", 13: "collateral inputs", 14: "requi
 BODY_NON_EMPTY = {4: "certificates", 5: "withdrawals", 9: "mint", 13: "collateral inputs",
                   14: "required signers", 18: "reference inputs", 19: "voting procedures",
                   20: "proposal procedures"}
+#: certificate kinds the Conway decoder refuses outright
+RETIRED_CERTIFICATES = {5: "genesis key delegation", 6: "MIR (move instantaneous rewards)"}
 BODY_COINS = {2: "fee", 17: "total collateral", 21: "current treasury value"}
-WITNESS_SETS = {0: "vkey witnesses", 2: "bootstrap witnesses"}
+#: witness-set fields decoded strictly in Conway (cardano-ledger's scriptDecoderV9)
+WITNESS_SETS = {3: "Plutus V1 scripts", 6: "Plutus V2 scripts", 7: "Plutus V3 scripts"}
 HINT = ("a Cardano node would not even decode this transaction: fix the field named in the "
         "message where the transaction is built (sets without repeats, positive amounts)")
 
@@ -60,7 +67,7 @@ def check_wellformed(spans: TxSpans) -> None:
         _check_witness_set(spans.witness_set)
     except Malformed as exc:
         raise deserialisation_error(str(exc), HINT) from exc
-    except (CborSpanError, IndexError, ValueError, TypeError, cbor2.CBORDecodeError) as exc:
+    except (CborSpanError, IndexError, KeyError, ValueError, TypeError, cbor2.CBORDecodeError) as exc:
         raise deserialisation_error(f"malformed transaction body or witness set: {exc}") from exc
 
 
@@ -72,6 +79,11 @@ def _check_body(raw_body: bytes) -> None:
     for key, name in BODY_SETS.items():
         if key in fields:
             _unique_elements(fields[key], f"transaction body field {key} ({name})")
+    for index, cert in enumerate(container_items(fields[4]) if 4 in fields else []):
+        kind = cbor2.loads(cert)[0]
+        if kind in RETIRED_CERTIFICATES:
+            raise Malformed(f"certificate #{index}: {RETIRED_CERTIFICATES[kind]} certificates are no longer "
+                            "supported (Conway)")
     for key, name in BODY_COINS.items():
         if key in fields:
             _coin(fields[key], f"transaction body field {key} ({name})")

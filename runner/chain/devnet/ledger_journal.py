@@ -98,6 +98,10 @@ def header(generation: bytes) -> bytes:
     return frame({"generation": generation})
 
 
+#: the size of a journal that holds only its header (no change saved yet)
+EMPTY_JOURNAL_BYTES = len(header(bytes(16)))
+
+
 def start(ledger: Ledger, directory: Path, generation: bytes, snapshot_bytes: int) -> JournalState:
     """A new journal (header only) for the snapshot just written; tracking starts now."""
     first = header(generation)

@@ -134,11 +134,13 @@ def _save(ledger: Ledger, data_dir: Path) -> None:
         return
     generation = os.urandom(16)
     data = encode_snapshot({**dump_state(ledger), "generation": generation})
+    if data_dir != ledger.data_dir:  # a copy: its own snapshot and an empty journal to match
+        write_bytes_atomic(data_dir / STATE_FILE, data)
+        write_bytes_atomic(data_dir / journal.JOURNAL_FILE, journal.header(generation))
+        return
     if not (data_dir / STATE_FILE).exists():  # nothing to lose yet: the journal comes first, so
         write_bytes_atomic(data_dir / journal.JOURNAL_FILE, journal.header(generation))  # never missing
     write_bytes_atomic(data_dir / STATE_FILE, data)
-    if data_dir != ledger.data_dir:
-        return
     try:
         ledger._journal = journal.start(ledger, data_dir, generation, len(data))
     except OSError as exc:  # the snapshot holds the change: it is durable; the next save retries
@@ -157,7 +159,9 @@ def _save_failed(ledger: Ledger, data_dir: Path, exc: OSError) -> StateError:
             ledger._journal = OUT_OF_STEP
             outcome = "and the saved state could not be read back: restart the devnet"
         else:
+            block_mode = ledger.block_mode  # not saved in the journal: keep the one in use
             vars(ledger).update(vars(fresh))
+            ledger.block_mode = block_mode
             outcome = "the change was not made: the devnet is as it was before it"
     return StateError(f"could not save the devnet to {data_dir}: {reason}; {outcome}",
                       location=str(getattr(exc, "filename", None) or data_dir),
@@ -318,11 +322,25 @@ def repair_ledger(cls: type[Ledger], data_dir: Path) -> tuple[Ledger, list[str]]
 
 def read_utxo_file(path: str | Path) -> list[tuple[TransactionInput, TransactionOutput]]:
     """An Ogmios ``queryLedgerState/utxo`` result (a JSON list, or ``{"result": [...]}``)."""
+    hint = "give a JSON list of Ogmios UTxO entries ({transaction:{id}, index, address, value, ...})"
     try:
-        raw = json.loads(Path(path).read_text())
-        entries = raw["result"] if isinstance(raw, dict) else raw
-        return [utxo_from_json(e) for e in entries]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserInputError(f"cannot read the UTxO file: {exc!r}", location=str(path),
-                             hint="give a JSON list of Ogmios UTxO entries "
-                                  "({transaction:{id}, index, address, value, ...})") from exc
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserInputError(f"cannot read the UTxO file: {exc.strerror or exc}", location=str(path),
+                             hint=hint) from exc
+    except UnicodeDecodeError as exc:
+        raise UserInputError(f"the UTxO file is not UTF-8 text (byte {exc.start})", location=str(path),
+                             hint=hint) from exc
+    except ValueError as exc:
+        raise UserInputError(f"the UTxO file is not JSON: {exc}", location=str(path), hint=hint) from exc
+    entries = raw.get("result") if isinstance(raw, dict) else raw
+    if not isinstance(entries, list):
+        raise UserInputError("the UTxO file holds no list of entries", location=str(path), hint=hint)
+    utxo = []
+    for i, entry in enumerate(entries):
+        try:
+            utxo.append(utxo_from_json(entry))
+        except Exception as exc:  # pycardano raises many kinds on a malformed entry
+            raise UserInputError(f"entry {i} is not an Ogmios UTxO entry: {type(exc).__name__}: {exc}",
+                                 location=f"{path}: [{i}]", hint=hint) from exc
+    return utxo

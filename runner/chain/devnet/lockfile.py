@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,11 +137,9 @@ def update(path: Path, **fields: str) -> None:
 def _acquire(path: Path, directory: Path, notify: Callable[[str], None]) -> int:
     for _ in range(20):  # another process may take it over between our steps: try again
         fd = _open_lock(path)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+        if not _try_flock(fd):
             os.close(fd)
-            raise _in_use(directory, path, read_info(directory)) from exc
+            raise _in_use(directory, path, read_info(directory))
         if not _same_file(fd, path):
             os.close(fd)  # unlinked by its previous holder after we opened it
             continue
@@ -154,6 +153,19 @@ def _acquire(path: Path, directory: Path, notify: Callable[[str], None]) -> int:
         return fd
     raise StateError(f"cannot take the lock {path}: it keeps changing hands", location=str(path),
                      hint="another command is starting on this devnet; try again")
+
+
+def _try_flock(fd: int, attempts: int = 5) -> bool:
+    """Take the exclusive flock; a few short retries ride out another command's brief
+    shared look (``live_holder``)."""
+    for attempt in range(attempts):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if attempt + 1 < attempts:
+                time.sleep(0.02)
+    return False
 
 
 def _open_lock(path: Path) -> int:
@@ -197,6 +209,15 @@ def _make_directory(directory: Path) -> None:
         raise unusable_directory(directory, exc) from exc
     if not directory.is_dir():
         raise unusable_directory(directory, NotADirectoryError(errno.ENOTDIR, "not a directory"))
+
+
+def check_usable(directory: Path) -> None:
+    """Refuse a data directory that is a file or lies below one (before saying "no devnet")."""
+    for path in (directory, *directory.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise unusable_directory(directory, NotADirectoryError(errno.ENOTDIR, "not a directory"))
+            return
 
 
 def unusable_directory(directory: Path, exc: OSError) -> UserInputError:

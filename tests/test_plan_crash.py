@@ -1,0 +1,43 @@
+"""Crash safety at the plan level: the apply is killed (SIGKILL) inside a step of each kind
+that submits, then applied again; the final chain state is the crash-free one (the
+rehearsal's last check compares every count and balance), no allocation paid twice or lost.
+
+Slow (two rehearsal applies per case): ``-m slow``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN = ROOT / "plans" / "rehearsal.yaml"
+
+CASES = [("deploy", "submitted"), ("register", "journaled"), ("commit-m1", "sent"), ("release-all", "submitted"),
+         ("release-all", "confirming"), ("reclaim-m3", "built")]
+
+
+def apply(data: Path, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("OGMIOS_URL", None)
+    env.pop("KUPO_URL", None)
+    if crash_at:
+        env["MILESTONES_TEST_PLAN_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, "-m", "runner", "--data-dir", str(data), "apply", str(PLAN)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step, phase", CASES, ids=[f"{s}-{p}" for s, p in CASES])
+def test_a_killed_apply_applied_again_ends_in_the_crash_free_state(tmp_path: Path, step: str, phase: str):
+    killed = apply(tmp_path, f"{step}:{phase}")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    again = apply(tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "final check: every expectation holds on chain" in again.stderr.replace("\n", " ")
+    assert "Traceback" not in again.stderr
