@@ -96,3 +96,21 @@ def test_patterns_say_the_devnet_indexes_everything(devnet, path):
 def test_patterns_include_an_address(devnet):
     alice = devnet.ledger.wallet("alice").address
     assert httpx.get(f"{devnet.kupo_url}/patterns/{alice}").json() == ["*"]
+
+
+def test_in_process_callers_get_metadata_and_a_refusal_instead_of_a_wait(devnet):
+    """The engine drives the devnet in process (no sockets): Kupo's route and Ogmios' answer."""
+    from runner.chain.devnet.kupo_server import IndexCache, route
+    from runner.chain.devnet.ogmios_methods import Session
+    from runner.chain.devnet.ogmios_server import answer
+
+    index = IndexCache(devnet.guard).current()
+    reply = route(index, f"/metadata/{devnet.block.slot}")
+    assert len(reply.body) == 1 and reply.headers["X-Block-Header-Hash"] == devnet.block.block_hash
+    session, tip = Session(), devnet.ledger.tip
+    answer(devnet.guard, session, json.dumps({"jsonrpc": "2.0", "method": "findIntersection", "id": 1,
+                                              "params": {"points": [{"slot": tip.slot, "id": tip.block_hash}]}}))
+    back = json.loads(answer(devnet.guard, session, '{"jsonrpc": "2.0", "method": "nextBlock", "id": 2}'))
+    assert back["result"]["direction"] == "backward"
+    waiting = json.loads(answer(devnet.guard, session, '{"jsonrpc": "2.0", "method": "nextBlock", "id": 3}'))
+    assert waiting["error"]["code"] == -32000 and waiting["id"] == 3 and waiting["method"] == "nextBlock"
