@@ -96,7 +96,10 @@ class World:
         self.target = ScheduleTarget(self.definition, addr(self.owner), addr(self.payer))
 
     def context(self, folder: Path) -> Context:
-        chain = ChainView(embedded(self.guard).backend, pc.Network.TESTNET)
+        """One client connection for the whole cycle (as one plan run has), a fresh context per command."""
+        if not hasattr(self, "_connection"):
+            self._connection = embedded(self.guard)
+        chain = ChainView(self._connection.backend, pc.Network.TESTNET)
         return Context(chain, DataDir(folder), KeyRing([self.owner, self.payer]), "devnet", Settings())
 
     def signatures(self, message: bytes) -> dict[bytes, bytes]:

@@ -30,6 +30,7 @@ class Faults:
         self.every, self.lose_submit, self.count = every, lose_submit, 0
         self.injected: list[str] = []
         self.submits = 0
+        self.kupo_faults = 0
 
     def _due(self) -> bool:
         self.count += 1
@@ -52,7 +53,8 @@ class Faults:
     def kupo(self, inner: httpx.MockTransport) -> httpx.MockTransport:
         def handle(request: httpx.Request) -> httpx.Response:
             if self._due():
-                if self.count % 2:
+                self.kupo_faults += 1
+                if self.kupo_faults % 2:
                     self.injected.append("kupo timeout")
                     raise httpx.ReadTimeout("injected", request=request)
                 self.injected.append("kupo 503")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -45,8 +46,7 @@ from runner.engine import (
 )
 from runner.engine.chainview import Retry
 from runner.engine.run import sign_only, signed_envelope
-from runner.errors import StateError, UserInputError
-from runner.store import lock
+from runner.errors import UserInputError
 from runner.store.atomic import write_json_atomic
 
 Output = Annotated[str | None, typer.Option("--output", help="text or json (overrides the global option).")]
@@ -243,7 +243,7 @@ def sign_milestone(
         message = _schedule_of(ctx, contract_address).schedule.message(milestone_identifier)
     vkey, signature = sig.sign_message(keys.raw_seed(key_hash), message)
     me = keys.address(key_hash, ledger_network(network))
-    entry = sig.OracleSignature(len(existing), me, vkey, signature, message, 0).to_json()
+    entry = sig.OracleSignature(len(existing), me, vkey, signature, message, int(time.time())).to_json()
     entries = [e for e in existing if e["oracle_address"] != me or e["signed_data"] != message.hex()] + [entry]
     write_json_atomic(signatures, entries)
     _emit({"status": "success", "oracle_address": me, "signatures_file": str(signatures),
@@ -419,52 +419,4 @@ def reclaim(
           f"{len(txs)} reclaim transaction(s)")
 
 
-# ---------------------------------------------------------------- devnet helpers, lock
-
-
-@app.command("fund")
-def fund(
-    address: Annotated[str, typer.Option("--address")],
-    lovelace: Annotated[int, typer.Option("--lovelace", min=1)] = 100_000_000,
-    tokens: Annotated[list[str] | None, typer.Option("--tokens", help="NAME:QUANTITY test tokens (embedded "
-                                                     "devnet; the faucet's policy).")] = None,
-    output: Output = None,
-) -> None:
-    """Devnet only: pay ADA (and test tokens) from the faucet."""
-    fmt = _fmt(output)
-    value = inputs.devnet_fund(state.config(), remote_chain(), address, lovelace, tokens or [])
-    _emit(value, fmt, f"funded {address}: {value['output']}; token policy {value['token_policy_id']}")
-
-
-@app.command("advance-time")
-def advance_time(
-    to_ms: Annotated[int | None, typer.Option("--to-ms", help="POSIX ms to move the clock to.")] = None,
-    seconds: Annotated[int | None, typer.Option("--seconds", help="Seconds to move forward.")] = None,
-    output: Output = None,
-) -> None:
-    """Devnet only: move the clock forward and form a block."""
-    fmt = _fmt(output)
-    value = inputs.devnet_advance(state.config(), remote_chain(), to_ms, seconds)
-    _emit(value, fmt, f"devnet time {value['posix_ms']} ms, slot {value['slot']}")
-
-
-lock_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The data directory's one-writer lock.")
-app.add_typer(lock_app, name="lock")
-
-
-@lock_app.command("list")
-def lock_list(output: Output = None) -> None:
-    fmt = _fmt(output)
-    info = lock.read_lock(Path(state.config().data_directory))
-    _emit({"locks": [info.to_json()] if info else []}, fmt,
-          "no lock" if info is None else f"held by {info.owner} pid {info.pid} on {info.host}"
-                                         f"{' (stale)' if info.stale else ''}")
-
-
-@lock_app.command("break")
-def lock_break(output: Output = None) -> None:
-    fmt = _fmt(output)
-    info = lock.break_lock(Path(state.config().data_directory))
-    if info is None:
-        raise StateError("no lock to break", location=str(state.config().data_directory), code="no-lock")
-    _emit({"broken": info.to_json()}, fmt, f"broke the lock of {info.owner} pid {info.pid} on {info.host}")
+from runner.commands import seed_admin  # noqa: F401  # fund, advance-time, lock: registered on `app`

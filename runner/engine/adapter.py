@@ -111,10 +111,14 @@ def parameters(definition: ScheduleDefinition, seed_ref: str) -> ScheduleParamet
                               definition.token_name)
 
 
-@functools.lru_cache(maxsize=64)
 def schedule_for(params: ScheduleParameters, network: str) -> Schedule:
     """Applying the parameters costs ~0.3 s; the result depends on them only: cached."""
-    return Schedule(params, schedule_scripts(params), ledger_network(network))
+    return _schedule_for(params, ledger_network(network) == pc.Network.MAINNET)
+
+
+@functools.lru_cache(maxsize=64)
+def _schedule_for(params: ScheduleParameters, mainnet: bool) -> Schedule:
+    return Schedule(params, schedule_scripts(params), pc.Network.MAINNET if mainnet else pc.Network.TESTNET)
 
 
 def certificate_address_for(definition: ScheduleDefinition, seed_ref: str) -> str:
@@ -189,10 +193,10 @@ def _parameters_from_scripts(allocation_address: str, lookup: Callable[[str], by
             SeedRef(_bytes(seed.fields[0]), int(seed.fields[1].value)), _bytes(owner),
             tuple(raw_oracles[i:i + 28] for i in range(0, len(raw_oracles), 28)), int(quorum.value),
             int(expiry.value), _bytes(token_policy), _bytes(token_name))
-        rebuilt = schedule_scripts(params)
+        rebuilt = _schedule_for(params, address.network == pc.Network.MAINNET)
     except Exception:  # noqa: BLE001  # anything unexpected: not one of our schedules
         return None
-    if str(rebuilt.allocation_address(address.network)) != str(address):
+    if rebuilt.allocation_address != str(address):
         return None
     return params
 
@@ -226,20 +230,45 @@ def decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO], *, definition: Sche
 
 def _decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO], definition: ScheduleDefinition | None,
                    genuine_txs: frozenset[str] | None) -> tuple[list[Locked], list[tuple[pc.UTxO, str]]]:
+    if genuine_txs is not None:
+        return _decode_genuine(dep, utxos, genuine_txs)
     scan = P.scan_pots(dep, utxos, schedule=specs(definition) if definition is not None else None)
-    ignored = [(i.utxo, i.reason) for i in scan.ignored]
     locked: list[Locked] = []
     for pot in scan.pots:
-        ref = f"{pot.utxo.input.transaction_id.payload.hex()}#{pot.utxo.input.index}"
-        if genuine_txs is not None and ref.split("#")[0] not in genuine_txs:
-            ignored.append((pot.utxo, "a well-formed pot not created by this schedule's register transactions"))
+        locked.extend(_entries(pot.utxo, pot.datum, dep.network))
+    return locked, [(i.utxo, i.reason) for i in scan.ignored]
+
+
+def _entries(utxo: pc.UTxO, datum: Any, network: pc.Network) -> list[Locked]:
+    ref = f"{utxo.input.transaction_id.payload.hex()}#{utxo.input.index}"
+    milestone = bytes(datum.milestone_id).decode("utf-8")
+    return [Locked(str(from_plutus_address(e.beneficiary, network)), milestone, int(e.amount),
+                   int(datum.vesting_time), ref) for e in datum.entries]
+
+
+def _decode_genuine(dep: Deployment, utxos: Sequence[pc.UTxO], genuine_txs: frozenset[str]
+                    ) -> tuple[list[Locked], list[tuple[pc.UTxO, str]]]:
+    """Pots created by the schedule's register transactions (which only the owner, who
+    holds the seed, can make) are the builder's own: decoding their datum is enough; the
+    contract's full check (``scan_pots``, ~20 ms per entry) runs once more in the builder."""
+    locked: list[Locked] = []
+    ignored: list[tuple[pc.UTxO, str]] = []
+    for u in sorted(utxos, key=lambda x: (x.input.transaction_id.payload, x.input.index)):
+        if u.output.address.payment_part != dep.allocation_address.payment_part:
+            continue
+        datum = P.decode_pot_datum(u)
+        if u.input.transaction_id.payload.hex() not in genuine_txs:
+            what = "a well-formed pot" if datum is not None else "no inline pot datum"
+            ignored.append((u, f"{what}, not created by this schedule's register transactions"))
             continue
         try:
-            milestone = pot.milestone_id.decode("utf-8")
-        except UnicodeDecodeError:
-            ignored.append((pot.utxo, "milestone id is not text"))
+            found = _entries(u, datum, dep.network) if datum is not None else None
+        except (ValueError, UnicodeDecodeError):
+            found = None
+        if not found:
+            ignored.append((u, "created by a register transaction but not a readable pot"))
             continue
-        locked.extend(Locked(str(address), milestone, amount, pot.vesting_ms, ref) for address, amount in pot.entries)
+        locked.extend(found)
     return locked, ignored
 
 

@@ -31,9 +31,9 @@ from runner.store.journal import JournalEntry
 PhaseHook = Callable[[str], None]
 
 
-def _summary(tx: UnsignedTx) -> ev.TxSummary:
+def _summary(tx: UnsignedTx, tx_id: str) -> ev.TxSummary:
     collateral = int(tx.body.total_collateral or 0)
-    return ev.TxSummary(tx.tx_id, tx.kind, tx.fee, tx.size, len(tx.inputs), collateral)
+    return ev.TxSummary(tx_id, tx.kind, tx.fee, tx.size, len(tx.inputs), collateral)
 
 
 @dataclass
@@ -125,13 +125,14 @@ class Engine:
                     facts = None
                     break
                 raise
-            yield ev.Planned(step.id, decision.reason, tuple(_summary(t) for t in txs))
+            ids = [t.tx_id for t in txs]  # hashing a body is slow in pycardano: once per tx
+            yield ev.Planned(step.id, decision.reason, tuple(_summary(t, i) for t, i in zip(txs, ids, strict=True)))
             if ctx.plan_mode:
                 ctx.memo["planned_change"] = True
                 self.built[step.id] = txs
                 break
             self.on_phase("built")
-            outcome = yield from self._apply(step, txs)
+            outcome = yield from self._apply(step, txs, ids)
             changed = changed or bool(outcome.landed)
             if not step.repeat and not outcome.done_by_others:
                 facts = step.observe(ctx)
@@ -140,15 +141,15 @@ class Engine:
             self.results[step.id] = step.result(ctx, facts)
         yield ev.StepFinished(step.id, changed, self.results.get(step.id, {}))
 
-    def _apply(self, step: Step, txs: list[UnsignedTx]) -> Generator[ev.Event, None, Outcome]:
+    def _apply(self, step: Step, txs: list[UnsignedTx], ids: list[str]) -> Generator[ev.Event, None, Outcome]:
         signed = [sign(t, self.ctx.keys.keys()) for t in txs]
         entries = []
-        for n, (tx, transaction) in enumerate(zip(txs, signed, strict=True)):
-            entry = JournalEntry(step.id, tx.tx_id, transaction.to_cbor().hex(),
+        for n, (tx, tx_id, transaction) in enumerate(zip(txs, ids, signed, strict=True)):
+            entry = JournalEntry(step.id, tx_id, transaction.to_cbor().hex(),
                                  tuple(f"{i.transaction_id.payload.hex()}#{i.index}" for i in tx.body.inputs),
                                  tx.deadline_slot, sequence=n)
             entries.append(self.ctx.journal.record(entry))
-            yield ev.Journaled(step.id, tx.tx_id)
+            yield ev.Journaled(step.id, tx_id)
         self.on_phase("journaled")
         outcome = Outcome()
         for entry, tx in zip(entries, txs, strict=True):

@@ -27,11 +27,11 @@ class Where:
     contract_address: str | None = None
     target: ScheduleTarget | None = None
 
-    def facts(self, ctx: Context, *, history: bool = False) -> ScheduleFacts:
+    def facts(self, ctx: Context, *, history: bool = False, pots: bool = True) -> ScheduleFacts:
         if self.target is not None:
-            return self.target.facts(ctx, history=history)
+            return self.target.facts(ctx, history=history, pots=pots)
         assert self.contract_address is not None
-        return schedule_facts(ctx, discovery.by_address(ctx, self.contract_address), history=history)
+        return schedule_facts(ctx, discovery.by_address(ctx, self.contract_address), history=history, pots=pots)
 
 
 def _junk(facts: ScheduleFacts) -> list[tuple[str, str]]:
@@ -48,7 +48,7 @@ class CertifyStep(Step):
     payer_address: str = ""
 
     def observe(self, ctx: Context) -> ScheduleFacts:
-        return self.where.facts(ctx)
+        return self.where.facts(ctx, pots=False)
 
     def decide(self, facts: ScheduleFacts) -> Decision:
         cert = facts.certificates.get(self.milestone)

@@ -29,9 +29,9 @@ class ScheduleTarget:
     owner_address: str
     payer_address: str
 
-    def facts(self, ctx: Context, *, history: bool = False) -> ScheduleFacts:
+    def facts(self, ctx: Context, *, history: bool = False, pots: bool = True) -> ScheduleFacts:
         found = discovery.by_definition(ctx, self.definition, self.owner_address)
-        return schedule_facts(ctx, found, history=history, definition=self.definition)
+        return schedule_facts(ctx, found, history=history, definition=self.definition, pots=pots)
 
 
 def _token_units(utxo: pc.UTxO, definition: ScheduleDefinition) -> int:
@@ -59,7 +59,7 @@ class DeployStep(Step):
 
     def observe(self, ctx: Context) -> ScheduleFacts:
         assert self.target is not None
-        return self.target.facts(ctx)
+        return self.target.facts(ctx, pots=False)
 
     def decide(self, facts: ScheduleFacts) -> Decision:
         if facts.deployment is not None and facts.resolved is not None:
@@ -92,7 +92,7 @@ class StakeStep(Step):
 
     def observe(self, ctx: Context) -> ScheduleFacts:
         assert self.target is not None
-        return self.target.facts(ctx)
+        return self.target.facts(ctx, pots=False)
 
     def decide(self, facts: ScheduleFacts) -> Decision:
         if facts.seed_spent:
@@ -127,11 +127,11 @@ class RegisterStep(Step):
 
     def observe(self, ctx: Context) -> ScheduleFacts:
         assert self.target is not None
-        return self.target.facts(ctx)
+        return self.target.facts(ctx, pots=False)
 
     def decide(self, facts: ScheduleFacts) -> Decision:
         if facts.seed_spent:
-            return noop(f"registered: the seed is spent, {len(facts.locked)} allocation(s) locked now")
+            return noop("registered: the schedule's one-shot seed is spent by its register transaction")
         return Decision("register", "lock the allocations")
 
     def build(self, ctx: Context, facts: ScheduleFacts, decision: Decision) -> list[UnsignedTx]:
@@ -150,5 +150,7 @@ class RegisterStep(Step):
     def result(self, ctx: Context, facts: ScheduleFacts) -> dict[str, Any]:
         if facts.resolved is None:
             return {}
-        return {"contract_address": facts.resolved.schedule.allocation_address,
-                "locked_allocations": len(facts.locked)}
+        assert self.target is not None
+        locked = self.target.facts(ctx).locked if facts.seed_spent else []  # cheap: our own pots' datums
+        return {"contract_address": facts.resolved.schedule.allocation_address, "registered": facts.seed_spent,
+                "locked_allocations": len(locked)}
