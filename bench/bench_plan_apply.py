@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,7 @@ def main() -> None:
         plan = Path(tmp) / "plan.yaml"
         count = generate(plan, args.allocations)
         for label in ("first apply (empty data directory)", "second apply (no changes)"):
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             done = subprocess.run([sys.executable, "-m", "runner", "--data-dir", str(Path(tmp) / "data"), "apply",
                                    str(plan)], env=env, capture_output=True, text=True, check=False)
@@ -68,7 +70,10 @@ def main() -> None:
             if done.returncode != 0:
                 print(done.stderr[-4000:])
                 raise SystemExit(f"{label} failed with exit {done.returncode}")
-            print(f"{label}: {count:,} allocations, {elapsed:.1f} s wall; {done.stdout.strip().splitlines()[-1]}")
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+            print(f"{label}: {count:,} allocations, {elapsed:.1f} s wall, {cpu:.1f} s CPU; "
+                  f"{done.stdout.strip().splitlines()[-1]}")
 
 
 if __name__ == "__main__":

@@ -80,6 +80,7 @@ def validate(
 EVENTS_FORMAT = "milestones.plan-events"
 EVENTS_VERSION = 1
 SAVED_FORMAT = "milestones.saved-plan"
+MAX_ROUNDS = 200
 PlanArgument = Annotated[Path, typer.Argument(help="The plan file (apply: or a file saved by `plan --out`).",
                                               show_default=False)]
 ReportOption = Annotated[Path | None, typer.Option("--report", help="Write a Markdown distribution report here.")]
@@ -160,7 +161,9 @@ def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOu
     source, plan = _read_plan(path, inputs)
     config, remote = _config(plan)
     printer = Printer(mode, plan)
-    settings = Settings(confirmations=plan.backend.confirmations or 0)
+    # a release of many pots takes one round (transaction batch) per payer-UTxO budget: let it
+    # run until the step has nothing left to do (each round must make progress or it stops)
+    settings = Settings(confirmations=plan.backend.confirmations or 0, max_rounds=MAX_ROUNDS)
     outcomes: list[StepOutcome] = []
     with open_context(config, plan_mode=mode != "apply", settings=settings, command=f"{mode} {path}",
                       remote=remote) as (ctx, connection):
