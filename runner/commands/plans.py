@@ -80,6 +80,7 @@ def validate(
 EVENTS_FORMAT = "milestones.plan-events"
 EVENTS_VERSION = 1
 SAVED_FORMAT = "milestones.saved-plan"
+MAX_ROUNDS = 200
 PlanArgument = Annotated[Path, typer.Argument(help="The plan file (apply: or a file saved by `plan --out`).",
                                               show_default=False)]
 ReportOption = Annotated[Path | None, typer.Option("--report", help="Write a Markdown distribution report here.")]
@@ -112,7 +113,8 @@ class Printer:
         if self.json:
             self.line({"v": EVENTS_VERSION, **outcome.to_json()})
             return
-        mark = {"noop": "[green]=[/]", "changed": "[yellow]+[/]", "planned": "[cyan]~[/]", "unknown": "[cyan]?[/]"}
+        mark = {"noop": "[green]=[/]", "changed": "[yellow]+[/]", "planned": "[cyan]~[/]", "unknown": "[cyan]?[/]",
+                "in doubt": "[red]![/]"}
         fees = sum(t["fee"] for t in outcome.txs)
         extra = f" ({len(outcome.txs)} tx, fees {fees / 1e6:.6f} ADA)" if outcome.txs else ""
         self.console.print(f"{mark[outcome.status]} {outcome.id} [dim]{outcome.kind}[/]: "
@@ -159,7 +161,9 @@ def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOu
     source, plan = _read_plan(path, inputs)
     config, remote = _config(plan)
     printer = Printer(mode, plan)
-    settings = Settings(confirmations=plan.backend.confirmations or 0)
+    # a release of many pots takes one round (transaction batch) per payer-UTxO budget: let it
+    # run until the step has nothing left to do (each round must make progress or it stops)
+    settings = Settings(confirmations=plan.backend.confirmations or 0, max_rounds=MAX_ROUNDS)
     outcomes: list[StepOutcome] = []
     with open_context(config, plan_mode=mode != "apply", settings=settings, command=f"{mode} {path}",
                       remote=remote) as (ctx, connection):
@@ -170,6 +174,8 @@ def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOu
                 outcome = next(steps, None)
             if outcome is None:
                 break
+            if mode == "status":
+                _in_doubt(ctx, outcome)
             outcomes.append(outcome)
             printer.step(outcome)
         run.final_statuses = _statuses(run, plan)
@@ -182,6 +188,17 @@ def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOu
     printer.finish({"mode": mode, "changes": len(changes), "transactions": len(txs),
                     "fees": sum(t["fee"] for t in txs), "text": text})
     return plan, outcomes, run
+
+
+def _in_doubt(ctx: Any, outcome: StepOutcome) -> None:
+    """A journal entry of this step still open (submitted, fate unknown): the step is in doubt
+    until the next apply resolves it against the chain."""
+    open_entries = [e for e in ctx.journal.open_entries() if e.step.startswith(f"{outcome.id}:")]
+    if open_entries:
+        outcome.status = "in doubt"
+        outcome.reason = (f"{len(open_entries)} transaction(s) journaled, fate not yet known: "
+                          + ", ".join(e.tx_id for e in open_entries) + "; the next apply resolves them")
+        outcome.txs = [{"tx_id": e.tx_id, "kind": e.status, "fee": 0, "size": 0} for e in open_entries]
 
 
 def _crash_hook() -> Any:
