@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from runner.cli import app, state
-from runner.commands import seed_inputs as inputs
 from runner.commands.seed import Output, _emit, _fmt, remote_chain
 from runner.errors import StateError
 from runner.store import lock
@@ -28,6 +27,8 @@ def fund(
 ) -> None:
     """Devnet only: pay ADA (and test tokens) from the faucet."""
     fmt = _fmt(output)
+    from runner.commands import seed_inputs as inputs
+
     value = inputs.devnet_fund(state.config(), remote_chain(), address, lovelace, tokens or [])
     _emit(value, fmt, f"funded {address}: {value['output']}; token policy {value['token_policy_id']}")
 
@@ -40,6 +41,8 @@ def advance_time(
 ) -> None:
     """Devnet only: move the clock forward and form a block."""
     fmt = _fmt(output)
+    from runner.commands import seed_inputs as inputs
+
     value = inputs.devnet_advance(state.config(), remote_chain(), to_ms, seconds)
     _emit(value, fmt, f"devnet time {value['posix_ms']} ms, slot {value['slot']}")
 

@@ -79,7 +79,12 @@ def _in_process_call(guard: Any) -> Any:
         request = {"jsonrpc": "2.0", "method": method, "id": next(ids)}
         if params is not None:
             request["params"] = dict(params)
-        reply: Mapping[str, Any] = json.loads(answer(guard, session, json.dumps(request)))
+        text = answer(guard, session, json.dumps(request))
+        if text is None:  # the server answers nothing to a JSON-RPC notification; a request has an id
+            from runner.errors import ProtocolError
+
+            raise ProtocolError(f"the embedded Ogmios did not answer {method}")
+        reply: Mapping[str, Any] = json.loads(text)
         return reply
 
     return call

@@ -106,7 +106,8 @@ def _reclaimed(ctx: Context, spent: list[Any], once: list[adapter.Locked]) -> fr
 
 
 def schedule_facts(ctx: Context, resolved: discovery.Resolved | None, *, history: bool = True,
-                   definition: ScheduleDefinition | None = None, pots: bool = True) -> ScheduleFacts:
+                   definition: ScheduleDefinition | None = None, pots: bool = True,
+                   certificates: bool = True) -> ScheduleFacts:
     """``pots=False``: deployment and seed only (what deploy, stake and register decide on);
     decoding pots costs ~50 ms per allocation in the contract's scan."""
     snap = ctx.chain.snapshot()
@@ -116,7 +117,8 @@ def schedule_facts(ctx: Context, resolved: discovery.Resolved | None, *, history
         return facts
     schedule = resolved.schedule
     facts.seed_spent = not ctx.chain.by_refs([schedule.seed])
-    facts.certificates = adapter.certificates(dep, ctx.chain.utxos(schedule.certificate_address))
+    if certificates:
+        facts.certificates = adapter.certificates(dep, ctx.chain.utxos(schedule.certificate_address))
     if not pots:
         return facts
     genuine = register_transactions(ctx, schedule) if facts.seed_spent else frozenset()

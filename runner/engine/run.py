@@ -12,6 +12,7 @@ the work: the step observes again and says "already done".
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +30,13 @@ from runner.store.journal import JournalEntry
 #: Test hook: called with the phase name ("built", "journaled", "sent" (accepted, not yet
 #: recorded), "submitted", "confirming", "confirmed"); the crash tests kill the process there.
 PhaseHook = Callable[[str], None]
+
+
+def tx_id_of(signed_cbor: bytes) -> str:
+    """A transaction's id: blake2b-256 of its body's bytes, as they are in the signed CBOR."""
+    from runner.chain.devnet.ledger_cbor import container_items
+
+    return hashlib.blake2b(container_items(signed_cbor)[0], digest_size=32).hexdigest()
 
 
 def _summary(tx: UnsignedTx, tx_id: str) -> ev.TxSummary:
@@ -125,14 +133,16 @@ class Engine:
                     facts = None
                     break
                 raise
-            ids = [t.tx_id for t in txs]  # hashing a body is slow in pycardano: once per tx
-            yield ev.Planned(step.id, decision.reason, tuple(_summary(t, i) for t, i in zip(txs, ids, strict=True)))
             if ctx.plan_mode:
+                yield ev.Planned(step.id, decision.reason, tuple(_summary(t, t.tx_id) for t in txs))
                 ctx.memo["planned_change"] = True
                 self.built[step.id] = txs
                 break
+            signed = [sign(t, ctx.keys.keys()).to_cbor() for t in txs]
+            ids = [tx_id_of(cbor) for cbor in signed]  # from the bytes: pycardano's body hash is slow
+            yield ev.Planned(step.id, decision.reason, tuple(_summary(t, i) for t, i in zip(txs, ids, strict=True)))
             self.on_phase("built")
-            outcome = yield from self._apply(step, txs, ids)
+            outcome = yield from self._apply(step, txs, ids, signed)
             changed = changed or bool(outcome.landed)
             if not step.repeat and not outcome.done_by_others:
                 facts = step.observe(ctx)
@@ -141,11 +151,11 @@ class Engine:
             self.results[step.id] = step.result(ctx, facts)
         yield ev.StepFinished(step.id, changed, self.results.get(step.id, {}))
 
-    def _apply(self, step: Step, txs: list[UnsignedTx], ids: list[str]) -> Generator[ev.Event, None, Outcome]:
-        signed = [sign(t, self.ctx.keys.keys()) for t in txs]
+    def _apply(self, step: Step, txs: list[UnsignedTx], ids: list[str], signed: list[bytes]
+               ) -> Generator[ev.Event, None, Outcome]:
         entries = []
-        for n, (tx, tx_id, transaction) in enumerate(zip(txs, ids, signed, strict=True)):
-            entry = JournalEntry(step.id, tx_id, transaction.to_cbor().hex(),
+        for n, (tx, tx_id, cbor) in enumerate(zip(txs, ids, signed, strict=True)):
+            entry = JournalEntry(step.id, tx_id, cbor.hex(),
                                  tuple(f"{i.transaction_id.payload.hex()}#{i.index}" for i in tx.body.inputs),
                                  tx.deadline_slot, sequence=n)
             entries.append(self.ctx.journal.record(entry))

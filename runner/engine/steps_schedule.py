@@ -29,9 +29,11 @@ class ScheduleTarget:
     owner_address: str
     payer_address: str
 
-    def facts(self, ctx: Context, *, history: bool = False, pots: bool = True) -> ScheduleFacts:
+    def facts(self, ctx: Context, *, history: bool = False, pots: bool = True,
+              certificates: bool = True) -> ScheduleFacts:
         found = discovery.by_definition(ctx, self.definition, self.owner_address)
-        return schedule_facts(ctx, found, history=history, definition=self.definition, pots=pots)
+        return schedule_facts(ctx, found, history=history, definition=self.definition, pots=pots,
+                              certificates=certificates)
 
 
 def _token_units(utxo: pc.UTxO, definition: ScheduleDefinition) -> int:
@@ -59,7 +61,7 @@ class DeployStep(Step):
 
     def observe(self, ctx: Context) -> ScheduleFacts:
         assert self.target is not None
-        return self.target.facts(ctx, pots=False)
+        return self.target.facts(ctx, pots=False, certificates=False)
 
     def decide(self, facts: ScheduleFacts) -> Decision:
         if facts.deployment is not None and facts.resolved is not None:
@@ -92,7 +94,7 @@ class StakeStep(Step):
 
     def observe(self, ctx: Context) -> ScheduleFacts:
         assert self.target is not None
-        return self.target.facts(ctx, pots=False)
+        return self.target.facts(ctx, pots=False, certificates=False)
 
     def decide(self, facts: ScheduleFacts) -> Decision:
         if facts.seed_spent:
@@ -124,10 +126,11 @@ class RegisterStep(Step):
 
     kind = "register"
     target: ScheduleTarget | None = None
+    registered_now: bool = False
 
     def observe(self, ctx: Context) -> ScheduleFacts:
         assert self.target is not None
-        return self.target.facts(ctx, pots=False)
+        return self.target.facts(ctx, pots=False, certificates=False)
 
     def decide(self, facts: ScheduleFacts) -> Decision:
         if facts.seed_spent:
@@ -145,12 +148,16 @@ class RegisterStep(Step):
             raise UserInputError("the schedule's seed is no longer at the owner's address",
                                  hint="it was spent by another transaction: register the schedule again "
                                       "(a new seed makes a new contract)")
+        self.registered_now = True
         return adapter.build_register(dep, self.target.definition, seed, owned, facts.snap)
 
     def result(self, ctx: Context, facts: ScheduleFacts) -> dict[str, Any]:
         if facts.resolved is None:
             return {}
         assert self.target is not None
-        locked = self.target.facts(ctx).locked if facts.seed_spent else []  # cheap: our own pots' datums
+        if self.registered_now:  # what this run locked
+            count = len(self.target.definition.allocations)
+        else:  # what is still locked (our own pots' datums)
+            count = len(self.target.facts(ctx).locked) if facts.seed_spent else 0
         return {"contract_address": facts.resolved.schedule.allocation_address, "registered": facts.seed_spent,
-                "locked_allocations": len(locked)}
+                "locked_allocations": count}
