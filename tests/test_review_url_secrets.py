@@ -23,7 +23,7 @@ def kupo_error(url: str) -> str:
     client = KupoClient(url, transport=httpx.MockTransport(refused), sleep=lambda s: None)
     with pytest.raises(ChainUnavailable) as caught:
         client.get_json("/health")
-    return str(caught.value) + repr(caught.value.to_json() if hasattr(caught.value, "to_json") else "")
+    return str(caught.value) + repr(caught.value.to_dict())
 
 
 def ogmios_error(url: str) -> str:
