@@ -80,3 +80,16 @@ def test_a_var_that_looks_like_a_template_stays_data(tmp_path: Path):
     plan, found = check_plan(path, Inputs(variables={"token": "{{ 7 * 7 }}"}))
     assert plan is None or plan.schedule.token.name == "{{ 7 * 7 }}"
     assert not any("49" in p.message for p in found)
+
+
+@pytest.mark.parametrize("expr", [
+    '"{{ self }}"',
+    '"{{ \'{0.__class__}\'.format(1) }}"',
+    '"{{ \'{a.__class__}\'.format_map({\'a\': 1}) }}"',
+    '"{{ (\'a\' | attr(\'__class__\')) }}"',
+    '"{{ ().__class__.__base__.__subclasses__() }}"',
+    '"{{ cycler.__init__.__globals__ }}"',
+])
+def test_sandbox_escapes_are_problems(expr: str, tmp_path: Path):
+    plan, found = check_plan(write(tmp_path, amount=expr), Inputs())
+    assert plan is None and found, expr
