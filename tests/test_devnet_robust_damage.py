@@ -19,7 +19,7 @@ from runner.chain.devnet import ledger_journal, ledger_store
 from runner.chain.devnet.ledger import Ledger
 from runner.cli import main
 
-PAYMENTS = 8
+PAYMENTS = 4
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -124,7 +124,7 @@ def files(directory: Path) -> dict[str, bytes | None]:
 def test_damage_is_reported_with_what_is_lost_and_how_to_recover_and_nothing_is_rewritten(capsys, devnet, damage):
     damage.apply(devnet)
     before = files(devnet)
-    for command in (["status"], ["tick"], ["advance", "--slots", "1"]):
+    for command in (["status"], ["tick"]):
         code, _, err = run(capsys, "devnet", *command, "--data-dir", str(devnet))
         assert code == 5, (command, err)
         assert damage.says in err and "hint:" in err and "Traceback" not in err
@@ -158,9 +158,12 @@ def test_flipped_bytes_in_the_middle_keep_the_changes_before_them(devnet):
     assert "intact one(s) after it" in notes[0]
 
 
-def test_a_torn_last_record_is_tolerated_and_said(capsys, devnet):
+@pytest.mark.parametrize("cut", [5, 200])
+def test_a_torn_last_record_is_tolerated_and_said(capsys, devnet, cut):
+    """A crash mid-append tears the last record; a cut inside the last record looks the same
+    and is treated the same (a cut exactly between records cannot be told from a shorter log)."""
     full = Ledger.load(devnet)
-    log_of(devnet).write_bytes(log_of(devnet).read_bytes()[:-5])
+    log_of(devnet).write_bytes(log_of(devnet).read_bytes()[:-cut])
     code, _, err = run(capsys, "devnet", "status", "--data-dir", str(devnet))
     assert code == 0 and "torn record" in err
     assert Ledger.load(devnet).tip.height == full.tip.height - 1

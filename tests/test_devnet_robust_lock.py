@@ -53,26 +53,40 @@ def dead_pid() -> int:
     return gone.pid
 
 
-def test_a_server_killed_with_sigkill_is_taken_over_on_restart(capsys, tmp_path):
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from runner.chain.devnet import lockfile
+with lockfile.locked(Path(sys.argv[1]), "devnet up", print):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_lock_holder_killed_with_sigkill_is_taken_over_by_the_next_up(capsys, tmp_path):
     data_dir = tmp_path / "devnet"
-    with start_up(data_dir) as first:
-        serving = wait_serving(first)
-        holder = lockfile.read_info(data_dir)
-        assert (holder.pid, holder.owner, holder.host) == (first.pid, "devnet up", socket.gethostname())
-        assert holder.started and holder.ogmios == serving["ogmios"]
+    assert run(capsys, "devnet", "reset", "--data-dir", str(data_dir))[0] == 0
+    with subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(data_dir)], stdout=subprocess.PIPE, text=True,
+                          env=ENV) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         code, _, err = run(capsys, "devnet", "reset", "--data-dir", str(data_dir))
-        assert code == 5 and f"pid {first.pid}" in err  # a live owner is respected
-        first.send_signal(signal.SIGKILL)
-        first.communicate(timeout=30)
+        assert code == 5 and f"pid {holder.pid}" in err  # a live owner is respected
+        holder.send_signal(signal.SIGKILL)
+        holder.communicate(timeout=30)
     assert (data_dir / lockfile.LOCK_NAME).exists()  # kill -9 leaves the file behind
-    with start_up(data_dir) as second:
+    with start_up(data_dir) as server:
         try:
-            assert wait_serving(second)["slot"] == serving["slot"]
+            serving = wait_serving(server)
+            info = lockfile.read_info(data_dir)
+            assert (info.pid, info.owner, info.host) == (server.pid, "devnet up", socket.gethostname())
+            assert info.started and info.ogmios == serving["ogmios"]
+            code, out, err = run(capsys, "devnet", "status", "--data-dir", str(data_dir))
+            assert code == 0 and json.loads(out)["slot"] == serving["slot"], err  # answered by the server
         finally:
-            second.send_signal(signal.SIGTERM)
-            _, err = second.communicate(timeout=30)
-    assert second.returncode == 0, err
-    assert "taking over the stale lock" in err and f"pid {first.pid}" in err
+            server.send_signal(signal.SIGTERM)
+            _, err = server.communicate(timeout=60)
+    assert server.returncode == 0, err
+    assert "taking over the stale lock" in err and f"pid {holder.pid}" in err
     assert not (data_dir / lockfile.LOCK_NAME).exists()
 
 

@@ -81,3 +81,36 @@ def test_chain_sync_blocks_carry_the_metadata_in_the_ogmios_shape(devnet):
     [tx] = reply["result"]["block"]["transactions"]
     assert tx["metadata"]["hash"] == devnet.tx.transaction_body.auxiliary_data_hash.payload.hex()
     assert cbor2.loads(bytes.fromhex(tx["metadata"]["labels"]["674"]["cbor"])) == MESSAGE[674]
+
+
+@pytest.mark.parametrize("path", ["/patterns", "/patterns/*", "/patterns/addr_vk1qqqq/*"])
+def test_patterns_say_the_devnet_indexes_everything(devnet, path):
+    if path.endswith("addr_vk1qqqq/*"):
+        assert httpx.get(devnet.kupo_url + path).status_code == 400  # unreadable credential
+        return
+    reply = httpx.get(devnet.kupo_url + path)
+    assert reply.status_code == 200 and reply.json() == ["*"]
+    assert_kupo({"type": "array", "items": kupo_ref("Pattern")}, reply.json())
+
+
+def test_patterns_include_an_address(devnet):
+    alice = devnet.ledger.wallet("alice").address
+    assert httpx.get(f"{devnet.kupo_url}/patterns/{alice}").json() == ["*"]
+
+
+def test_in_process_callers_get_metadata_and_a_refusal_instead_of_a_wait(devnet):
+    """The engine drives the devnet in process (no sockets): Kupo's route and Ogmios' answer."""
+    from runner.chain.devnet.kupo_server import IndexCache, route
+    from runner.chain.devnet.ogmios_methods import Session
+    from runner.chain.devnet.ogmios_server import answer
+
+    index = IndexCache(devnet.guard).current()
+    reply = route(index, f"/metadata/{devnet.block.slot}")
+    assert len(reply.body) == 1 and reply.headers["X-Block-Header-Hash"] == devnet.block.block_hash
+    session, tip = Session(), devnet.ledger.tip
+    answer(devnet.guard, session, json.dumps({"jsonrpc": "2.0", "method": "findIntersection", "id": 1,
+                                              "params": {"points": [{"slot": tip.slot, "id": tip.block_hash}]}}))
+    back = json.loads(answer(devnet.guard, session, '{"jsonrpc": "2.0", "method": "nextBlock", "id": 2}'))
+    assert back["result"]["direction"] == "backward"
+    waiting = json.loads(answer(devnet.guard, session, '{"jsonrpc": "2.0", "method": "nextBlock", "id": 3}'))
+    assert waiting["error"]["code"] == -32000 and waiting["id"] == 3 and waiting["method"] == "nextBlock"

@@ -119,3 +119,25 @@ def test_a_copy_saved_twice_reads_back_without_notes(ledger_factory, tmp_path):
     copy, notes = load_ledger_reporting(Ledger, tmp_path / "copy")
     assert notes == []
     same_state(copy, ledger)
+
+
+def test_a_journal_in_the_format_before_checksums_is_still_replayed(ledger_factory, tmp_path):
+    import struct
+
+    import cbor2
+
+    ledger = ledger_factory(data_dir=tmp_path)
+    busy(ledger)
+    log = tmp_path / ledger_journal.JOURNAL_FILE
+    data, offset, legacy = log.read_bytes(), 0, b""
+    while offset < len(data):  # re-frame every record as before: length, then CBOR
+        _, size, _ = struct.unpack_from(">4sII", data, offset)
+        body = data[offset + 12:offset + 12 + size]
+        legacy += struct.pack(">I", len(body)) + cbor2.dumps(cbor2.loads(body))
+        offset += 12 + size
+    log.write_bytes(legacy)
+    reloaded = Ledger.load(tmp_path)
+    same_state(reloaded, ledger)
+    accepted(reloaded, HandTx(reloaded).pay("bob", "alice"))  # saved as a new snapshot, new format
+    assert log.read_bytes().startswith(ledger_journal.MAGIC)
+    same_state(Ledger.load(tmp_path), reloaded)

@@ -362,3 +362,28 @@ def test_mutated_bytes_are_refused_with_a_ledger_code_never_a_crash(ledger, hand
         with pytest.raises(LedgerRejection):
             ledger.submit(bytes(mutated))
     assert dict(ledger.utxo) == before
+
+
+# --- Plutus data: byte strings of at most 64 bytes -------------------------------------------
+
+
+def test_an_inline_datum_with_a_65_byte_string_does_not_decode(ledger, raw):
+    def with_datum(data):
+        inline = [1, cbor2.CBORTag(24, cbor2.dumps(data))]
+        return raw.build([{0: raw.addr("bob"), 1: 2_000_000, 2: inline}])
+
+    refused(ledger, with_datum(b"\x07" * 65), "output #0 inline datum: Plutus data holds a 65-byte string")
+    taken(ledger, with_datum([b"\x07" * 64, b"\x07"]))  # the same bytes, written within the bound
+
+
+def test_a_witness_datum_with_a_65_byte_string_does_not_decode(ledger, raw):
+    bob = [raw.addr("bob"), 2_000_000]
+    refused(ledger, raw.build([bob], witness={4: [b"\x07" * 65]}), "witness set field 4 (datums)")
+    # 64 bytes decode; the datum is then refused by the ledger rule, as nothing needs it
+    rejected(ledger, raw.build([bob], witness={4: [b"\x07" * 64]}), 3112)
+
+
+def test_chunked_byte_strings_in_plutus_data_decode(ledger, raw):
+    chunked = b"\x5f" + cbor2.dumps(b"\x07" * 64) + cbor2.dumps(b"\x07") + b"\xff"  # 65 bytes in 2 chunks
+    inline = [1, cbor2.CBORTag(24, chunked)]
+    taken(ledger, raw.build([{0: raw.addr("bob"), 1: 2_000_000, 2: inline}]))

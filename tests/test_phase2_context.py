@@ -190,6 +190,45 @@ def _busy_tx() -> tuple[Transaction, dict]:
     return Transaction(body, witness), resolved
 
 
+def test_the_contracts_field_table_reads_the_devnets_contexts():
+    """Round trip with onchain/batch_release_uplc.py's LAYOUTS (the table the release
+    validator reads fields by): each named field, read by the contract's positions from a
+    context the devnet built, holds what that name means."""
+    from onchain.batch_release_uplc import LAYOUTS, SCRIPT_INFO
+
+    def read(record, layout: str, name: str):
+        return record.fields[LAYOUTS[layout].index(name)]
+
+    tx, resolved = _busy_tx()
+    spend_run = script_contexts(tx, resolved, CLOCK)[0]
+    ctx = spend_run.context
+    assert len(ctx.fields) == len(LAYOUTS["ScriptContext"])
+    info = read(ctx, "ScriptContext", "tx_info")
+    assert len(info.fields) == len(LAYOUTS["TxInfo"])
+    assert read(ctx, "ScriptContext", "redeemer") == I(22)
+    assert read(ctx, "ScriptContext", "script_info").constructor == SCRIPT_INFO["spending"]
+    assert read(info, "TxInfo", "fee") == I(777_777)
+    assert read(info, "TxInfo", "id") == B(tx.id.payload)
+    assert read(info, "TxInfo", "signatories") == PlutusList([B(b"\x03" * 28), B(b"\x09" * 28)])
+    assert read(info, "TxInfo", "current_treasury") == C(0, I(123))
+    assert read(info, "TxInfo", "treasury_donation") == C(1)
+    assert [len(read(info, "TxInfo", n).value) for n in ("inputs", "reference_inputs", "outputs", "certificates",
+                                                          "withdrawals", "redeemers", "data", "proposals")] == \
+        [3, 2, 1, 0, 2, 2, 2, 0]
+    assert list(read(info, "TxInfo", "mint").value) == [B(UNIT_HASH.payload)]
+    first = read(info, "TxInfo", "inputs").value[0]
+    assert read(first, "TxInInfo", "out_ref") == C(0, B(b"\x02" * 32), I(3))
+    output = read(info, "TxInfo", "outputs").value[0]
+    address = read(output, "TxOut", "address")
+    assert read(address, "Address", "payment_credential") == C(1, B(UNIT_HASH.payload))
+    assert read(output, "TxOut", "value") == PlutusMap({B(b""): PlutusMap({B(b""): I(2_000_000)})})
+    assert read(output, "TxOut", "datum").constructor == 1  # OutputDatumHash
+    assert read(output, "TxOut", "reference_script") == C(1)
+    lower = read(read(info, "TxInfo", "validity_range"), "Interval", "lower_bound")
+    assert read(lower, "LowerBound", "extended") == C(1, I(ms(100)))
+    assert read(lower, "LowerBound", "closed") == C(1)
+
+
 def test_tx_info_has_sixteen_fields_in_ledger_order():
     tx, resolved = _busy_tx()
     runs = script_contexts(tx, resolved, CLOCK)

@@ -135,3 +135,21 @@ def test_status_reports_every_step_done_with_its_reason(ci: dict[str, Any]):
     steps = [e for e in status.events() if e["event"] == "PlanStep"]
     assert len(steps) == 16 and {s["status"] for s in steps} == {"noop"}
     assert any("certified on chain" in s["reason"] for s in steps)
+
+
+def test_no_signing_key_appears_in_any_output_report_saved_plan_or_data_file(ci: dict[str, Any]):
+    from runner.chain.devnet.genesis import derive_wallet
+    from runner.commands.plans_keys import TEST_KEY_PREFIX
+    from runner.engine.backends import DEVNET_SEED
+
+    secrets = []
+    for label in ["owner", "payer", *(f"{TEST_KEY_PREFIX}oracle {i}" for i in (1, 2, 3))]:
+        key = derive_wallet(DEVNET_SEED, label).signing_key
+        secrets += [bytes(key.payload).hex(), key.to_cbor_hex()[4:]]
+    texts = [r.stdout + r.stderr for r in ci.values() if isinstance(r, Ran)]
+    for path in ci["tmp"].rglob("*"):
+        if path.is_file() and "devnet" not in path.parts:
+            texts.append(path.read_bytes().hex() + path.read_text(errors="replace"))
+    assert len(texts) > 10
+    for secret in secrets:
+        assert not any(secret in text for text in texts)

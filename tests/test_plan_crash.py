@@ -41,3 +41,14 @@ def test_a_killed_apply_applied_again_ends_in_the_crash_free_state(tmp_path: Pat
     assert again.returncode == 0, again.stderr[-3000:]
     assert "final check: every expectation holds on chain" in again.stderr.replace("\n", " ")
     assert "Traceback" not in again.stderr
+
+
+@pytest.mark.slow
+def test_status_shows_a_step_in_doubt_after_a_kill_mid_submission(tmp_path: Path):
+    killed = apply(tmp_path, "deploy:submitted")
+    assert killed.returncode == -signal.SIGKILL
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    status = subprocess.run([sys.executable, "-m", "runner", "--data-dir", str(tmp_path), "status", str(PLAN)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert status.returncode == 0, status.stderr[-2000:]
+    assert "! deploy deploy: 1 transaction(s) journaled, fate not yet known" in status.stderr.replace("\n", " ")

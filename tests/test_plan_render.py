@@ -134,3 +134,9 @@ def test_load_plan_raises_every_problem_sorted(tmp_path: Path):
     with pytest.raises(PlanInvalid) as info:
         load_plan(path)
     assert [p.line for p in info.value.problems] == [11, 15, 17] and info.value.exit_code == 2
+
+
+def test_values_from_the_chain_are_data_never_rendered(tmp_path: Path):
+    path = write(tmp_path, name='"{{ steps.init.outputs.network }}"')
+    plan, problems = PlanSource.read(path).render({"init": {"network": "{{ 7 * 6 }}"}})
+    assert problems == [] and plan is not None and plan.schedule.token.name == "{{ 7 * 6 }}"

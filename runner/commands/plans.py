@@ -16,22 +16,19 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from runner.cli import app, state
-from runner.commands import plans_check, plans_report, plans_saved
-from runner.commands.plans_engine import PlanRun, StepOutcome
 from runner.config import Config, load_config
-from runner.domain.schedule import canonical_network
-from runner.engine import Settings, events, open_context
-from runner.engine.observe import KnownAfterApply
 from runner.errors import UserInputError
 from runner.plan import Inputs, Plan, PlanInvalid, PlanSource, Problem, check_plan, parse_var
 from runner.store.atomic import write_bytes_atomic
 
-del plans_check  # imported for its registration of the check step
+if TYPE_CHECKING:  # the engine (and pycardano) load only for plan / apply / status, not validate
+    from runner.commands.plans_engine import PlanRun, StepOutcome
+    from runner.engine import events
 
 VarOption = Annotated[list[str] | None, typer.Option("--var", help="NAME=VALUE for templates (repeatable).")]
 VarFileOption = Annotated[list[Path] | None, typer.Option("--var-file", help="YAML/JSON file of variables (repeatable).")]
@@ -80,6 +77,7 @@ def validate(
 EVENTS_FORMAT = "milestones.plan-events"
 EVENTS_VERSION = 1
 SAVED_FORMAT = "milestones.saved-plan"
+MAX_ROUNDS = 200
 PlanArgument = Annotated[Path, typer.Argument(help="The plan file (apply: or a file saved by `plan --out`).",
                                               show_default=False)]
 ReportOption = Annotated[Path | None, typer.Option("--report", help="Write a Markdown distribution report here.")]
@@ -112,7 +110,8 @@ class Printer:
         if self.json:
             self.line({"v": EVENTS_VERSION, **outcome.to_json()})
             return
-        mark = {"noop": "[green]=[/]", "changed": "[yellow]+[/]", "planned": "[cyan]~[/]", "unknown": "[cyan]?[/]"}
+        mark = {"noop": "[green]=[/]", "changed": "[yellow]+[/]", "planned": "[cyan]~[/]", "unknown": "[cyan]?[/]",
+                "in doubt": "[red]![/]"}
         fees = sum(t["fee"] for t in outcome.txs)
         extra = f" ({len(outcome.txs)} tx, fees {fees / 1e6:.6f} ADA)" if outcome.txs else ""
         self.console.print(f"{mark[outcome.status]} {outcome.id} [dim]{outcome.kind}[/]: "
@@ -141,6 +140,8 @@ def _read_plan(path: Path, inputs: Inputs) -> tuple[PlanSource, Plan]:
 
 def _config(plan: Plan) -> tuple[Config, bool]:
     """Flags > environment > the plan's backend > the config file; the plan names the network."""
+    from runner.domain.schedule import canonical_network
+
     flag = state.overrides.get("network")
     if flag is not None and canonical_network(flag) != canonical_network(plan.network):
         raise UserInputError(f"--network {flag} but the plan is for {plan.network}", location="--network",
@@ -156,10 +157,15 @@ def _config(plan: Plan) -> tuple[Config, bool]:
 
 def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOutcome], PlanRun]:
     """Run the plan in ``mode`` (plan | apply | status) and print as it goes."""
+    from runner.commands import plans_check  # noqa: F401  # registers the check step
+    from runner.commands.plans_engine import PlanRun
+    from runner.engine import Settings, open_context
     source, plan = _read_plan(path, inputs)
     config, remote = _config(plan)
     printer = Printer(mode, plan)
-    settings = Settings(confirmations=plan.backend.confirmations or 0)
+    # a release of many pots takes one round (transaction batch) per payer-UTxO budget: let it
+    # run until the step has nothing left to do (each round must make progress or it stops)
+    settings = Settings(confirmations=plan.backend.confirmations or 0, max_rounds=MAX_ROUNDS)
     outcomes: list[StepOutcome] = []
     with open_context(config, plan_mode=mode != "apply", settings=settings, command=f"{mode} {path}",
                       remote=remote) as (ctx, connection):
@@ -170,6 +176,8 @@ def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOu
                 outcome = next(steps, None)
             if outcome is None:
                 break
+            if mode == "status":
+                _in_doubt(ctx, outcome)
             outcomes.append(outcome)
             printer.step(outcome)
         run.final_statuses = _statuses(run, plan)
@@ -182,6 +190,17 @@ def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOu
     printer.finish({"mode": mode, "changes": len(changes), "transactions": len(txs),
                     "fees": sum(t["fee"] for t in txs), "text": text})
     return plan, outcomes, run
+
+
+def _in_doubt(ctx: Any, outcome: StepOutcome) -> None:
+    """A journal entry of this step still open (submitted, fate unknown): the step is in doubt
+    until the next apply resolves it against the chain."""
+    open_entries = [e for e in ctx.journal.open_entries() if e.step.startswith(f"{outcome.id}:")]
+    if open_entries:
+        outcome.status = "in doubt"
+        outcome.reason = (f"{len(open_entries)} transaction(s) journaled, fate not yet known: "
+                          + ", ".join(e.tx_id for e in open_entries) + "; the next apply resolves them")
+        outcome.txs = [{"tx_id": e.tx_id, "kind": e.status, "fee": 0, "size": 0} for e in open_entries]
 
 
 def _crash_hook() -> Any:
@@ -198,6 +217,7 @@ def _crash_hook() -> Any:
 def _statuses(run: PlanRun, plan: Plan) -> list[Any]:
     from runner.commands.plans_check import observed
     from runner.commands.plans_keys import load_keys
+    from runner.engine.observe import KnownAfterApply
 
     try:
         current = run.render()  # with the outputs of the steps that ran
@@ -210,6 +230,7 @@ def _statuses(run: PlanRun, plan: Plan) -> list[Any]:
 def _report(target: Path | None, plan: Plan, mode: str, outcomes: list[StepOutcome], run: PlanRun) -> None:
     if target is None:
         return
+    from runner.commands import plans_report
     from runner.commands.plans_keys import load_keys
 
     addresses = load_keys(run.render()).addresses
@@ -230,6 +251,8 @@ def plan_command(
     checked, outcomes, run = execute(plan, inputs, mode="plan")
     _report(report, checked, "plan", outcomes, run)
     if out is not None:
+        from runner.commands import plans_saved
+
         plans_saved.save(out, plan, inputs, checked, outcomes, run)
     if detailed_exitcode and any(o.status != "noop" for o in outcomes):
         raise typer.Exit(2)
@@ -240,6 +263,8 @@ def apply_command(
     plan: PlanArgument, var: VarOption = None, var_file: VarFileOption = None, report: ReportOption = None,
 ) -> None:
     """Apply the plan: only what the chain does not show yet; a second apply changes nothing."""
+    from runner.commands import plans_saved
+
     inputs = plan_inputs(var, var_file)
     saved = plans_saved.read(plan)
     if saved is not None:

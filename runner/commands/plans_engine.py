@@ -76,7 +76,7 @@ class PlanRun:
     #: called with "<step id>:<phase>" at each engine phase (tests kill the process there)
     on_phase: Callable[[str], None] = lambda where: None
     current: str = ""
-    #: schedule facts read since the last step that changed the chain (reading them is costly)
+    #: schedule facts by definition and chain tip (reading them is costly)
     _facts: dict[str, ScheduleFacts] = field(default_factory=dict)
     final_statuses: list[Any] = field(default_factory=list)
 
@@ -132,9 +132,11 @@ class PlanRun:
         return events.Planned(step.id, decision.reason, (), True)
 
     def facts(self, plan: Plan, keys: PlanKeys) -> ScheduleFacts:
-        """The schedule's facts on chain; read again only after a step changed the chain."""
+        """The schedule's facts on chain; read again when the tip moved (anyone's block) or a
+        step of ours changed the chain."""
         target = schedule_target(plan, keys, self.connection)
-        key = target.definition.fingerprint()
+        tip = self.ctx.chain.call(self.ctx.chain.backend.tip)
+        key = f"{target.definition.fingerprint()}@{tip.slot}/{tip.height}"
         if key not in self._facts:
             self._facts[key] = StatusStep(where=Where(target=target), id="facts").observe(self.ctx)
         self.last_facts = self._facts[key]

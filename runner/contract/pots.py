@@ -200,11 +200,12 @@ def decode_pot_datum(u: pc.UTxO) -> PotDatum | None:
         return None
     try:
         datum = PotDatum.from_cbor(raw)
-        if not isinstance(datum.payout_datum, (NoOutputDatum, SomeOutputDatumHash, SomeOutputDatum)):
-            return None
-        return datum
     except Exception:  # noqa: BLE001  # any undecodable datum is junk, by design
         return None
+    if not isinstance(datum, PotDatum) or not isinstance(
+            datum.payout_datum, (NoOutputDatum, SomeOutputDatumHash, SomeOutputDatum)):
+        return None
+    return datum
 
 
 def scan_pots(dep: Deployment, utxos: Sequence[pc.UTxO], *,
@@ -225,7 +226,10 @@ def scan_pots(dep: Deployment, utxos: Sequence[pc.UTxO], *,
         if u.output.address.payment_part != dep.allocation_address.payment_part:
             continue
         datum = decode_pot_datum(u)
-        reason = _problem(dep, u, datum)
+        try:
+            reason = _problem(dep, u, datum)
+        except Exception as exc:  # noqa: BLE001  # a datum pycardano decoded loosely (type checks off)
+            reason = f"malformed pot datum ({type(exc).__name__})"
         if reason is None and expected is not None and datum is not None:
             left = expected.get(bytes(datum.to_cbor()), 0)
             if left <= 0:

@@ -144,14 +144,14 @@ def _plan(items: Sequence[Item], payer: Sequence[pc.UTxO],
                 break
             except Exception as exc:
                 bad = _culprits(rest, build_one)
-                if not bad:
-                    raise
+                if not bad or (len(bad) == len(rest) > 1):
+                    raise  # nothing to blame on one pot, or a failure common to all (the chain, the payer)
                 skipped += bad
                 dropped = {b.utxo.input for b in bad}
                 rest = [i for i in rest if _utxo(i).input not in dropped]
-                if not rest:
+                if not rest and not txs:
                     raise NothingToRelease(f"every pot failed: {bad[0].reason}") from exc
-        else:
+        else:  # nothing left (all dropped or all placed): the transactions made so far stand
             break
         txs.append(tx)
         spent = set(tx.inputs)

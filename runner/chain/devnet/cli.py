@@ -285,6 +285,10 @@ def status(data_dir: Path | None = DataDirOption) -> None:
     """Print the devnet's slot, tip and UTxO count."""
     directory = _data_dir(data_dir)
     _require_state(directory)
+    holder = lockfile.live_holder(directory)
+    if holder is not None and holder.ogmios is not None:  # served: ask it (its files are in motion)
+        _emit({"data_dir": str(directory), **_remote(directory, holder.ogmios, "devnet/status", {})})
+        return
     _emit({"data_dir": str(directory), **_status(_load(directory))})
 
 
@@ -419,8 +423,14 @@ def rollback(
 
 
 @devnet_app.command()
-def demo(seed: str = typer.Option("milestones-demo", help="Seed of the demo's throwaway devnet.")) -> None:
-    """A full schedule rehearsal on a throwaway devnet served as Ogmios + Kupo.
+def demo(
+    seed: str = typer.Option("milestones-demo", help="Seed of the demo's throwaway devnet (and of its keys)."),
+    ogmios_url: str | None = typer.Option(None, envvar="OGMIOS_URL",
+                                          help="Rehearse against this Ogmios instead of a throwaway devnet."),
+    kupo_url: str | None = typer.Option(None, envvar="KUPO_URL", help="The Kupo that goes with --ogmios-url."),
+) -> None:
+    """A full schedule rehearsal on a throwaway devnet served as Ogmios + Kupo (or on the
+    Ogmios/Kupo given: another devnet, or a test network whose demo addresses are funded).
 
     Deploys the contract, registers a schedule, certifies a milestone with M of N oracle
     signatures, shows a release before vesting refused, advances the clock, releases the
@@ -428,4 +438,4 @@ def demo(seed: str = typer.Option("milestones-demo", help="Seed of the demo's th
     """
     from runner.chain.devnet.demo import run_demo
 
-    run_demo(seed, typer.echo)
+    run_demo(seed, typer.echo, ogmios_url=ogmios_url, kupo_url=kupo_url)

@@ -56,6 +56,7 @@ class Chain:
 
     backend: Any  # OgmiosKupoBackend
     context: Any  # OgmiosKupoContext
+    settle: bool = False  # wait until each submitted transaction's outputs are indexed (a real network)
 
     def snapshot(self) -> Any:
         from runner.contract.tx_core import ChainSnapshot
@@ -77,7 +78,36 @@ class Chain:
     def submit(self, unsigned: Any, *keys: Any) -> str:
         from runner.contract.tx_core import sign
 
-        return str(self.context.submit_tx_cbor(sign(unsigned, keys).to_cbor()))
+        tx_id = str(self.context.submit_tx_cbor(sign(unsigned, keys).to_cbor()))
+        if self.settle:
+            self.wait_for(unsigned.produced[-1].output.address, tx_id)
+        return tx_id
+
+    def wait_for(self, address: Any, tx_id: str, timeout_s: float = 600.0) -> None:
+        """Until an output of ``tx_id`` at ``address`` is indexed (polls every 2 s)."""
+        deadline = time.monotonic() + timeout_s
+        while not any(str(u.input.transaction_id) == tx_id for u in self.utxos(address)):
+            if time.monotonic() > deadline:
+                from runner.errors import ChainError
+
+                raise ChainError(f"transaction {tx_id} not indexed after {timeout_s:.0f} s",
+                                 hint="check that the node and Kupo follow the chain")
+            time.sleep(2.0)
+
+
+@dataclass
+class _Party:
+    """A signing key with its enterprise address (the shape of the devnet's wallets)."""
+
+    signing_key: Any
+
+    @property
+    def address(self) -> Any:
+        return _address(self.signing_key)
+
+    @property
+    def verification_key(self) -> Any:
+        return self.signing_key.to_verification_key()
 
 
 def demo_key(seed: str, name: str) -> Any:
@@ -97,8 +127,27 @@ def _ada(lovelace: int) -> str:
     return f"{lovelace / 1e6:.6f} ADA"
 
 
-def run_demo(seed: str, say: Callable[[str], None]) -> dict[str, Any]:
-    """Run the rehearsal, reporting each step with ``say``; returns what happened."""
+@dataclass
+class Rig:
+    """What differs between the throwaway devnet and an external Ogmios/Kupo: who pays, where
+    the token comes from, how time passes."""
+
+    owner: Any  # PaymentSigningKey
+    payer: Any
+    token_policy: bytes
+    fund: Callable[[int], Any]  # tokens -> the owner's seed UTxO ref (holding them); ADA for both
+    advance_to: Callable[[int], int]  # POSIX ms -> the tip slot once the chain is past it
+
+
+def run_demo(seed: str, say: Callable[[str], None], *, ogmios_url: str | None = None,
+             kupo_url: str | None = None) -> dict[str, Any]:
+    """Run the rehearsal, reporting each step with ``say``; returns what happened.
+
+    With ``ogmios_url`` and ``kupo_url`` (the CLI also reads OGMIOS_URL / KUPO_URL) it
+    rehearses against that Ogmios/Kupo instead of a throwaway devnet: a ``milestones devnet
+    up`` elsewhere (funded and moved in time through its ``devnet/...`` methods) or a test
+    network such as preview (the owner and payer addresses, derived from the seed, must be
+    funded first; the demo mints its own test token and waits for the vesting time)."""
     from runner.chain.devnet.cli import serving
     from runner.chain.devnet.control import control
     from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
@@ -109,14 +158,30 @@ def run_demo(seed: str, say: Callable[[str], None]) -> dict[str, Any]:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     logging.getLogger("PyCardano").setLevel(logging.ERROR)
     started = time.perf_counter()
-    ledger = Ledger.create(seed=seed, wallets=("owner", "payer"))
-    say(f"[1/{STEPS}] devnet ledger created (seed {seed!r}), mainnet epoch-616 protocol parameters")
-    with serving(ledger) as running, OgmiosKupoBackend.connect(running.ogmios_url, running.kupo_url) as backend:
-        chain = Chain(backend, OgmiosKupoContext(backend))
-        say(f"[2/{STEPS}] serving Ogmios on {running.ogmios_url} and Kupo on {running.kupo_url}; "
-            f"the rest goes through the project's OgmiosKupoBackend")
-        result = _rehearse(seed, ledger, running, chain, say, control, faucet_policy_id(ledger.wallet(FAUCET)))
-        tip = running.guard.read(lambda lg: lg.tip)
+    if (ogmios_url is None) != (kupo_url is None):
+        from runner.errors import UserInputError
+
+        raise UserInputError("an external rehearsal needs both an Ogmios and a Kupo URL",
+                             location="--ogmios-url/--kupo-url", hint="give both (or OGMIOS_URL and KUPO_URL)")
+    if ogmios_url is not None and kupo_url is not None:
+        with OgmiosKupoBackend.connect(ogmios_url, kupo_url) as backend:
+            chain = Chain(backend, OgmiosKupoContext(backend), settle=True)
+            say(f"[1/{STEPS}] rehearsing against Ogmios {ogmios_url} and Kupo {kupo_url} (seed {seed!r})")
+            rig = external_rig(seed, chain, ogmios_url, say)
+            say(f"[2/{STEPS}] owner {_address(rig.owner)}, payer {_address(rig.payer)}; demo token policy "
+                f"{rig.token_policy.hex()}")
+            result = _rehearse(seed, rig, chain, say)
+            tip = backend.tip()
+    else:
+        ledger = Ledger.create(seed=seed, wallets=("owner", "payer"))
+        say(f"[1/{STEPS}] devnet ledger created (seed {seed!r}), mainnet epoch-616 protocol parameters")
+        with serving(ledger) as running, OgmiosKupoBackend.connect(running.ogmios_url, running.kupo_url) as backend:
+            chain = Chain(backend, OgmiosKupoContext(backend))
+            say(f"[2/{STEPS}] serving Ogmios on {running.ogmios_url} and Kupo on {running.kupo_url}; "
+                f"the rest goes through the project's OgmiosKupoBackend")
+            result = _rehearse(seed, _embedded_rig(ledger, running, control,
+                                                   bytes(faucet_policy_id(ledger.wallet(FAUCET)))), chain, say)
+            tip = running.guard.read(lambda lg: lg.tip)
     elapsed = time.perf_counter() - started
     say(f"summary: {result['transactions']} transactions, fees {_ada(result['fees'])}, "
         f"{result['released']} allocations released in one batch at {_ada(result['per_release'])} each, "
@@ -125,8 +190,109 @@ def run_demo(seed: str, say: Callable[[str], None]) -> dict[str, Any]:
     return result | {"tip_slot": tip.slot, "tip_height": tip.height}
 
 
-def _rehearse(seed: str, ledger: Any, running: Any, chain: Chain, say: Callable[[str], None],
-              control: Any, token_policy: Any) -> dict[str, Any]:
+def _embedded_rig(ledger: Any, running: Any, control: Any, token_policy: bytes) -> Rig:
+    owner, payer = ledger.wallet("owner").signing_key, ledger.wallet("payer").signing_key
+
+    def fund(total: int) -> Any:
+        seed_ref = running.guard.write(lambda lg: lg.fund(_address(owner), 100_000_000, {TOKEN: total}))
+        running.guard.write(lambda lg: lg.fund(_address(owner), 20_000_000))
+        running.guard.write(lambda lg: lg.fund(_address(payer), 200_000_000))
+        return seed_ref
+
+    def advance_to(posix_ms: int) -> int:
+        control(running.guard, "devnet/advance", {"posixMs": posix_ms})
+        return int(control(running.guard, "devnet/tick", {})["tip"]["slot"])
+
+    return Rig(owner, payer, token_policy, fund, advance_to)
+
+
+#: What an external rehearsal needs at the owner's and the payer's address (lovelace).
+EXTERNAL_OWNER_LOVELACE, EXTERNAL_PAYER_LOVELACE = 130_000_000, 210_000_000
+
+
+def external_rig(seed: str, chain: Chain, ogmios_url: str, say: Callable[[str], None]) -> Rig:
+    """Against any Ogmios/Kupo: ``devnet/...`` methods when the far end is a ``milestones
+    devnet up`` (funding, time travel), else pre-funded addresses and real waiting.  The
+    demo's token is minted by the owner under a native-script policy (the owner's key)."""
+    from pycardano import Network, ScriptPubkey
+
+    from runner.chain.ogmios import WebSocketJsonRpc
+    from runner.errors import UserInputError
+
+    if chain.context.network == Network.MAINNET:
+        raise UserInputError("the demo refuses to run on mainnet", location="--ogmios-url",
+                             hint="rehearse on a devnet or a test network (preview, preprod)")
+    owner, payer = demo_key(seed, "owner"), demo_key(seed, "payer")
+    policy_script = ScriptPubkey(owner.to_verification_key().hash())
+    rpc = WebSocketJsonRpc(ogmios_url)
+    try:
+        answer = rpc.call("devnet/status", None)
+        devnet = isinstance(answer, dict) and "error" not in answer
+    except Exception:  # noqa: BLE001  # any refusal: not a milestones devnet, no controls
+        devnet = False
+    say(f"        {'a milestones devnet: funded and moved in time through its devnet/... methods' if devnet else 'no devnet controls: the addresses must be funded, the demo waits for real time'}")
+
+    def balance(address: Any) -> int:
+        return sum(u.output.amount.coin for u in chain.utxos(address))
+
+    def fund(total: int) -> Any:
+        if devnet:
+            for address, lovelace in ((_address(owner), EXTERNAL_OWNER_LOVELACE),
+                                      (_address(payer), EXTERNAL_PAYER_LOVELACE)):
+                ref = _result(rpc.call("devnet/fund", {"address": str(address), "lovelace": lovelace}))["output"]
+                chain.wait_for(address, str(ref).split("#")[0])
+        short = [(a, n) for a, n in ((_address(owner), EXTERNAL_OWNER_LOVELACE),
+                                      (_address(payer), EXTERNAL_PAYER_LOVELACE)) if balance(a) < n]
+        if short:
+            raise UserInputError(
+                "fund the demo's addresses first: " + "; ".join(f"{a} needs {n / 1e6:.0f} ADA" for a, n in short),
+                location="--ogmios-url", hint="e.g. from the test network's faucet, then run the demo again")
+        return _mint_demo_token(chain, owner, policy_script, total, say)
+
+    def advance_to(posix_ms: int) -> int:
+        if devnet:
+            rpc.call("devnet/advance", {"posixMs": posix_ms})
+            return int(_result(rpc.call("devnet/tick", {}))["tip"]["slot"])
+        while chain.snapshot().now_ms < posix_ms:
+            say(f"        waiting for the vesting time ({(posix_ms - chain.snapshot().now_ms) / 1000:.0f} s left)")
+            time.sleep(min(20.0, max(1.0, (posix_ms - chain.snapshot().now_ms) / 1000)))
+        return int(chain.snapshot().slot)
+
+    return Rig(owner, payer, bytes(policy_script.hash()), fund, advance_to)
+
+
+def _result(answer: Any) -> Any:
+    """The ``result`` of a JSON-RPC answer (the client returns the whole envelope)."""
+    return answer.get("result", answer) if isinstance(answer, dict) else answer
+
+
+def _mint_demo_token(chain: Chain, owner: Any, policy_script: Any, total: int, say: Callable[[str], None]) -> Any:
+    """Mint ``total`` demo tokens to the owner (one output: it becomes the schedule's seed)."""
+    from pycardano import (
+        Asset,
+        AssetName,
+        MultiAsset,
+        TransactionBuilder,
+        TransactionInput,
+        TransactionOutput,
+        Value,
+    )
+
+    address = _address(owner)
+    mint = MultiAsset({policy_script.hash(): Asset({AssetName(TOKEN): total})})
+    builder = TransactionBuilder(chain.context)
+    builder.add_input_address(address)
+    builder.mint = mint
+    builder.native_scripts = [policy_script]
+    builder.add_output(TransactionOutput(address, Value(100_000_000, mint)))
+    tx = builder.build_and_sign([owner], change_address=address)
+    tx_id = str(chain.context.submit_tx_cbor(tx.to_cbor()))
+    chain.wait_for(address, tx_id)
+    say(f"        minted {total} {TOKEN.decode()} under the owner's native-script policy: {tx_id}")
+    return TransactionInput.from_primitive([tx_id, 0])
+
+
+def _rehearse(seed: str, rig: Rig, chain: Chain, say: Callable[[str], None]) -> dict[str, Any]:
     from runner.contract import transactions as T
     from runner.contract import tx_release as R
     from runner.contract.blueprint import ScheduleParameters, SeedRef, schedule_scripts
@@ -134,7 +300,7 @@ def _rehearse(seed: str, ledger: Any, running: Any, chain: Chain, say: Callable[
     from runner.contract.tx_core import ChainSnapshot
     from runner.errors import LedgerRejection
 
-    owner, payer = ledger.wallet("owner"), ledger.wallet("payer")
+    owner, payer = _Party(rig.owner), _Party(rig.payer)
     oracles = [demo_key(seed, f"oracle {i}") for i in range(ORACLES)]
     bens = [_address(demo_key(seed, f"beneficiary {i}"), demo_key(seed, f"stake {i}") if i == 0 else None)
             for i in range(BENEFICIARIES)]
@@ -145,16 +311,14 @@ def _rehearse(seed: str, ledger: Any, running: Any, chain: Chain, say: Callable[
         say(f"[{step}/{STEPS}] {what}: {tx_id} (fee {_ada(tx.fee)}, {tx.size} bytes{extra})")
 
     total = sum(100 * (i + 1) * (j + 1) for i in range(BENEFICIARIES) for j in range(len(MILESTONES)))
-    seed_ref = running.guard.write(lambda lg: lg.fund(owner.address, 100_000_000, {TOKEN: total}))
-    running.guard.write(lambda lg: lg.fund(owner.address, 20_000_000))
-    running.guard.write(lambda lg: lg.fund(payer.address, 200_000_000))
-    say(f"[3/{STEPS}] faucet funded the owner with {total} {TOKEN.decode()} tokens and the payer with ADA")
+    seed_ref = rig.fund(total)
+    say(f"[3/{STEPS}] the owner holds {total} {TOKEN.decode()} tokens and the payer ADA")
     now = chain.snapshot()
     vesting_ms = now.now_ms + 120_000
     params = ScheduleParameters(
         SeedRef(seed_ref.transaction_id.payload, seed_ref.index), bytes(owner.verification_key.hash()),
         tuple(bytes(k.to_verification_key().hash()) for k in oracles), QUORUM,
-        now.now_ms + 24 * 3_600_000, bytes(token_policy), TOKEN)
+        now.now_ms + 24 * 3_600_000, rig.token_policy, TOKEN)
     deployed = T.deploy(params, schedule_scripts(params), chain.utxos(payer.address), now)
     done(4, "deployed the three scripts as reference scripts", deployed.tx,
          chain.submit(deployed.tx, payer.signing_key))
@@ -191,9 +355,8 @@ def _rehearse(seed: str, ledger: Any, running: Any, chain: Chain, say: Callable[
         f"{early.body.validity_start}, the first slot at or after the vesting time (the builder was given a "
         f"clock running ahead).  A transaction is not valid before its lower bound, so no token moves before "
         f"the vesting time.")
-    control(running.guard, "devnet/advance", {"posixMs": vesting_ms + 1_000})
-    tip = control(running.guard, "devnet/tick", {})["tip"]
-    say(f"[9/{STEPS}] advanced the devnet clock past the vesting time: tip slot {tip['slot']}")
+    tip_slot = rig.advance_to(vesting_ms + 1_000)
+    say(f"[9/{STEPS}] the chain is past the vesting time: tip slot {tip_slot}")
     before = {str(b): _tokens(chain.utxos(b), dep) for b in bens}
     [release] = R.release(dep, chain.utxos(dep.allocation_address), certificates, chain.utxos(payer.address),
                           chain.snapshot(), chain.evaluate)

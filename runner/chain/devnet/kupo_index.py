@@ -105,6 +105,9 @@ class KupoIndex:
     points: list[Point]
     lookup_datum: Callable[[str], bytes | None] = field(default=lambda h: None)
     lookup_script: Callable[[str], tuple[str, bytes] | None] = field(default=lambda h: None)
+    #: (slot, transaction id or None) -> (metadata of the block at that slot, its header hash)
+    lookup_metadata: Callable[[int, str | None], tuple[list[Json], str | None]] = field(
+        default=lambda slot, tx_id: ([], None))
 
     def datum(self, digest: str) -> bytes | None:
         for match in self.matches:

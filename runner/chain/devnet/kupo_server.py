@@ -72,6 +72,7 @@ class IndexCache:
         key = (tip.slot, tip.block_hash, tip.height, len(ledger.utxo))
         if self._index is None or key != self._key:
             self._index = self._history.snapshot(ledger, self._datum, self._script)
+            self._index.lookup_metadata = self.metadata
             self._key = key
         return self._index
 
@@ -147,7 +148,7 @@ def _checkpoint(index: KupoIndex, slot_text: str, query: dict[str, list[str]]) -
 MetadataLookup = Callable[[int, "str | None"], "tuple[list[Any], str | None]"]
 
 
-def _metadata(slot_text: str, query: dict[str, list[str]], lookup: MetadataLookup | None) -> Reply:
+def _metadata(slot_text: str, query: dict[str, list[str]], lookup: MetadataLookup) -> Reply:
     if not slot_text.isdigit() or len(slot_text) > 20:
         raise HttpFailure(HTTPStatus.BAD_REQUEST, "metadata is looked up by an absolute slot number "
                                                   "(at most 20 digits)")
@@ -158,8 +159,18 @@ def _metadata(slot_text: str, query: dict[str, list[str]], lookup: MetadataLooku
     tx_id = query["transaction_id"][-1] if "transaction_id" in query else None
     if tx_id is not None and not _HASH64.match(tx_id):
         raise HttpFailure(HTTPStatus.BAD_REQUEST, "transaction_id is 64 lowercase hex characters")
-    found, header_hash = lookup(int(slot_text), tx_id) if lookup is not None else ([], None)
+    found, header_hash = lookup(int(slot_text), tx_id)
     return Reply(HTTPStatus.OK, found, headers={"X-Block-Header-Hash": header_hash} if header_hash else {})
+
+
+def _patterns(pattern: str | None) -> Reply:
+    """The devnet indexes everything: its one pattern is ``*``, which includes any pattern."""
+    if pattern is not None:
+        try:
+            kupo_index.matcher(pattern)
+        except PatternError as exc:
+            raise HttpFailure(HTTPStatus.BAD_REQUEST, str(exc)) from exc
+    return Reply(HTTPStatus.OK, ["*"])
 
 
 def _health(index: KupoIndex, accept: str) -> Reply:
@@ -194,10 +205,12 @@ def route(index: KupoIndex, url: str, accept: str = "", metadata: MetadataLookup
     if len(parts) == 2 and parts[0] == "checkpoints":
         return _checkpoint(index, parts[1], query)
     if len(parts) == 2 and parts[0] == "metadata":
-        return _metadata(parts[1], query, metadata)
+        return _metadata(parts[1], query, metadata or index.lookup_metadata)
+    if parts and parts[0] == "patterns" and len(parts) <= 3:
+        return _patterns("/".join(parts[1:]) or None)
     raise HttpFailure(HTTPStatus.NOT_FOUND, f"no such endpoint: {path}; this devnet serves /health, "
                                             "/matches/{pattern}, /datums/{hash}, /scripts/{hash}, "
-                                            "/checkpoints, /metadata/{slot}")
+                                            "/checkpoints, /metadata/{slot}, /patterns")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -212,7 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         index = self.cache.current()
         try:
-            reply = route(index, self.path, self.headers.get("Accept", ""), self.cache.metadata)
+            reply = route(index, self.path, self.headers.get("Accept", ""))
         except HttpFailure as failure:
             reply = Reply(failure.status, {"hint": failure.hint})
         except Exception as exc:  # a devnet bug must not take the server down

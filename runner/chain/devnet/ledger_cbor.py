@@ -58,6 +58,22 @@ def item_end(buf: bytes, pos: int) -> int:
     return pos
 
 
+def longest_byte_string(buf: bytes, pos: int = 0) -> tuple[int, int]:
+    """(length of the longest definite byte string or chunk in the item at ``pos``, end)."""
+    major, arg, pos, indefinite = _head(buf, pos)
+    if major in (0, 1, 7):
+        return 0, pos
+    if major in (2, 3) and not indefinite:
+        return (arg if major == 2 else 0), pos + arg
+    if major == 6:
+        return longest_byte_string(buf, pos)
+    longest, count, per_entry = 0, 0, 2 if major == 5 else 1
+    while (indefinite and buf[pos] != 0xFF) or (not indefinite and count < arg * per_entry):
+        length, pos = longest_byte_string(buf, pos)
+        longest, count = max(longest, length), count + 1
+    return longest, pos + 1 if indefinite else pos
+
+
 def container_items(buf: bytes) -> list[bytes]:
     """The raw items of an array (optionally tagged 258, as Conway sets are)."""
     major, arg, pos, indefinite = _head(buf, 0)

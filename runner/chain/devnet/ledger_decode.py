@@ -19,7 +19,9 @@ address), so the checks read the submitted bytes themselves (``ledger_cbor`` spa
 - output token quantities are positive, mint quantities non-zero 64-bit integers, and
   no policy maps to an empty asset map;
 - an output address is a payment address (a reward address is not one);
-- no genesis-delegation or MIR certificate (the Conway decoder fails on them).
+- no genesis-delegation or MIR certificate (the Conway decoder fails on them);
+- Plutus data (witness datums, redeemers, inline datums) holds no byte string longer
+  than 64 bytes (longer ones are written as chunks of at most 64: Plutus' BoundedBytes).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from runner.chain.devnet.ledger_cbor import (
     TxSpans,
     container_items,
     deserialisation_error,
+    longest_byte_string,
     map_items,
 )
 
@@ -52,6 +55,9 @@ RETIRED_CERTIFICATES = {5: "genesis key delegation", 6: "MIR (move instantaneous
 BODY_COINS = {2: "fee", 17: "total collateral", 21: "current treasury value"}
 #: witness-set fields decoded strictly in Conway (cardano-ledger's scriptDecoderV9)
 WITNESS_SETS = {3: "Plutus V1 scripts", 6: "Plutus V2 scripts", 7: "Plutus V3 scripts"}
+#: witness-set fields that hold Plutus data
+WITNESS_DATA = {4: "datums", 5: "redeemers"}
+MAX_DATA_BYTES = 64
 HINT = ("a Cardano node would not even decode this transaction: fix the field named in the "
         "message where the transaction is built (sets without repeats, positive amounts)")
 
@@ -106,6 +112,26 @@ def _check_witness_set(raw_witnesses: bytes) -> None:
     for key, name in WITNESS_SETS.items():
         if key in fields:
             _unique_elements(fields[key], f"witness set field {key} ({name})")
+    for key, name in WITNESS_DATA.items():
+        if key in fields:
+            _bounded_bytes(fields[key], f"witness set field {key} ({name})")
+
+
+def _bounded_bytes(raw_data: bytes, where: str) -> None:
+    longest, _ = longest_byte_string(raw_data)
+    if longest > MAX_DATA_BYTES:
+        raise Malformed(f"{where}: Plutus data holds a {longest}-byte string; byte strings longer than "
+                        f"{MAX_DATA_BYTES} bytes must be written as chunks of at most {MAX_DATA_BYTES}")
+
+
+def _inline_datum(raw_output_map: dict[Any, bytes], where: str) -> None:
+    """An output's inline datum ([1, #6.24(bytes .cbor plutus_data)]) is Plutus data too."""
+    if 2 not in raw_output_map:
+        return
+    option = cbor2.loads(raw_output_map[2])
+    if isinstance(option, list) and option and option[0] == 1:
+        payload = option[1].value if isinstance(option[1], cbor2.CBORTag) else option[1]
+        _bounded_bytes(bytes(payload), f"{where} inline datum")
 
 
 def _output(raw: bytes, where: str) -> None:
@@ -116,6 +142,7 @@ def _output(raw: bytes, where: str) -> None:
     else:
         fields = _unique_map(raw, where)
         address, value = fields[0], fields[1]
+        _inline_datum(fields, where)
     _payment_address(cbor2.loads(address), where)
     if value[0] >> 5 == 4:
         coin, assets = container_items(value)

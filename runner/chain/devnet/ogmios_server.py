@@ -90,7 +90,24 @@ def _safe_id(request_id: Any) -> bool:
     return not (isinstance(request_id, float) and not math.isfinite(request_id))
 
 
-def answer(guard: LedgerGuard, session: Session, text: str | bytes) -> str | None:
+def answer(guard: LedgerGuard, session: Session, text: str | bytes) -> str:
+    """One JSON-RPC request in, one response out, now; never raises. For in-process callers
+    that cannot wait: a request that would wait (``nextBlock`` at the tip, ``acquireMempool``
+    while holding an unchanged snapshot) is answered with an error saying so."""
+    reply = try_answer(guard, session, text)
+    if reply is not None:
+        return reply
+    try:
+        request = json.loads(text)
+        method, request_id = request.get("method"), request.get("id")
+    except (ValueError, AttributeError):
+        method, request_id = None, None
+    return _response(method, request_id, error={
+        "code": -32000, "message": f"{method} has nothing to answer yet (it waits for the next ledger "
+                                   "change); ask over a WebSocket connection, which waits."})
+
+
+def try_answer(guard: LedgerGuard, session: Session, text: str | bytes) -> str | None:
     """One JSON-RPC request in, one response out; never raises (the server keeps serving).
 
     None: nothing to say yet (``nextBlock`` at the tip); ask again when the ledger changes.
@@ -194,16 +211,14 @@ class OgmiosServer:
 
     async def _answer_post(self, body: bytes) -> str:
         self.metrics["totalMessages"] += 1
-        reply = await asyncio.to_thread(answer, self.guard, Session(stateful=False), body)
-        return reply if reply is not None else _response(None, None, error={
-            "code": -32600, "message": "Invalid request: nextBlock needs a WebSocket connection."})
+        return await asyncio.to_thread(answer, self.guard, Session(stateful=False), body)
 
     async def _answer(self, websocket: ServerConnection, session: Session, message: str | bytes) -> str | None:
         """The reply to one message; waits (re-asking on every ledger change, and every
         second in case the ledger was changed without the guard) while the answer is None."""
         while True:
             changed = self._changed
-            reply = await asyncio.to_thread(answer, self.guard, session, message)
+            reply = await asyncio.to_thread(try_answer, self.guard, session, message)
             if reply is not None or websocket.state is not State.OPEN:
                 return reply
             with contextlib.suppress(TimeoutError):
@@ -263,4 +278,4 @@ def _http(status: http.HTTPStatus, body: bytes, content_type: str) -> Response:
     return Response(status.value, status.phrase, headers, body)
 
 
-__all__ = ["MAX_REQUEST_BYTES", "LedgerGuard", "OgmiosServer", "answer"]
+__all__ = ["MAX_REQUEST_BYTES", "LedgerGuard", "OgmiosServer", "answer", "try_answer"]

@@ -1,0 +1,66 @@
+"""Review: a journal entry under the data directory is trusted byte for byte on recovery.
+
+runner/store/journal.py never checks that ``cbor_hex`` is the transaction named by
+``tx_id`` (the file name) nor that ``inputs`` are its inputs; runner/engine/run.py
+``recover`` -> ``_resolve`` -> ``_submit`` sends ``entry.cbor_hex`` as soon as ``fate``
+says "pending".  A damaged or planted entry is therefore submitted, not detected."""
+
+from __future__ import annotations
+
+import pycardano as pc
+import pytest
+
+from runner.chain.devnet.context import DevnetChainContext
+from runner.engine import Engine
+from runner.errors import InDoubt, StateError
+from runner.store.journal import JournalEntry
+from tests.test_engine_kit import World, address, key
+
+OTHER = key("review journal other")
+
+
+def signed_payment(world: World) -> pc.Transaction:
+    """A valid, signed, never-journaled transaction: the owner pays OTHER 2 ADA."""
+    builder = pc.TransactionBuilder(DevnetChainContext(world.ledger))
+    builder.add_input_address(pc.Address.from_primitive(address(world.owner)))
+    builder.add_output(pc.TransactionOutput(pc.Address.from_primitive(address(OTHER)), 2_000_000))
+    return builder.build_and_sign([world.owner], change_address=pc.Address.from_primitive(address(world.owner)))
+
+
+def refs(tx: pc.Transaction) -> tuple[str, ...]:
+    return tuple(f"{i.transaction_id.payload.hex()}#{i.index}" for i in tx.transaction_body.inputs)
+
+
+def lovelace_of(world: World, k: pc.PaymentSigningKey) -> int:
+    return sum(o.amount.coin for _, o in world.ledger.utxos_at(address(k)))
+
+
+def test_an_honest_pending_entry_is_resubmitted_once(tmp_path):
+    world = World.create()
+    tx = signed_payment(world)
+    ctx = world.context(tmp_path)
+    ctx.journal.record(JournalEntry("review", str(tx.id), tx.to_cbor_hex(), refs(tx), None))
+    found = list(Engine(ctx).run([]))
+    assert lovelace_of(world, OTHER) == 2_000_000
+    assert [e.name for e in found].count("Submitted") == 1
+    again = list(Engine(world.context(tmp_path)).run([]))
+    assert "Submitted" not in [e.name for e in again] and lovelace_of(world, OTHER) == 2_000_000
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "store/journal.py:48-58 JournalEntry.from_json and engine/run.py:88-99 _resolve trust "
+    "cbor_hex: an entry whose signed CBOR is not the transaction of its tx_id (and whose "
+    "inputs are not its inputs, here none) is resubmitted as 'pending' and lands. Fix: in "
+    "from_json (or before _submit) decode cbor_hex, require its body hash == tx_id and "
+    "inputs == its inputs, else move the file to quarantine/ and raise StateError (exit 5)."))
+def test_an_entry_whose_cbor_is_another_transaction_is_not_submitted(tmp_path):
+    world = World.create()
+    tx = signed_payment(world)
+    ctx = world.context(tmp_path, confirm_timeout=1)
+    forged_id = "ab" * 32
+    ctx.journal.record(JournalEntry("release", forged_id, tx.to_cbor_hex(), (), None))
+    try:
+        list(Engine(ctx).run([]))
+    except (StateError, InDoubt):  # main: submitted, then waits for a tx_id that never comes
+        pass
+    assert lovelace_of(world, OTHER) == 0, "a journal entry's bytes that are not its tx_id were submitted"
