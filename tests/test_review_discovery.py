@@ -13,7 +13,6 @@ import hashlib
 from dataclasses import replace
 
 import pycardano as pc
-import pytest
 
 from runner.contract.blueprint import ScheduleParameters, SeedRef
 from runner.engine import adapter
@@ -56,13 +55,6 @@ def test_the_genuine_deployment_alone_is_found():
         == real.allocation_address
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/adapter.py:348-358 allocation_address_of_certificates returns the first forwarder "
-    "(by hash) whose parameters lead back to C, and seed_inputs.py:121 contract_from_signatures "
-    "uses it: an attacker's forwarder(batch(C, attacker_owner, ...)) planted at Script C is "
-    "taken for the schedule by commit-milestone without --contract-address. Fix: collect every "
-    "candidate; if more than one leads back, refuse (exit 2, list them, hint --contract-address), "
-    "or keep only the one deployed by the transaction that spent C's seed's owner output."))
 def test_a_planted_forwarder_leading_back_to_the_same_certificate_is_not_chosen():
     real = adapter._schedule_for(REAL, False)
     evil = attacker_schedule_sorting_first(real)

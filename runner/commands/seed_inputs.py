@@ -23,6 +23,7 @@ from runner.domain.schedule import (
     parse_oracles,
 )
 from runner.engine import Context, KeyRing, ScheduleTarget, adapter, discovery
+from runner.store.datadir import milestone_file
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 
@@ -109,23 +110,42 @@ def key_address(text: str | None, network: str, flag: str) -> str | None:
 
 
 def contract_from_signatures(ctx: Context, parsed: list[Any], where: str) -> str:
-    """The certificate policy id is inside every signed message: from it, the contract."""
+    """The certificate policy id is inside every signed message: from it, the contract.
+    Scripts planted at the certificate address are told apart by the seed: the genuine
+    schedule's seed was an output of its owner's key."""
     from runner.domain.signatures import CERTIFICATE_MESSAGE_TAG
 
     tag = CERTIFICATE_MESSAGE_TAG
+    problems = Problems()
     for s in parsed:
         data = s.signed_data
-        if data.startswith(tag) and len(data) > len(tag) + 28:
-            policy = data[len(tag):len(tag) + 28]
-            home = str(pc.Address(pc.ScriptHash(policy), network=ctx.chain.network))
-            found = adapter.allocation_address_of_certificates(ctx.chain.utxos(home), ctx.chain.network)
-            if found is not None:
-                return found
-    problems = Problems()
+        if not (data.startswith(tag) and len(data) > len(tag) + 28):
+            continue
+        home = str(pc.Address(pc.ScriptHash(data[len(tag):len(tag) + 28]), network=ctx.chain.network))
+        candidates = adapter.schedules_at_certificates(ctx.chain.utxos(home), ctx.chain.network)
+        genuine = [address for address, params in candidates if _seed_owned_by_owner(ctx, params)]
+        if len(genuine) == 1:
+            return genuine[0]
+        if len(candidates) > 1:
+            problems.add(where, f"{len(candidates)} schedules' scripts sit at the certificate address of the signed "
+                                f"data: {', '.join(a for a, _ in candidates)}", entry=f"$[{s.index}]",
+                         field="signed_data", hint="pass --contract-address (the address register-milestone printed)")
+            problems.raise_if_any()
+        break
     problems.add(where, "cannot tell the schedule from the signed data (no deployed schedule signs this way)",
                  entry="$[0]", field="signed_data", hint="pass --contract-address")
     problems.raise_if_any()
     raise AssertionError("unreachable")
+
+
+def _seed_owned_by_owner(ctx: Context, params: Any) -> bool:
+    tx_id, index = params.seed.tx_id.hex(), params.seed.index
+    outputs = [m.utxo for m in ctx.chain.matches(f"{index}@{tx_id}")] or ctx.chain.by_refs([f"{tx_id}#{index}"])
+    for utxo in outputs:
+        part = pc.Address.from_primitive(utxo.address).payment_part
+        if isinstance(part, pc.VerificationKeyHash) and bytes(part) == params.owner:
+            return True
+    return False
 
 
 def verify_for_commit(ctx: Context, resolved: Any, parsed: list[Any], milestone: str, where: str,
@@ -164,7 +184,7 @@ def _signature_rows(pairs: list[tuple[bytes, bytes]]) -> list[dict[str, str]]:
 def write_milestone_file(ctx: Context, resolved: Any, milestone: str, verified: Any,
                          certificate: str | None = None) -> None:
     params = resolved.schedule.params
-    ctx.data.write_json(f"milestones/{milestone}.json", {
+    ctx.data.write_json(milestone_file(milestone), {
         "milestone_identifier": milestone, "contract_address": resolved.schedule.allocation_address,
         "certificate_policy_id": resolved.schedule.policy_id.hex(), "quorum_threshold": params.quorum,
         "total_oracles": len(params.oracles), "certificate": certificate,
@@ -183,7 +203,7 @@ def rebuild_milestone_files(ctx: Context, facts: Any) -> list[str]:
             continue
         record["signatures"] = _signature_rows([(bytes.fromhex(r["verification_key"]), bytes.fromhex(r["signature"]))
                                                 for r in record["signatures"]])
-        path = f"milestones/{milestone}.json"
+        path = milestone_file(milestone)
         if ctx.data.read_json(path) != record:
             ctx.data.write_json(path, record)
             written.append(path)

@@ -234,9 +234,13 @@ def _decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO], definition: Schedu
         return _decode_genuine(dep, utxos, genuine_txs)
     scan = P.scan_pots(dep, utxos, schedule=specs(definition) if definition is not None else None)
     locked: list[Locked] = []
+    ignored = [(i.utxo, i.reason) for i in scan.ignored]
     for pot in scan.pots:
-        locked.extend(_entries(pot.utxo, pot.datum, dep.network))
-    return locked, [(i.utxo, i.reason) for i in scan.ignored]
+        try:
+            locked.extend(_entries(pot.utxo, pot.datum, dep.network))
+        except (ValueError, UnicodeDecodeError):
+            ignored.append((pot.utxo, "milestone id is not text (UTF-8) or a beneficiary is unreadable"))
+    return locked, ignored
 
 
 def _entries(utxo: pc.UTxO, datum: Any, network: pc.Network) -> list[Locked]:
@@ -345,14 +349,24 @@ def certificate_signers(certificate: pc.UTxO) -> list[tuple[bytes, bytes]]:
         return []
 
 
-def allocation_address_of_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network) -> str | None:
-    """From the outputs at a certificate address (the certificate policy id is in every
-    oracle message) to the contract address: the reference scripts there are the
-    schedule's three scripts; the forwarder is the one whose parameters lead back."""
+def schedules_at_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network
+                              ) -> list[tuple[str, ScheduleParameters]]:
+    """Every (contract address, parameters) whose forwarder sits at a certificate address
+    and leads back to it.  Anyone can plant scripts there: more than one is possible."""
     scripts = {bytes(pc.plutus_script_hash(u.output.script)).hex(): bytes(u.output.script)
                for u in certificate_utxos if isinstance(u.output.script, pc.PlutusV3Script)}
+    found = []
     for digest in sorted(scripts):
         candidate = str(pc.Address(pc.ScriptHash(bytes.fromhex(digest)), network=network))
-        if parameters_from_scripts(candidate, scripts.get) is not None:
-            return candidate
-    return None
+        params = _parameters_from_scripts(candidate, scripts.get)
+        if params is not None:
+            found.append((candidate, params))
+    return found
+
+
+def allocation_address_of_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network) -> str | None:
+    """From the outputs at a certificate address (the certificate policy id is in every
+    oracle message) to the contract address, when exactly one schedule leads back to it
+    (None when none or several do: the caller asks for ``--contract-address``)."""
+    found = schedules_at_certificates(certificate_utxos, network)
+    return found[0][0] if len(found) == 1 else None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,19 @@ from runner.store.atomic import write_json_atomic, write_text_atomic
 
 MANIFEST = "checksums.json"
 CHECKED_FOLDERS = ("milestones", "cache")
+
+
+_CHECKED_NAME = re.compile(r"^(milestones|cache)/[A-Za-z0-9._-]+\.json$")
+
+
+def milestone_file(milestone: str) -> str:
+    """``milestones/<id>.json``; an id that is not a plain file name is written in hex."""
+    plain = re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", milestone) is not None
+    return f"milestones/{milestone if plain else 'hex-' + milestone.encode().hex()}.json"
+
+
+def _checked_name(relative: str) -> bool:
+    return bool(_CHECKED_NAME.match(relative)) and ".." not in relative.split("/")
 
 
 @dataclass(frozen=True)
@@ -72,11 +86,15 @@ class DataDir:
     # ----------------------------------------------------------- checksummed JSON
 
     def _manifest(self) -> dict[str, str]:
+        """The checksums; a key that does not name a ``*.json`` file of ``milestones/`` or
+        ``cache/`` (``../x``, an absolute path, a folder) is dropped, never followed."""
         try:
             value = json.loads((self.root / MANIFEST).read_text())
         except (OSError, ValueError):
             return {}
-        return value if isinstance(value, dict) else {}
+        if not isinstance(value, dict):
+            return {}
+        return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str) and _checked_name(k)}
 
     def write_json(self, relative: str, value: Any) -> None:
         """Write a checked file, then its checksum (a crash between the two leaves a
@@ -94,9 +112,11 @@ class DataDir:
     def read_json(self, relative: str) -> Any | None:
         """The file's value, or None when absent or untrustworthy (then recorded in
         :attr:`repairs` and set aside)."""
+        if not _checked_name(relative):
+            raise ValueError(f"{relative}: not a checked file name")
         target = self.root / relative
         expected = self._manifest().get(relative)
-        if not target.exists():
+        if not target.is_file():
             if expected is not None:
                 self.repairs.append(Repair(relative, "missing"))
                 self._forget(relative)
@@ -111,11 +131,16 @@ class DataDir:
             self.repairs.append(Repair(relative, "corrupt", self._set_aside(target, relative)))
             return None
 
+    def set_aside_journal(self, tx_id: str) -> str:
+        """Move ``journal/<tx_id>.json`` to quarantine/ (an entry that cannot be trusted)."""
+        return self._set_aside(self.journal_dir / f"{tx_id}.json", f"journal/{tx_id}.json")
+
     def check_all(self) -> list[Repair]:
         """Verify every file in the checked folders and the manifest (``check-status``)."""
         listed = set(self._manifest())
         present = {str(p.relative_to(self.root)) for folder in CHECKED_FOLDERS
-                   for p in (self.root / folder).glob("*.json")}
+                   for p in (self.root / folder).glob("*.json") if p.is_file()}
+        present = {name for name in present if _checked_name(name)}
         for relative in sorted(listed | present):
             self.read_json(relative)
         return list(self.repairs)
