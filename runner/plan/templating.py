@@ -87,6 +87,7 @@ HELPERS: dict[str, Callable[[Any], Any]] = {
 
 MAX_REPEAT = 100_000
 MAX_EXPONENT = 512
+MAX_POWER_BITS = 4096  # the result of ``**`` too: ((9 ** 512) ** 512) ** 512 passes MAX_EXPONENT each time
 
 
 class PlanSandbox(SandboxedEnvironment):
@@ -102,6 +103,10 @@ class PlanSandbox(SandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
             raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 \
+                and left.bit_length() * right > MAX_POWER_BITS:
+            raise SecurityError(f"the power would have about {left.bit_length() * right:,} bits "
+                                f"(limit {MAX_POWER_BITS:,})")
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
