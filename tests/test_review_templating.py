@@ -71,13 +71,6 @@ def test_an_unknown_step_output_is_deferred_not_a_crash(tmp_path: Path):
     assert found == [] and plan is not None and plan.schedule.allocations[0].amount == 100
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "templating.py:37/:202 recognise known-after-apply by the in-band marker string "
-    "'\\x00known-after-apply\\x00': any rendered string containing it (a plan literal, or a "
-    "--var-file value inserted by a template) becomes KnownAfterApply, skips the schema "
-    "checks, and build.py:53 int(KnownAfterApply) raises TypeError: `validate` crashes with "
-    "a traceback. Fix: detect KnownAfterApply by identity only (a sentinel object threaded "
-    "through native rendering, e.g. track it in the Renderer), never by string content."))
 def test_a_value_spelling_the_marker_is_a_problem_not_a_crash(tmp_path: Path):
     import json
 

@@ -43,6 +43,7 @@ class KnownAfterApply:
     """A value only apply can know; arithmetic on it stays unknown."""
 
     _instance: KnownAfterApply | None = None
+    texts = 0  # times it became text: a template that did so is deferred (never judged by content)
 
     def __new__(cls) -> KnownAfterApply:  # noqa: PYI034  # a singleton
         if cls._instance is None:
@@ -57,6 +58,7 @@ class KnownAfterApply:
     __neg__ = __pos__ = __abs__ = _same
 
     def __str__(self) -> str:
+        KnownAfterApply.texts += 1
         return _MARKER
 
     def __repr__(self) -> str:
@@ -261,12 +263,13 @@ class Renderer:
         found = self._check_names(tree, visible)
         if found:
             return "broken", found
+        texts = KnownAfterApply.texts
         try:
             result = program(**self._context(visible)) if kind == "expr" else program.render(self._context(visible))
         except (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError) as exc:
             return "broken", [("template-error", f"the template failed: {_reason(exc)}",
                                "check the expression; variables are listed under variables: or given with --var")]
-        if isinstance(result, KnownAfterApply) or (isinstance(result, str) and _MARKER in result):
+        if result is KNOWN_AFTER_APPLY or KnownAfterApply.texts != texts:
             return "deferred", None
         return "ok", result
 
