@@ -77,10 +77,6 @@ def test_a_plan_cannot_make_validate_print_a_file_outside_its_folder(tmp_path: P
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
-@pytest.mark.xfail(strict=True, reason=(
-    "plan/loader.py:52-54 read_bytes() reads the whole file before load_yaml's 16 MiB "
-    "limit: allocations_file: /dev/zero makes `validate` eat memory until killed. Fix: "
-    "refuse non-regular files (stat.S_ISREG) and read at most MAX_BYTES + 1."))
 def test_an_endless_allocations_file_is_refused_quickly(tmp_path: Path):
     plan = plan_with(tmp_path, "/dev/zero")
     code = textwrap.dedent(f"""\
