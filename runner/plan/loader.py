@@ -170,6 +170,12 @@ class PlanSource:
         relative = schedule.get("allocations_file")
         if not isinstance(relative, str) or isinstance(relative, KnownAfterApply):
             return []
+        if not (self.base_dir / relative).resolve().is_relative_to(self.base_dir.resolve()):
+            problems.append(self.document.marks.problem(
+                ("schedule", "allocations_file"), "file-outside-plan-folder",
+                f"allocations file '{relative}' is outside the plan's folder",
+                "put the file next to the plan or in a folder under it; absolute paths and '..' are refused"))
+            return []
         document = load_document(self.base_dir / relative, str(self.base_dir / relative))
         problems.extend(document.problems)
         if document.problems:  # the file is data: any YAML problem stops its checks
@@ -178,7 +184,7 @@ class PlanSource:
                     ("schedule", "allocations_file"), "missing-file",
                     f"allocations file '{relative}' does not exist", "paths are relative to the plan file")
             return []
-        found = check(document.data, document.marks, "allocations")
+        found = check(document.data, document.marks, "allocations", quote=False)
         problems.extend(found)
         if found:
             return []
