@@ -348,11 +348,20 @@ def certificate_signers(certificate: pc.UTxO) -> list[tuple[bytes, bytes]]:
 def allocation_address_of_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network) -> str | None:
     """From the outputs at a certificate address (the certificate policy id is in every
     oracle message) to the contract address: the reference scripts there are the
-    schedule's three scripts; the forwarder is the one whose parameters lead back."""
+    schedule's three scripts; the forwarder is the one whose parameters lead back.
+    None when none or several do (anyone can deploy a forwarder leading back to C)."""
+    found = allocation_addresses_of_certificates(certificate_utxos, network)
+    return found[0] if len(found) == 1 else None
+
+
+def allocation_addresses_of_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network) -> list[str]:
+    """Every forwarder at the certificate address whose parameters lead back: more than
+    one means someone planted a schedule of their own on the same certificate policy."""
     scripts = {bytes(pc.plutus_script_hash(u.output.script)).hex(): bytes(u.output.script)
                for u in certificate_utxos if isinstance(u.output.script, pc.PlutusV3Script)}
+    found = []
     for digest in sorted(scripts):
         candidate = str(pc.Address(pc.ScriptHash(bytes.fromhex(digest)), network=network))
         if parameters_from_scripts(candidate, scripts.get) is not None:
-            return candidate
-    return None
+            found.append(candidate)
+    return found
