@@ -234,9 +234,13 @@ def _decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO], definition: Schedu
         return _decode_genuine(dep, utxos, genuine_txs)
     scan = P.scan_pots(dep, utxos, schedule=specs(definition) if definition is not None else None)
     locked: list[Locked] = []
+    unreadable: list[tuple[pc.UTxO, str]] = []
     for pot in scan.pots:
-        locked.extend(_entries(pot.utxo, pot.datum, dep.network))
-    return locked, [(i.utxo, i.reason) for i in scan.ignored]
+        try:
+            locked.extend(_entries(pot.utxo, pot.datum, dep.network))
+        except (ValueError, UnicodeDecodeError):  # anyone can fund a pot with any milestone id
+            unreadable.append((pot.utxo, "a backed pot whose milestone id is not UTF-8 text"))
+    return locked, [(i.utxo, i.reason) for i in scan.ignored] + unreadable
 
 
 def _entries(utxo: pc.UTxO, datum: Any, network: pc.Network) -> list[Locked]:
