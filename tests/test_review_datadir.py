@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from runner.store.datadir import DataDir
 
 
@@ -28,12 +26,6 @@ def test_an_unreadable_manifest_distrusts_every_file(tmp_path: Path):
     assert DataDir(tmp_path / "data").read_json("cache/x.json") is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "store/datadir.py:114-134: a checksums.json key like '../owner.skey' (or an absolute "
-    "path) is read and, its hash not matching, os.replace'd into quarantine/: a damaged "
-    "manifest makes check-status move files from OUTSIDE the data directory (here the "
-    "user's key file). Fix: in _manifest keep only keys matching "
-    "^(milestones|cache)/[A-Za-z0-9._-]+\\.json$ and report the others as a repair."))
 def test_a_manifest_entry_outside_the_data_directory_is_never_touched(tmp_path: Path):
     root = tmp_path / "data"
     root.mkdir()
@@ -44,12 +36,23 @@ def test_a_manifest_entry_outside_the_data_directory_is_never_touched(tmp_path: 
     assert victim.exists(), "a file outside the data directory was moved to quarantine/"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "store/datadir.py:103: a checksums.json key naming a folder ('cache') makes read_json "
-    "call read_bytes() on a directory: IsADirectoryError escapes as a traceback instead "
-    "of a repair. Fix: the same key filter in _manifest (regular *.json files of the two folders)."))
 def test_a_manifest_entry_naming_a_folder_is_a_repair_not_a_crash(tmp_path: Path):
     root = tmp_path / "data"
     (root / "cache").mkdir(parents=True)
     (root / "checksums.json").write_text(json.dumps({"cache": "00" * 32}))
     DataDir(root).check_all()
+
+
+def test_a_foreign_manifest_key_is_reported_and_dropped(tmp_path: Path):
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "checksums.json").write_text(json.dumps({"/etc/passwd.json": "00" * 32, "cache": "00"}))
+    repairs = DataDir(root).check_all()
+    assert [r.what for r in repairs] == ["not a checked file"] * 2
+    assert json.loads((root / "checksums.json").read_text()) == {}
+
+
+def test_a_milestone_file_named_by_any_text_id_stays_trusted(tmp_path: Path):
+    data = DataDir(tmp_path / "data")
+    data.write_json("milestones/Phase 1 é.json", {"a": 1})
+    assert DataDir(tmp_path / "data").read_json("milestones/Phase 1 é.json") == {"a": 1}

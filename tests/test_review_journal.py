@@ -8,7 +8,6 @@ says "pending".  A damaged or planted entry is therefore submitted, not detected
 from __future__ import annotations
 
 import pycardano as pc
-import pytest
 
 from runner.chain.devnet.context import DevnetChainContext
 from runner.engine import Engine
@@ -47,12 +46,6 @@ def test_an_honest_pending_entry_is_resubmitted_once(tmp_path):
     assert "Submitted" not in [e.name for e in again] and lovelace_of(world, OTHER) == 2_000_000
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "store/journal.py:48-58 JournalEntry.from_json and engine/run.py:88-99 _resolve trust "
-    "cbor_hex: an entry whose signed CBOR is not the transaction of its tx_id (and whose "
-    "inputs are not its inputs, here none) is resubmitted as 'pending' and lands. Fix: in "
-    "from_json (or before _submit) decode cbor_hex, require its body hash == tx_id and "
-    "inputs == its inputs, else move the file to quarantine/ and raise StateError (exit 5)."))
 def test_an_entry_whose_cbor_is_another_transaction_is_not_submitted(tmp_path):
     world = World.create()
     tx = signed_payment(world)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from runner.chain.backend import OutputReference, Utxo, Value
 from runner.chain.kupo import KupoMatch, KupoPoint
 from runner.engine import Engine
 from runner.store.journal import JournalEntry
 from tests.test_engine_kit import World, address
 from tests.test_review_journal import OTHER, lovelace_of, refs, signed_payment
-
-import pytest
 
 
 class LyingKupo:
@@ -63,12 +63,6 @@ def test_a_landed_transaction_is_on_chain(world, tmp_path):
     assert ctx.chain.fate(str(tx.id), refs(tx), 1, None) == "on chain"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/chainview.py:152-156 fate() returns 'on chain' on Kupo's word alone "
-    "(ever_created): an index showing an output the node does not have, while the node still "
-    "has every input unspent, makes recover() mark the entry confirmed and never submit it. "
-    "Fix: 'on chain' only if Ogmios has an output (by_refs) or Kupo has one AND Ogmios "
-    "shows the entry's inputs spent; otherwise treat as pending/in doubt."))
 def test_a_lying_index_cannot_confirm_a_transaction_that_never_landed(world, tmp_path):
     tx = signed_payment(world)
     tx_id = str(tx.id)

@@ -51,12 +51,6 @@ def test_a_forged_pot_not_made_by_a_register_transaction_is_ignored(world: World
 # ------------------------------------------------------------------ finding
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/adapter.py:242-246 _entries decodes milestone_id with .decode('utf-8') outside "
-    "any try on the scan_pots path (:235-239, taken when observe.register_transactions "
-    "returns None: no Kupo history, or Kupo lacks the seed): a planted, fully backed pot whose milestone id is not UTF-8 raises "
-    "UnicodeDecodeError -> traceback in check-status/submit-release. Fix: catch "
-    "(ValueError, UnicodeDecodeError) there as _decode_genuine does and report the UTxO as ignored."))
 def test_a_planted_pot_with_a_non_utf8_milestone_is_ignored_not_a_crash(world: World):
     pot = utxo(world.pot("not utf8", [(wallet("attacker"), 500)], b"\xff\xfe", 0))
     locked, ignored = adapter.decode_locked(deployment(world), [pot], genuine_txs=None)

@@ -118,9 +118,15 @@ def contract_from_signatures(ctx: Context, parsed: list[Any], where: str) -> str
         if data.startswith(tag) and len(data) > len(tag) + 28:
             policy = data[len(tag):len(tag) + 28]
             home = str(pc.Address(pc.ScriptHash(policy), network=ctx.chain.network))
-            found = adapter.allocation_address_of_certificates(ctx.chain.utxos(home), ctx.chain.network)
-            if found is not None:
-                return found
+            found = adapter.allocation_addresses_of_certificates(ctx.chain.utxos(home), ctx.chain.network)
+            if len(found) == 1:
+                return found[0]
+            if found:
+                problems = Problems()
+                problems.add(where, f"several schedules lead back to certificate policy {policy.hex()}: "
+                             f"{', '.join(found)} (anyone can deploy one there)", entry="$[0]",
+                             field="signed_data", hint="pass --contract-address with the schedule's contract address")
+                problems.raise_if_any()
     problems = Problems()
     problems.add(where, "cannot tell the schedule from the signed data (no deployed schedule signs this way)",
                  entry="$[0]", field="signed_data", hint="pass --contract-address")

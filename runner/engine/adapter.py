@@ -234,9 +234,13 @@ def _decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO], definition: Schedu
         return _decode_genuine(dep, utxos, genuine_txs)
     scan = P.scan_pots(dep, utxos, schedule=specs(definition) if definition is not None else None)
     locked: list[Locked] = []
+    unreadable: list[tuple[pc.UTxO, str]] = []
     for pot in scan.pots:
-        locked.extend(_entries(pot.utxo, pot.datum, dep.network))
-    return locked, [(i.utxo, i.reason) for i in scan.ignored]
+        try:
+            locked.extend(_entries(pot.utxo, pot.datum, dep.network))
+        except (ValueError, UnicodeDecodeError):  # anyone can fund a pot with any milestone id
+            unreadable.append((pot.utxo, "a backed pot whose milestone id is not UTF-8 text"))
+    return locked, [(i.utxo, i.reason) for i in scan.ignored] + unreadable
 
 
 def _entries(utxo: pc.UTxO, datum: Any, network: pc.Network) -> list[Locked]:
@@ -348,11 +352,20 @@ def certificate_signers(certificate: pc.UTxO) -> list[tuple[bytes, bytes]]:
 def allocation_address_of_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network) -> str | None:
     """From the outputs at a certificate address (the certificate policy id is in every
     oracle message) to the contract address: the reference scripts there are the
-    schedule's three scripts; the forwarder is the one whose parameters lead back."""
+    schedule's three scripts; the forwarder is the one whose parameters lead back.
+    None when none or several do (anyone can deploy a forwarder leading back to C)."""
+    found = allocation_addresses_of_certificates(certificate_utxos, network)
+    return found[0] if len(found) == 1 else None
+
+
+def allocation_addresses_of_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network) -> list[str]:
+    """Every forwarder at the certificate address whose parameters lead back: more than
+    one means someone planted a schedule of their own on the same certificate policy."""
     scripts = {bytes(pc.plutus_script_hash(u.output.script)).hex(): bytes(u.output.script)
                for u in certificate_utxos if isinstance(u.output.script, pc.PlutusV3Script)}
+    found = []
     for digest in sorted(scripts):
         candidate = str(pc.Address(pc.ScriptHash(bytes.fromhex(digest)), network=network))
         if parameters_from_scripts(candidate, scripts.get) is not None:
-            return candidate
-    return None
+            found.append(candidate)
+    return found

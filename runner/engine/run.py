@@ -24,8 +24,8 @@ from runner.engine.chainview import describe_rejection, is_already_spent
 from runner.engine.context import Context
 from runner.engine.observe import KnownAfterApply
 from runner.engine.step import Step, WorkAlreadyDone
-from runner.errors import ChainUnavailable, InDoubt, LedgerRejection
-from runner.store.journal import JournalEntry
+from runner.errors import ChainUnavailable, InDoubt, LedgerRejection, StateError
+from runner.store.journal import JournalEntry, bytes_problem
 
 #: Test hook: called with the phase name ("built", "journaled", "sent" (accepted, not yet
 #: recorded), "submitted", "confirming", "confirmed"); the crash tests kill the process there.
@@ -95,6 +95,12 @@ class Engine:
 
     def _resolve(self, entry: JournalEntry) -> Iterator[ev.Event]:
         journal = self.ctx.journal
+        problem = bytes_problem(entry)
+        if problem:
+            aside = journal.set_aside(entry)
+            raise StateError(f"journal entry {entry.tx_id} does not hold its transaction: {problem}",
+                             location=str(aside), hint="it was moved to quarantine/ and will not be submitted; "
+                             "run again (the step rebuilds if still needed) and check who can write the data directory")
         fate = self.ctx.chain.fate(entry.tx_id, entry.inputs, 1, entry.deadline_slot)
         if fate == "on chain":
             journal.mark(entry, "confirmed", "found on chain after a restart")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,11 @@ from runner.store.atomic import write_json_atomic, write_text_atomic
 
 MANIFEST = "checksums.json"
 CHECKED_FOLDERS = ("milestones", "cache")
+#: the only keys of checksums.json ever read: a damaged or planted manifest must not name
+#: files outside the two folders (``../owner.skey``, an absolute path) nor a folder.  A
+#: milestone id is any text of 1-32 bytes ("Phase 1"), so the name is one path component,
+#: not only [A-Za-z0-9._-]: narrower, such a milestone's file would be quarantined at every read.
+CHECKED_KEY = re.compile(r"(milestones|cache)/[^/\\\x00]+\.json")
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,15 @@ class DataDir:
             value = json.loads((self.root / MANIFEST).read_text())
         except (OSError, ValueError):
             return {}
-        return value if isinstance(value, dict) else {}
+        return {k: v for k, v in value.items() if CHECKED_KEY.fullmatch(k)} if isinstance(value, dict) else {}
+
+    def _foreign_keys(self) -> list[str]:
+        """Keys of checksums.json that name no checked file (never read, dropped on repair)."""
+        try:
+            value = json.loads((self.root / MANIFEST).read_text())
+        except (OSError, ValueError):
+            return []
+        return sorted(str(k) for k in value if not CHECKED_KEY.fullmatch(k)) if isinstance(value, dict) else []
 
     def write_json(self, relative: str, value: Any) -> None:
         """Write a checked file, then its checksum (a crash between the two leaves a
@@ -96,7 +110,7 @@ class DataDir:
         :attr:`repairs` and set aside)."""
         target = self.root / relative
         expected = self._manifest().get(relative)
-        if not target.exists():
+        if not target.is_file():
             if expected is not None:
                 self.repairs.append(Repair(relative, "missing"))
                 self._forget(relative)
@@ -113,6 +127,10 @@ class DataDir:
 
     def check_all(self) -> list[Repair]:
         """Verify every file in the checked folders and the manifest (``check-status``)."""
+        foreign = self._foreign_keys()
+        if foreign:
+            self.repairs.extend(Repair(f"{MANIFEST}: {k}", "not a checked file") for k in foreign)
+            write_json_atomic(self.root / MANIFEST, self._manifest())
         listed = set(self._manifest())
         present = {str(p.relative_to(self.root)) for folder in CHECKED_FOLDERS
                    for p in (self.root / folder).glob("*.json")}
