@@ -35,7 +35,7 @@ schedule:
 steps:
   - id: init
     init: {{}}
-""" % HEX
+""".replace("%s", HEX)
 
 
 def check(tmp_path: Path, second: str):

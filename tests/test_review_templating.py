@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from runner.plan import check_plan
 from tests.test_plan_render import write
 

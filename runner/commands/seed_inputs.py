@@ -23,6 +23,7 @@ from runner.domain.schedule import (
     parse_oracles,
 )
 from runner.engine import Context, KeyRing, ScheduleTarget, adapter, discovery
+from runner.store.datadir import milestone_file
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 
@@ -170,7 +171,7 @@ def _signature_rows(pairs: list[tuple[bytes, bytes]]) -> list[dict[str, str]]:
 def write_milestone_file(ctx: Context, resolved: Any, milestone: str, verified: Any,
                          certificate: str | None = None) -> None:
     params = resolved.schedule.params
-    ctx.data.write_json(f"milestones/{milestone}.json", {
+    ctx.data.write_json(milestone_file(milestone), {
         "milestone_identifier": milestone, "contract_address": resolved.schedule.allocation_address,
         "certificate_policy_id": resolved.schedule.policy_id.hex(), "quorum_threshold": params.quorum,
         "total_oracles": len(params.oracles), "certificate": certificate,
@@ -189,7 +190,7 @@ def rebuild_milestone_files(ctx: Context, facts: Any) -> list[str]:
             continue
         record["signatures"] = _signature_rows([(bytes.fromhex(r["verification_key"]), bytes.fromhex(r["signature"]))
                                                 for r in record["signatures"]])
-        path = f"milestones/{milestone}.json"
+        path = milestone_file(milestone)
         if ctx.data.read_json(path) != record:
             ctx.data.write_json(path, record)
             written.append(path)

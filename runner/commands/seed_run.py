@@ -52,6 +52,7 @@ from runner.engine.chainview import Retry
 from runner.engine.run import sign_only, signed_envelope
 from runner.errors import UserInputError
 from runner.store.atomic import write_json_atomic
+from runner.store.datadir import milestone_file
 
 
 def run_steps(steps: Sequence[Any], *, keys: KeyRing | None = None, plan: bool = False, fmt: str = "text",
@@ -245,7 +246,7 @@ def commit_milestone(
     result = engine.results.get(steps[0].id, {})
     ignored = [{"entry": i.entry, "reason": i.reason} for i in verified_holder[0].ignored]
     value = {"status": "planned" if no_submit else "success", **result,
-             "milestone_file": f"milestones/{milestone_identifier}.json",
+             "milestone_file": milestone_file(milestone_identifier),
              "accepted_signatures": len(verified_holder[0].accepted), "ignored_signatures": ignored,
              "transactions": reports.transactions(found), **({"envelopes": envelopes} if envelopes else {}),
              **reports.side_notes(found)}

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from runner.store.atomic import write_json_atomic, write_text_atomic
 
@@ -52,6 +53,12 @@ class Repair:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "problem": self.what, "set_aside": self.set_aside, "rebuilt_from": "chain"}
+
+
+def milestone_file(milestone: str) -> str:
+    """``milestones/<id>.json`` with the id percent-quoted where it is not a plain file name
+    (a milestone id is any text of 1..32 bytes: ``a/b`` or ``..`` must never name a path)."""
+    return f"milestones/{quote(milestone, safe=' -_.,()+=@')}.json"
 
 
 @dataclass
@@ -95,8 +102,8 @@ class DataDir:
     def write_json(self, relative: str, value: Any) -> None:
         """Write a checked file, then its checksum (a crash between the two leaves a
         mismatch, which the next read treats as corrupt and rebuilds)."""
-        if relative.split("/")[0] not in CHECKED_FOLDERS:
-            raise ValueError(f"{relative}: checked files live in {CHECKED_FOLDERS}")
+        if relative.split("/")[0] not in CHECKED_FOLDERS or not CHECKED_KEY.fullmatch(relative):
+            raise ValueError(f"{relative}: checked files are one file name in {CHECKED_FOLDERS}")
         text = json.dumps(value, indent=2, sort_keys=True) + "\n"
         write_text_atomic(self.root / relative, text)
         if self.on_write is not None:
