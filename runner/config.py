@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from runner.chain.urls import shown_url
 from runner.errors import ConfigError
 
 NETWORKS = ("devnet", "preview", "preprod", "testnet", "mainnet")
@@ -135,8 +136,8 @@ def _check(config: Config) -> None:
             hint=f"use one of: {', '.join(NETWORKS)}",
         )
     if not config.ogmios_url.startswith(("ws://", "wss://")):
-        raise ConfigError(f"ogmios_url must start with ws:// or wss://, got '{config.ogmios_url}'",
+        raise ConfigError(f"ogmios_url must start with ws:// or wss://, got '{shown_url(config.ogmios_url)}'",
                           location=config.source, hint="e.g. ws://localhost:1337")
     if not config.kupo_url.startswith(("http://", "https://")):
-        raise ConfigError(f"kupo_url must start with http:// or https://, got '{config.kupo_url}'",
+        raise ConfigError(f"kupo_url must start with http:// or https://, got '{shown_url(config.kupo_url)}'",
                           location=config.source, hint="e.g. http://localhost:1442")

@@ -12,7 +12,7 @@ import pytest
 
 from runner.errors import StateError
 from runner.store import lock
-from runner.store.datadir import DataDir
+from runner.store.datadir import DataDir, milestone_file
 from runner.store.journal import Journal, JournalEntry
 
 
@@ -89,3 +89,21 @@ def test_a_lock_from_another_host_is_never_stale_but_can_be_broken(tmp_path):
     assert lock.break_lock(tmp_path).host == "elsewhere"  # type: ignore[union-attr]
     with lock.hold(tmp_path):
         pass
+
+
+@pytest.mark.parametrize("milestone", ["../../escape", "a/b", "..", "/abs", "back\\slash", "nul\x00"])
+def test_a_milestone_id_never_names_a_path_outside_milestones(tmp_path, milestone):
+    d = DataDir(tmp_path / "data")
+    d.write_json(milestone_file(milestone), {"milestone": milestone})
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "checksums.json"]
+    assert [p.parent for p in written] == [tmp_path / "data" / "milestones"]
+    assert d.read_json(milestone_file(milestone)) == {"milestone": milestone}
+
+
+def test_a_plain_milestone_id_keeps_the_guides_file_name():
+    assert milestone_file("milestone-001") == "milestones/milestone-001.json"
+
+
+def test_write_json_refuses_a_path_that_leaves_its_folder(tmp_path):
+    with pytest.raises(ValueError):
+        DataDir(tmp_path).write_json("milestones/../../x.json", {})

@@ -41,3 +41,18 @@ def test_a_manifest_entry_naming_a_folder_is_a_repair_not_a_crash(tmp_path: Path
     (root / "cache").mkdir(parents=True)
     (root / "checksums.json").write_text(json.dumps({"cache": "00" * 32}))
     DataDir(root).check_all()
+
+
+def test_a_foreign_manifest_key_is_reported_and_dropped(tmp_path: Path):
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "checksums.json").write_text(json.dumps({"/etc/passwd.json": "00" * 32, "cache": "00"}))
+    repairs = DataDir(root).check_all()
+    assert [r.what for r in repairs] == ["not a checked file"] * 2
+    assert json.loads((root / "checksums.json").read_text()) == {}
+
+
+def test_a_milestone_file_named_by_any_text_id_stays_trusted(tmp_path: Path):
+    data = DataDir(tmp_path / "data")
+    data.write_json("milestones/Phase 1 é.json", {"a": 1})
+    assert DataDir(tmp_path / "data").read_json("milestones/Phase 1 é.json") == {"a": 1}

@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import replace
 
 import pycardano as pc
+import pytest
 
 from runner.contract.blueprint import ScheduleParameters, SeedRef
 from runner.engine import adapter
@@ -60,3 +61,24 @@ def test_a_planted_forwarder_leading_back_to_the_same_certificate_is_not_chosen(
     evil = attacker_schedule_sorting_first(real)
     found = adapter.allocation_address_of_certificates(outputs_at_certificate_address(real, evil), NET)
     assert found != evil.allocation_address
+
+
+def test_commit_without_contract_address_refuses_when_several_schedules_lead_back():
+    from types import SimpleNamespace
+
+    from runner.commands.seed_inputs import contract_from_signatures
+    from runner.domain.problems import BadInput
+    from runner.domain.signatures import CERTIFICATE_MESSAGE_TAG
+
+    real = adapter._schedule_for(REAL, False)
+    evil = attacker_schedule_sorting_first(real)
+    utxos = outputs_at_certificate_address(real, evil)
+    chain = SimpleNamespace(network=NET, utxos=lambda address: utxos)
+    policy = bytes(pc.Address.from_primitive(real.certificate_address).payment_part)
+    signed = SimpleNamespace(signed_data=CERTIFICATE_MESSAGE_TAG + policy + b"m-1")
+    with pytest.raises(BadInput, match="several schedules") as caught:
+        contract_from_signatures(SimpleNamespace(chain=chain), [signed], "sigs.json")
+    assert caught.value.exit_code == 2 and "--contract-address" in str(caught.value)
+    assert contract_from_signatures(SimpleNamespace(chain=SimpleNamespace(
+        network=NET, utxos=lambda address: outputs_at_certificate_address(real))), [signed], "s") \
+        == real.allocation_address

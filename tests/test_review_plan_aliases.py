@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from runner.commands.plans_keys import load_keys, schedule_target
 from runner.plan import check_plan
 
@@ -37,7 +35,7 @@ schedule:
 steps:
   - id: init
     init: {{}}
-""" % HEX
+""".replace("%s", HEX)
 
 
 def check(tmp_path: Path, second: str):
@@ -51,13 +49,6 @@ def test_the_same_key_name_twice_for_one_milestone_is_refused(tmp_path: Path):
     assert "duplicate-allocation" in [p.code for p in found]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "plan/semantics.py:126-131 compares beneficiary key NAMES: two names for one wallet "
-    "(ben, ben_again) give one (address, milestone) two allocations; validate passes and "
-    "plans_keys.py:88-92 builds a definition the seed path refuses (domain/schedule.py:207) and "
-    "the engine merges by (beneficiary, milestone) (adapter.py:56, observe.py:55-60). Fix: "
-    "in schedule_target (or a semantics pass after keys resolve) refuse duplicate "
-    "(address, milestone) with code duplicate-allocation, or run the domain's parse check."))
 def test_two_key_names_for_one_wallet_are_a_duplicate_allocation(tmp_path: Path):
     plan, found = check(tmp_path, "ben_again")
     if not found:

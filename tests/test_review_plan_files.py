@@ -60,12 +60,6 @@ def test_an_oversized_allocations_file_is_refused(tmp_path: Path):
     assert messages(plan_with(tmp_path, "big.json"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "plan/loader.py:162 + :52-54 read any path a plan names (absolute or '..') and schema "
-    "problems echo the start of its content ('expected a list, got the string ...'): a pull "
-    "request's plan makes CI's `validate` print the first bytes of a secret file. Fix: refuse "
-    "allocations_file (and every plan-named file) outside the plan's folder "
-    "(resolve() then is_relative_to(base_dir)), and never quote values read from data files."))
 def test_a_plan_cannot_make_validate_print_a_file_outside_its_folder(tmp_path: Path):
     secrets_dir = tmp_path / "secrets"
     secrets_dir.mkdir()
@@ -77,10 +71,6 @@ def test_a_plan_cannot_make_validate_print_a_file_outside_its_folder(tmp_path: P
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
-@pytest.mark.xfail(strict=True, reason=(
-    "plan/loader.py:52-54 read_bytes() reads the whole file before load_yaml's 16 MiB "
-    "limit: allocations_file: /dev/zero makes `validate` eat memory until killed. Fix: "
-    "refuse non-regular files (stat.S_ISREG) and read at most MAX_BYTES + 1."))
 def test_an_endless_allocations_file_is_refused_quickly(tmp_path: Path):
     plan = plan_with(tmp_path, "/dev/zero")
     code = textwrap.dedent(f"""\
@@ -91,7 +81,7 @@ def test_an_endless_allocations_file_is_refused_quickly(tmp_path: Path):
         print("PROBLEMS", len(found))
         """)
     try:
-        ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+        ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     except subprocess.TimeoutExpired:
         pytest.fail("validate did not finish within 60 s on allocations_file: /dev/zero")

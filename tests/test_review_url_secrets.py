@@ -42,17 +42,18 @@ def test_an_unreachable_ogmios_is_named_in_the_error():
     assert "127.0.0.1:1" in ogmios_error("ws://127.0.0.1:1")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chain/kupo.py:250-271 (and :341) put self.base_url -- userinfo and query included -- in "
-    "ChainUnavailable's message and location, which cli.py prints on stderr. Fix: redact "
-    "credentials once (httpx.URL(url).copy_with(username=None, password=None, query=None)) "
-    "and use the redacted form in every message/location."))
 def test_kupo_credentials_in_the_url_are_not_echoed():
     assert SECRET not in kupo_error(f"http://user:{SECRET}@127.0.0.1:1/?api-key={SECRET}")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chain/ogmios.py:130-185 put self.url (userinfo included) in ChainUnavailable/ConfigError "
-    "messages and locations. Fix: redact userinfo and query from the URL used in errors."))
 def test_ogmios_credentials_in_the_url_are_not_echoed():
     assert SECRET not in ogmios_error(f"ws://user:{SECRET}@127.0.0.1:1")
+
+
+def test_a_shown_url_keeps_the_server_and_drops_the_credentials():
+    from runner.chain.urls import shown_url
+
+    assert shown_url(f"https://user:{SECRET}@kupo.example:443/v1/?api-key={SECRET}#x") \
+        == "https://***@kupo.example:443/v1/"
+    assert shown_url("ws://127.0.0.1:1337") == "ws://127.0.0.1:1337"
+    assert SECRET not in shown_url(f"http://[::1{SECRET}")

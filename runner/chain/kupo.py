@@ -29,6 +29,7 @@ from runner.chain.ogmios_shapes import (
     text,
 )
 from runner.chain.retry import DEFAULT_RETRY, LOST, UNREACHABLE, RetryPolicy, Sleep
+from runner.chain.urls import shown_url
 from runner.errors import ChainUnavailable, ProtocolError
 
 CHECKPOINT_HEADER = "X-Most-Recent-Checkpoint"
@@ -221,6 +222,7 @@ class KupoClient:
         poll_interval: float = 0.5,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.shown_url = shown_url(self.base_url)  # for messages: no credentials
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -247,12 +249,12 @@ class KupoClient:
         return self.retry.run(lambda: self._get_once(path, ok), sleep=self._sleep)
 
     def _get_once(self, path: str, ok: tuple[int, ...]) -> Any:
-        url = f"{self.base_url}{path}"
+        url = f"{self.shown_url}{path}"
         try:
             response = self._http.get(path)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ChainUnavailable(
-                f"cannot connect to Kupo at {self.base_url}: {exc}",
+                f"cannot connect to Kupo at {self.shown_url}: {exc}",
                 code=UNREACHABLE,
                 location=url,
                 hint=HINT_DOWN,
@@ -338,7 +340,7 @@ class KupoClient:
                 raise ChainUnavailable(
                     f"Kupo has indexed up to slot {indexed}, not yet slot {slot}",
                     code=LOST,
-                    location=f"{self.base_url}/health",
+                    location=f"{self.shown_url}/health",
                     hint="Kupo lags the node; retry later, or check that Kupo follows the same node",
                 )
             self._sleep(min(self.poll_interval, remaining))

@@ -47,6 +47,7 @@ from runner.chain.retry import (
     RetryPolicy,
     Sleep,
 )
+from runner.chain.urls import shown_url
 from runner.errors import ChainUnavailable, ConfigError, ProtocolError
 
 T = TypeVar("T")
@@ -78,6 +79,7 @@ class WebSocketJsonRpc:
         self, url: str, *, timeout: float = 30.0, open_timeout: float = 10.0
     ) -> None:
         self.url = url
+        self.shown_url = shown_url(url)  # for messages: no credentials
         self.timeout = timeout
         self.open_timeout = open_timeout
         self._connection: ClientConnection | None = None
@@ -127,15 +129,15 @@ class WebSocketJsonRpc:
             )
         except InvalidURI as exc:
             raise ConfigError(
-                f"not a WebSocket URL: {self.url!r}",
+                f"not a WebSocket URL: {self.shown_url!r}",
                 location="ogmios_url",
                 hint="use ws://host:port or wss://host:port",
             ) from exc
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise ChainUnavailable(
-                f"cannot connect to Ogmios at {self.url}: {exc}",
+                f"cannot connect to Ogmios at {self.shown_url}: {exc}",
                 code=UNREACHABLE,
-                location=self.url,
+                location=self.shown_url,
                 hint=HINT_DOWN,
             ) from exc
         return self._connection
@@ -150,7 +152,7 @@ class WebSocketJsonRpc:
             raise ChainUnavailable(
                 f"Ogmios connection was closed before sending {method}",
                 code=UNREACHABLE,
-                location=self.url,
+                location=self.shown_url,
                 hint=HINT_DOWN,
             ) from exc
         except (OSError, WebSocketException) as exc:
@@ -158,7 +160,7 @@ class WebSocketJsonRpc:
             raise ChainUnavailable(
                 f"sending {method} to Ogmios failed: {exc}",
                 code=LOST,
-                location=self.url,
+                location=self.shown_url,
                 hint=HINT_DOWN,
             ) from exc
 
@@ -170,7 +172,7 @@ class WebSocketJsonRpc:
             raise ChainUnavailable(
                 f"Ogmios did not answer {method} within {self.timeout:g}s",
                 code=LOST,
-                location=self.url,
+                location=self.shown_url,
                 hint="the node may be overloaded; retry later",
             ) from exc
         except (ConnectionClosed, OSError, WebSocketException) as exc:
@@ -178,7 +180,7 @@ class WebSocketJsonRpc:
             raise ChainUnavailable(
                 f"Ogmios closed the connection during {method}: {exc}",
                 code=LOST,
-                location=self.url,
+                location=self.shown_url,
                 hint=HINT_DOWN,
             ) from exc
 
@@ -191,14 +193,14 @@ class WebSocketJsonRpc:
             self._drop()
             raise ProtocolError(
                 f"Ogmios answered {method} with something that is not JSON",
-                location=self.url,
+                location=self.shown_url,
             ) from exc
         if not isinstance(response, dict) or response.get("id") != request_id:
             got = response.get("id") if isinstance(response, dict) else response
             self._drop()
             raise ProtocolError(
                 f"Ogmios answered request {request_id!r} with id {got!r}",
-                location=self.url,
+                location=self.shown_url,
                 hint="the server must echo the request id (JSON-RPC 2.0)",
             )
         return response

@@ -87,11 +87,29 @@ def schedule_target(plan: Plan, keys: PlanKeys, connection: Any, payer: str | No
     policy = faucet_policy(connection) if s.token.policy_id == "devnet-faucet" else bytes.fromhex(s.token.policy_id)
     allocations = tuple(Allocation(keys.address(a.beneficiary), a.amount, a.milestone, int(a.vesting_ms))  # type: ignore[arg-type]
                         for a in s.allocations)
+    _refuse_duplicates(plan, allocations)
     oracles = tuple(Oracle(keys.addresses[o], keys.hashes[o]) for o in s.oracles)
     definition = ScheduleDefinition(canonical_network(plan.network), allocations, oracles, s.quorum,
                                     keys.hashes[s.owner], policy, s.token.name.encode(), int(s.expiry_ms))  # type: ignore[arg-type]
     owner = keys.addresses[s.owner]
     return ScheduleTarget(definition, owner, keys.addresses[payer] if payer else owner)
+
+
+def _refuse_duplicates(plan: Plan, allocations: tuple[Allocation, ...]) -> None:
+    """One (address, milestone) twice: names validate cannot see are one wallet (a key and its address)."""
+    seen: set[tuple[str, str]] = set()
+    problems = []
+    for written, resolved in zip(plan.schedule.allocations, allocations, strict=True):
+        pair = (str(resolved.beneficiary), resolved.milestone)
+        if pair in seen:
+            file, line, column = (written.location.rsplit(":", 2) if written.location.count(":") >= 2
+                                  else (plan.file, "1", "1"))
+            problems.append(Problem(file, int(line), int(column), "$.schedule.allocations", "duplicate-allocation",
+                                    f"a second allocation for {written.beneficiary} x milestone {pair[1]} "
+                                    "(the same address as an earlier one)", "merge the amounts into one"))
+        seen.add(pair)
+    if problems:
+        raise PlanInvalid(problems)
 
 
 def _schedule_unknown(plan: Plan) -> bool:

@@ -110,42 +110,29 @@ def key_address(text: str | None, network: str, flag: str) -> str | None:
 
 
 def contract_from_signatures(ctx: Context, parsed: list[Any], where: str) -> str:
-    """The certificate policy id is inside every signed message: from it, the contract.
-    Scripts planted at the certificate address are told apart by the seed: the genuine
-    schedule's seed was an output of its owner's key."""
+    """The certificate policy id is inside every signed message: from it, the contract."""
     from runner.domain.signatures import CERTIFICATE_MESSAGE_TAG
 
     tag = CERTIFICATE_MESSAGE_TAG
-    problems = Problems()
     for s in parsed:
         data = s.signed_data
-        if not (data.startswith(tag) and len(data) > len(tag) + 28):
-            continue
-        home = str(pc.Address(pc.ScriptHash(data[len(tag):len(tag) + 28]), network=ctx.chain.network))
-        candidates = adapter.schedules_at_certificates(ctx.chain.utxos(home), ctx.chain.network)
-        genuine = [address for address, params in candidates if _seed_owned_by_owner(ctx, params)]
-        if len(genuine) == 1:
-            return genuine[0]
-        if len(candidates) > 1:
-            problems.add(where, f"{len(candidates)} schedules' scripts sit at the certificate address of the signed "
-                                f"data: {', '.join(a for a, _ in candidates)}", entry=f"$[{s.index}]",
-                         field="signed_data", hint="pass --contract-address (the address register-milestone printed)")
-            problems.raise_if_any()
-        break
+        if data.startswith(tag) and len(data) > len(tag) + 28:
+            policy = data[len(tag):len(tag) + 28]
+            home = str(pc.Address(pc.ScriptHash(policy), network=ctx.chain.network))
+            found = adapter.allocation_addresses_of_certificates(ctx.chain.utxos(home), ctx.chain.network)
+            if len(found) == 1:
+                return found[0]
+            if found:
+                problems = Problems()
+                problems.add(where, f"several schedules lead back to certificate policy {policy.hex()}: "
+                             f"{', '.join(found)} (anyone can deploy one there)", entry="$[0]",
+                             field="signed_data", hint="pass --contract-address with the schedule's contract address")
+                problems.raise_if_any()
+    problems = Problems()
     problems.add(where, "cannot tell the schedule from the signed data (no deployed schedule signs this way)",
                  entry="$[0]", field="signed_data", hint="pass --contract-address")
     problems.raise_if_any()
     raise AssertionError("unreachable")
-
-
-def _seed_owned_by_owner(ctx: Context, params: Any) -> bool:
-    tx_id, index = params.seed.tx_id.hex(), params.seed.index
-    outputs = [m.utxo for m in ctx.chain.matches(f"{index}@{tx_id}")] or ctx.chain.by_refs([f"{tx_id}#{index}"])
-    for utxo in outputs:
-        part = pc.Address.from_primitive(utxo.address).payment_part
-        if isinstance(part, pc.VerificationKeyHash) and bytes(part) == params.owner:
-            return True
-    return False
 
 
 def verify_for_commit(ctx: Context, resolved: Any, parsed: list[Any], milestone: str, where: str,

@@ -234,13 +234,13 @@ def _decode_locked(dep: Deployment, utxos: Sequence[pc.UTxO], definition: Schedu
         return _decode_genuine(dep, utxos, genuine_txs)
     scan = P.scan_pots(dep, utxos, schedule=specs(definition) if definition is not None else None)
     locked: list[Locked] = []
-    ignored = [(i.utxo, i.reason) for i in scan.ignored]
+    unreadable: list[tuple[pc.UTxO, str]] = []
     for pot in scan.pots:
         try:
             locked.extend(_entries(pot.utxo, pot.datum, dep.network))
-        except (ValueError, UnicodeDecodeError):
-            ignored.append((pot.utxo, "milestone id is not text (UTF-8) or a beneficiary is unreadable"))
-    return locked, ignored
+        except (ValueError, UnicodeDecodeError):  # anyone can fund a pot with any milestone id
+            unreadable.append((pot.utxo, "a backed pot whose milestone id is not UTF-8 text"))
+    return locked, [(i.utxo, i.reason) for i in scan.ignored] + unreadable
 
 
 def _entries(utxo: pc.UTxO, datum: Any, network: pc.Network) -> list[Locked]:
@@ -349,24 +349,23 @@ def certificate_signers(certificate: pc.UTxO) -> list[tuple[bytes, bytes]]:
         return []
 
 
-def schedules_at_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network
-                              ) -> list[tuple[str, ScheduleParameters]]:
-    """Every (contract address, parameters) whose forwarder sits at a certificate address
-    and leads back to it.  Anyone can plant scripts there: more than one is possible."""
+def allocation_address_of_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network) -> str | None:
+    """From the outputs at a certificate address (the certificate policy id is in every
+    oracle message) to the contract address: the reference scripts there are the
+    schedule's three scripts; the forwarder is the one whose parameters lead back.
+    None when none or several do (anyone can deploy a forwarder leading back to C)."""
+    found = allocation_addresses_of_certificates(certificate_utxos, network)
+    return found[0] if len(found) == 1 else None
+
+
+def allocation_addresses_of_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network) -> list[str]:
+    """Every forwarder at the certificate address whose parameters lead back: more than
+    one means someone planted a schedule of their own on the same certificate policy."""
     scripts = {bytes(pc.plutus_script_hash(u.output.script)).hex(): bytes(u.output.script)
                for u in certificate_utxos if isinstance(u.output.script, pc.PlutusV3Script)}
     found = []
     for digest in sorted(scripts):
         candidate = str(pc.Address(pc.ScriptHash(bytes.fromhex(digest)), network=network))
-        params = _parameters_from_scripts(candidate, scripts.get)
-        if params is not None:
-            found.append((candidate, params))
+        if parameters_from_scripts(candidate, scripts.get) is not None:
+            found.append(candidate)
     return found
-
-
-def allocation_address_of_certificates(certificate_utxos: Sequence[pc.UTxO], network: pc.Network) -> str | None:
-    """From the outputs at a certificate address (the certificate policy id is in every
-    oracle message) to the contract address, when exactly one schedule leads back to it
-    (None when none or several do: the caller asks for ``--contract-address``)."""
-    found = schedules_at_certificates(certificate_utxos, network)
-    return found[0][0] if len(found) == 1 else None

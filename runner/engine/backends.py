@@ -29,6 +29,7 @@ from runner.chain.backend import ChainBackend
 from runner.chain.kupo import KupoClient
 from runner.chain.ogmios import OgmiosClient
 from runner.chain.ogmios_kupo import OgmiosKupoBackend
+from runner.chain.urls import shown_url
 from runner.errors import StateError
 
 DEVNET_SEED = "milestones-devnet"
@@ -146,7 +147,7 @@ def connect(network: str, ogmios_url: str | None, kupo_url: str | None, data_dir
     ogmios = OgmiosClient(rpc)
     backend = OgmiosKupoBackend(ogmios, kupo, closers=(rpc, kupo))
     try:
-        yield Connection(backend, f"Ogmios {ogmios_url}, Kupo {kupo_url}", None,
+        yield Connection(backend, f"Ogmios {shown_url(str(ogmios_url))}, Kupo {shown_url(str(kupo_url))}", None,
                          ogmios if network == "devnet" else None)
     finally:
         backend.close()

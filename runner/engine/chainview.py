@@ -5,9 +5,9 @@ Every call goes through one ``ChainBackend`` and is retried with tenacity only f
 rejection or an unreadable answer is never retried here.  The retry policy is a value
 (:class:`Retry`) and its sleep is injectable, so tests never sleep.
 
-Transaction fate (:meth:`ChainView.fate`): a transaction is *on chain* when the node has
-one of its outputs, or Kupo's history has one AND the node shows its inputs spent (an
-index alone never confirms: it may lag or lie); *in mempool*
+Transaction fate (:meth:`ChainView.fate`): a transaction is *on chain* when one of its
+outputs is visible (unspent through Ogmios, or in Kupo's history while Ogmios shows its
+inputs spent: an index alone never decides); *in mempool*
 when the node says so; *dead* when an input is gone and the transaction did not land,
 or its deadline slot has passed; otherwise *pending* (safe to resubmit: the same bytes,
 never a rebuilt transaction).
@@ -153,15 +153,13 @@ class ChainView:
     def fate(self, tx_id: str, inputs: Sequence[str], outputs: int, deadline_slot: int | None) -> str:
         """'on chain' | 'in mempool' | 'dead' | 'pending' (see the module docstring)."""
         refs = [f"{tx_id}#{i}" for i in range(max(outputs, 1))]
-        if self.by_refs(refs):  # the node's own ledger has an output of it
+        if self.by_refs(refs):
             return "on chain"
-        alive = self.by_refs(list(inputs))
-        if len(alive) < len(inputs) and self.ever_created(tx_id):
-            return "on chain"  # its outputs were spent since; the index agrees with the node
         if self.in_mempool(tx_id):
             return "in mempool"
-        if len(alive) < len(inputs):
-            return "dead"
+        alive = self.by_refs(list(inputs))
+        if len(alive) < len(inputs):  # Kupo's word counts only once the node agrees the inputs are gone
+            return "on chain" if self.ever_created(tx_id) else "dead"
         if deadline_slot is not None and self.call(self.backend.tip).slot >= deadline_slot:
             return "dead"
         return "pending"

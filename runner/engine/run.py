@@ -25,7 +25,7 @@ from runner.engine.context import Context
 from runner.engine.observe import KnownAfterApply
 from runner.engine.step import Step, WorkAlreadyDone
 from runner.errors import ChainUnavailable, InDoubt, LedgerRejection, StateError
-from runner.store.journal import JournalEntry
+from runner.store.journal import JournalEntry, bytes_problem
 
 #: Test hook: called with the phase name ("built", "journaled", "sent" (accepted, not yet
 #: recorded), "submitted", "confirming", "confirmed"); the crash tests kill the process there.
@@ -95,7 +95,12 @@ class Engine:
 
     def _resolve(self, entry: JournalEntry) -> Iterator[ev.Event]:
         journal = self.ctx.journal
-        self._check_entry(entry)
+        problem = bytes_problem(entry)
+        if problem:
+            aside = journal.set_aside(entry)
+            raise StateError(f"journal entry {entry.tx_id} does not hold its transaction: {problem}",
+                             location=str(aside), hint="it was moved to quarantine/ and will not be submitted; "
+                             "run again (the step rebuilds if still needed) and check who can write the data directory")
         fate = self.ctx.chain.fate(entry.tx_id, entry.inputs, 1, entry.deadline_slot)
         if fate == "on chain":
             journal.mark(entry, "confirmed", "found on chain after a restart")
@@ -106,22 +111,6 @@ class Engine:
                 yield from self._submit(entry, fee=0, resubmission=True)
             yield from self._confirm(entry)
         yield ev.Recovered(entry.step, entry.tx_id, fate if fate != "pending" else "resubmitted")
-
-    def _check_entry(self, entry: JournalEntry) -> None:
-        """An entry's bytes must be the transaction it names, spending the inputs it lists:
-        a damaged or planted entry is set aside (never submitted) and reported (exit 5)."""
-        try:
-            raw = bytes.fromhex(entry.cbor_hex)
-            inputs = pc.Transaction.from_cbor(raw).transaction_body.inputs
-            listed = {f"{i.transaction_id.payload.hex()}#{i.index}" for i in inputs}
-            honest = tx_id_of(raw) == entry.tx_id and listed == set(entry.inputs)
-        except Exception:  # noqa: BLE001  # any undecodable entry is untrustworthy, by design
-            honest = False
-        if not honest:
-            aside = self.ctx.data.set_aside_journal(entry.tx_id)
-            raise StateError("a journal entry's signed transaction is not the one it names (damaged or planted)",
-                             location=aside, code="journal-entry-mismatch",
-                             hint="it was moved to quarantine/ and not submitted; inspect it, then run again")
 
     # ------------------------------------------------------------------ one step
 

@@ -11,6 +11,8 @@ and only the names the plan lists under ``environment:`` are taken from it.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -23,7 +25,7 @@ from runner.plan.problems import PlanInvalid, Problem
 from runner.plan.schema_check import check
 from runner.plan.semantics import Semantics
 from runner.plan.templating import KnownAfterApply, Renderer, StepScope
-from runner.plan.yaml_source import Document, Marks, load_yaml
+from runner.plan.yaml_source import MAX_BYTES, Document, Marks, load_yaml
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,17 @@ def parse_var(text: str) -> tuple[str, Any]:
 
 
 def read_bytes(path: FsPath, label: str) -> tuple[bytes | None, list[Problem]]:
+    """A regular file's bytes, read no further than the size limit: /dev/zero or a FIFO cannot hang validate."""
     try:
-        return path.read_bytes(), []
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None, [Problem(label, 1, 1, "$", "unreadable-file", f"{label} is not a regular file",
+                                      "name a plain file")]
+            raw = handle.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            return None, [Problem(label, 1, 1, "$", "file-too-large", f"the file is larger than {MAX_BYTES:,} bytes",
+                                  "split the allocations into an allocations_file, or trim the plan")]
+        return raw, []
     except FileNotFoundError:
         return None, [Problem(label, 1, 1, "$", "missing-file", f"{label} does not exist", "check the path")]
     except (IsADirectoryError, PermissionError, OSError) as exc:
@@ -159,6 +170,12 @@ class PlanSource:
         relative = schedule.get("allocations_file")
         if not isinstance(relative, str) or isinstance(relative, KnownAfterApply):
             return []
+        if not (self.base_dir / relative).resolve().is_relative_to(self.base_dir.resolve()):
+            problems.append(self.document.marks.problem(
+                ("schedule", "allocations_file"), "file-outside-plan-folder",
+                f"allocations file '{relative}' is outside the plan's folder",
+                "put the file next to the plan or in a folder under it; absolute paths and '..' are refused"))
+            return []
         document = load_document(self.base_dir / relative, str(self.base_dir / relative))
         problems.extend(document.problems)
         if document.problems:  # the file is data: any YAML problem stops its checks
@@ -167,7 +184,7 @@ class PlanSource:
                     ("schedule", "allocations_file"), "missing-file",
                     f"allocations file '{relative}' does not exist", "paths are relative to the plan file")
             return []
-        found = check(document.data, document.marks, "allocations")
+        found = check(document.data, document.marks, "allocations", quote=False)
         problems.extend(found)
         if found:
             return []

@@ -84,12 +84,13 @@ def _resolve(ref: str, document: str) -> tuple[Any, str]:
 
 
 def check(data: Any, marks: Marks, schema: str = "plan", *,
-          skip: Iterable[Path] = (), fast: bool = True) -> list[Problem]:
+          skip: Iterable[Path] = (), fast: bool = True, quote: bool = True) -> list[Problem]:
     """Every schema problem of ``data``; paths under ``skip`` (unknown or broken) are not checked.
 
     ``fast``: allocations that plainly satisfy the allocation schema (checked with the
     schema's own patterns and bounds) are not walked by jsonschema again; the others are.
     A test checks that both ways report the same problems.
+    ``quote=False`` (data files): messages say what kind of value is wrong, never the value.
     """
     skipped = set(skip)
     clean = _without_unknowns(data)
@@ -103,7 +104,7 @@ def check(data: Any, marks: Marks, schema: str = "plan", *,
             path = (*path[:2], index[int(path[2])], *path[3:])
         if any(path[:len(s)] == s for s in skipped):
             continue
-        problems.extend(_problems(error, path, marks))
+        problems.extend(_problems(error, path, marks, quote))
     return problems
 
 
@@ -166,7 +167,7 @@ def _is_choice(error: ValidationError) -> bool:
     return bool(branches) and all(set(b) == {"required"} and len(b["required"]) == 1 for b in branches)
 
 
-def _problems(error: ValidationError, path: Path, marks: Marks) -> list[Problem]:
+def _problems(error: ValidationError, path: Path, marks: Marks, quote: bool = True) -> list[Problem]:
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = sorted(schema.get("properties", {}))
@@ -182,13 +183,13 @@ def _problems(error: ValidationError, path: Path, marks: Marks) -> list[Problem]
         name = match.group(1) if match else "?"
         return [marks.problem(path, "missing-key", f"missing key '{name}'",
                               _describe(schema.get("properties", {}).get(name, {})))]
-    return [_problem(error, path, marks)]
+    return [_problem(error, path, marks, quote)]
 
 
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
 
-def _problem(error: ValidationError, path: Path, marks: Marks) -> Problem:
+def _problem(error: ValidationError, path: Path, marks: Marks, quote: bool = True) -> Problem:
     kind = str(error.validator)
     instance = error.instance
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -203,12 +204,14 @@ def _problem(error: ValidationError, path: Path, marks: Marks) -> Problem:
                              "keep exactly one of them")
     if kind == "anyOf" and error.context:
         options = [_describe(e.schema) or _message(e) for e in error.context]
-        return marks.problem(path, "schema-anyof", f"{_shown(instance)} is not allowed here",
+        return marks.problem(path, "schema-anyof", f"{_shown(instance, quote)} is not allowed here",
                              "expected one of: " + " | ".join(dict.fromkeys(options)))
     if kind == "type":
-        return marks.problem(path, "wrong-type", f"expected {_types(error.validator_value)}, got {_shown(instance)}",
+        return marks.problem(path, "wrong-type",
+                             f"expected {_types(error.validator_value)}, got {_shown(instance, quote)}",
                              _type_hint(error.validator_value, instance))
-    return marks.problem(path, f"schema-{kind.lower()}", _message(error), hint or _describe(schema))
+    message = _message(error) if quote else f"{_shown(instance, quote)} fails the schema's '{kind}' rule"
+    return marks.problem(path, f"schema-{kind.lower()}", message, hint or _describe(schema))
 
 
 def _message(error: ValidationError) -> str:
@@ -230,10 +233,10 @@ def _types(expected: Any) -> str:
     return " or ".join(words.get(str(n), str(n)) for n in names)
 
 
-def _shown(instance: Any) -> str:
+def _shown(instance: Any, quote: bool = True) -> str:
     kind = {dict: "a mapping", list: "a list", str: "the string", bool: "the boolean", int: "the integer",
             float: "the decimal number", type(None): "nothing"}.get(type(instance), type(instance).__name__)
-    if isinstance(instance, (dict, list)) or instance is None:
+    if isinstance(instance, (dict, list)) or instance is None or not quote:
         return kind
     shown = repr(instance)
     return f"{kind} {shown if len(shown) <= 60 else shown[:57] + '...'}"

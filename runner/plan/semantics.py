@@ -123,10 +123,11 @@ class Semantics:
         expiry = _millis(self.schedule.get("expiry"))
         for path, alloc, marks in self.allocations:
             self._holder((*path, "beneficiary"), alloc.get("beneficiary"), marks)
-            pair = (str(alloc.get("beneficiary")), str(alloc.get("milestone")))
+            pair = (self._wallet(alloc.get("beneficiary")), str(alloc.get("milestone")))
             where = marks.problem(path, "", "").location
             if pair in seen:
-                self._add(path, "duplicate-allocation", f"a second allocation for {pair[0]} x milestone {pair[1]}",
+                self._add(path, "duplicate-allocation",
+                          f"a second allocation for {alloc.get('beneficiary')} x milestone {pair[1]}",
                           f"the first is at {seen[pair]}; merge the amounts into one", marks)
             seen.setdefault(pair, where)
             amount = alloc.get("amount")
@@ -139,6 +140,16 @@ class Semantics:
         if total > MAX_SUPPLY:
             self._add(("schedule",), "over-supply", f"the allocations add up to {total}, more than a token "
                       f"amount can be ({MAX_SUPPLY})", "reduce the amounts")
+
+    def _wallet(self, holder: Any) -> str:
+        """What a beneficiary resolves to: two key names with the same key spec are one wallet."""
+        key = self.keys.get(holder) if isinstance(holder, str) else None
+        if not isinstance(key, dict) or len(key) != 1:
+            return str(holder)
+        source, value = next(iter(key.items()))
+        if source in ("skey_file", "vkey_file") and isinstance(value, str):
+            value = (self.base_dir / value).resolve()
+        return f"{source}={str(value).lower() if source == 'vkey_hash' else value}"
 
     # -- steps -------------------------------------------------------------------------
 

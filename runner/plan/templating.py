@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import re
+import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ class KnownAfterApply:
     """A value only apply can know; arithmetic on it stays unknown."""
 
     _instance: KnownAfterApply | None = None
+    texts = 0  # times it became text: a template that did so is deferred (never judged by content)
 
     def __new__(cls) -> KnownAfterApply:  # noqa: PYI034  # a singleton
         if cls._instance is None:
@@ -56,6 +58,7 @@ class KnownAfterApply:
     __neg__ = __pos__ = __abs__ = _same
 
     def __str__(self) -> str:
+        KnownAfterApply.texts += 1
         return _MARKER
 
     def __repr__(self) -> str:
@@ -87,21 +90,87 @@ HELPERS: dict[str, Callable[[Any], Any]] = {
 
 MAX_REPEAT = 100_000
 MAX_EXPONENT = 512
+MAX_POWER_BITS = 4096  # the result of ``**`` too: ((9 ** 512) ** 512) ** 512 passes MAX_EXPONENT each time
 
 
 class PlanSandbox(SandboxedEnvironment):
     """Jinja's sandbox, plus limits on ``*`` and ``**`` so a template cannot exhaust memory."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        for name in ("lipsum", "cycler", "joiner", "namespace"):  # lipsum(10**6) builds ~450 MB; plans need none
+            self.globals.pop(name, None)
+        for name in ("center", "indent", "format"):  # padding filters: bounded like the str methods
+            self.filters[name] = _bounded_filter(name, self.filters[name])
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
             raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 \
+                and left.bit_length() * right > MAX_POWER_BITS:
+            raise SecurityError(f"the power would have about {left.bit_length() * right:,} bits "
+                                f"(limit {MAX_POWER_BITS:,})")
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
                     raise SecurityError(f"repetition would make {len(seq) * times:,} items (limit {MAX_REPEAT:,})")
+        if operator == "%" and isinstance(left, str):
+            _check_printf(left)
         return super().call_binop(context, operator, left, right)
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """``str`` padding methods: the result may not be wider than MAX_REPEAT characters."""
+        text = getattr(obj, "__self__", None)
+        if isinstance(text, str) and getattr(obj, "__name__", "") in _PADDING_METHODS:
+            tabs = max(1, text.count("\t")) if obj.__name__ == "expandtabs" else 1
+            for width in (*args, *kwargs.values()):
+                if isinstance(width, int):
+                    _check_width(width * tabs, f"{obj.__name__}()")
+        return super().call(context, obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format``: widths and precisions in the format string are bounded too."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            for _, _, spec, _ in string.Formatter().parse(value.__self__):
+                if spec and "{" in spec:
+                    raise SecurityError("a width given by another field ('{:{}}') is not allowed in plans")
+                for digits in re.findall(r"\d+", spec or ""):
+                    _check_width(int(digits), "a format width")
+        return wrapped
+
+
+_PADDING_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+_PRINTF_FIELD = re.compile(r"%%|%(?:\([^)]*\))?[-#0 +]*(?P<width>\*|\d+)?(?:\.(?P<precision>\*|\d+))?")
+
+
+def _check_width(width: int, what: str) -> None:
+    if width > MAX_REPEAT:
+        raise SecurityError(f"{what} would make {width:,} characters (limit {MAX_REPEAT:,})")
+
+
+def _check_printf(text: str) -> None:
+    """``'%10s' % x`` and ``|format``: literal widths bounded, ``*`` widths refused."""
+    for match in _PRINTF_FIELD.finditer(text):
+        for part in match.group("width", "precision"):
+            if part == "*":
+                raise SecurityError("a '*' width is not allowed in plans; write the number")
+            if part:
+                _check_width(int(part), "a % width")
+
+
+def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if name == "format":
+            _check_printf(str(value))
+        else:  # center(width), indent(width): width is a number, or for indent the text to indent with
+            width = kwargs.get("width", args[0] if args else 0)
+            lines = str(value).count("\n") + 1 if name == "indent" else 1
+            _check_width((len(width) if isinstance(width, str) else int(width)) * lines, f"|{name}")
+        return original(value, *args, **kwargs)
+    return bounded
 
 
 @dataclass(frozen=True)
@@ -194,12 +263,13 @@ class Renderer:
         found = self._check_names(tree, visible)
         if found:
             return "broken", found
+        texts = KnownAfterApply.texts
         try:
             result = program(**self._context(visible)) if kind == "expr" else program.render(self._context(visible))
         except (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError) as exc:
             return "broken", [("template-error", f"the template failed: {_reason(exc)}",
                                "check the expression; variables are listed under variables: or given with --var")]
-        if isinstance(result, KnownAfterApply) or (isinstance(result, str) and _MARKER in result):
+        if result is KNOWN_AFTER_APPLY or KnownAfterApply.texts != texts:
             return "deferred", None
         return "ok", result
 

@@ -30,24 +30,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from runner.store.atomic import write_json_atomic, write_text_atomic
 
 MANIFEST = "checksums.json"
 CHECKED_FOLDERS = ("milestones", "cache")
-
-
-_CHECKED_NAME = re.compile(r"^(milestones|cache)/[A-Za-z0-9._-]+\.json$")
-
-
-def milestone_file(milestone: str) -> str:
-    """``milestones/<id>.json``; an id that is not a plain file name is written in hex."""
-    plain = re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", milestone) is not None
-    return f"milestones/{milestone if plain else 'hex-' + milestone.encode().hex()}.json"
-
-
-def _checked_name(relative: str) -> bool:
-    return bool(_CHECKED_NAME.match(relative)) and ".." not in relative.split("/")
+#: the only keys of checksums.json ever read: a damaged or planted manifest must not name
+#: files outside the two folders (``../owner.skey``, an absolute path) nor a folder.  A
+#: milestone id is any text of 1-32 bytes ("Phase 1"), so the name is one path component,
+#: not only [A-Za-z0-9._-]: narrower, such a milestone's file would be quarantined at every read.
+CHECKED_KEY = re.compile(r"(milestones|cache)/[^/\\\x00]+\.json")
 
 
 @dataclass(frozen=True)
@@ -60,6 +53,12 @@ class Repair:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "problem": self.what, "set_aside": self.set_aside, "rebuilt_from": "chain"}
+
+
+def milestone_file(milestone: str) -> str:
+    """``milestones/<id>.json`` with the id percent-quoted where it is not a plain file name
+    (a milestone id is any text of 1..32 bytes: ``a/b`` or ``..`` must never name a path)."""
+    return f"milestones/{quote(milestone, safe=' -_.,()+=@')}.json"
 
 
 @dataclass
@@ -86,21 +85,25 @@ class DataDir:
     # ----------------------------------------------------------- checksummed JSON
 
     def _manifest(self) -> dict[str, str]:
-        """The checksums; a key that does not name a ``*.json`` file of ``milestones/`` or
-        ``cache/`` (``../x``, an absolute path, a folder) is dropped, never followed."""
         try:
             value = json.loads((self.root / MANIFEST).read_text())
         except (OSError, ValueError):
             return {}
-        if not isinstance(value, dict):
-            return {}
-        return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str) and _checked_name(k)}
+        return {k: v for k, v in value.items() if CHECKED_KEY.fullmatch(k)} if isinstance(value, dict) else {}
+
+    def _foreign_keys(self) -> list[str]:
+        """Keys of checksums.json that name no checked file (never read, dropped on repair)."""
+        try:
+            value = json.loads((self.root / MANIFEST).read_text())
+        except (OSError, ValueError):
+            return []
+        return sorted(str(k) for k in value if not CHECKED_KEY.fullmatch(k)) if isinstance(value, dict) else []
 
     def write_json(self, relative: str, value: Any) -> None:
         """Write a checked file, then its checksum (a crash between the two leaves a
         mismatch, which the next read treats as corrupt and rebuilds)."""
-        if relative.split("/")[0] not in CHECKED_FOLDERS:
-            raise ValueError(f"{relative}: checked files live in {CHECKED_FOLDERS}")
+        if relative.split("/")[0] not in CHECKED_FOLDERS or not CHECKED_KEY.fullmatch(relative):
+            raise ValueError(f"{relative}: checked files are one file name in {CHECKED_FOLDERS}")
         text = json.dumps(value, indent=2, sort_keys=True) + "\n"
         write_text_atomic(self.root / relative, text)
         if self.on_write is not None:
@@ -112,8 +115,6 @@ class DataDir:
     def read_json(self, relative: str) -> Any | None:
         """The file's value, or None when absent or untrustworthy (then recorded in
         :attr:`repairs` and set aside)."""
-        if not _checked_name(relative):
-            raise ValueError(f"{relative}: not a checked file name")
         target = self.root / relative
         expected = self._manifest().get(relative)
         if not target.is_file():
@@ -131,16 +132,15 @@ class DataDir:
             self.repairs.append(Repair(relative, "corrupt", self._set_aside(target, relative)))
             return None
 
-    def set_aside_journal(self, tx_id: str) -> str:
-        """Move ``journal/<tx_id>.json`` to quarantine/ (an entry that cannot be trusted)."""
-        return self._set_aside(self.journal_dir / f"{tx_id}.json", f"journal/{tx_id}.json")
-
     def check_all(self) -> list[Repair]:
         """Verify every file in the checked folders and the manifest (``check-status``)."""
+        foreign = self._foreign_keys()
+        if foreign:
+            self.repairs.extend(Repair(f"{MANIFEST}: {k}", "not a checked file") for k in foreign)
+            write_json_atomic(self.root / MANIFEST, self._manifest())
         listed = set(self._manifest())
         present = {str(p.relative_to(self.root)) for folder in CHECKED_FOLDERS
-                   for p in (self.root / folder).glob("*.json") if p.is_file()}
-        present = {name for name in present if _checked_name(name)}
+                   for p in (self.root / folder).glob("*.json")}
         for relative in sorted(listed | present):
             self.read_json(relative)
         return list(self.repairs)

@@ -13,6 +13,7 @@ kept (they are the local history) until :meth:`Journal.prune`.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -87,6 +88,14 @@ class Journal:
             found.append(JournalEntry.from_json(raw, str(path)))
         return sorted(found, key=lambda e: (e.created, e.sequence))
 
+    def set_aside(self, entry: JournalEntry) -> Path:
+        """Move ``entry``'s file to ``quarantine/`` (it is never read again); returns where."""
+        folder = self.folder.parent / "quarantine"
+        folder.mkdir(parents=True, exist_ok=True)
+        aside = folder / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-journal_{entry.tx_id}.json"
+        os.replace(self._file(entry.tx_id), aside)
+        return aside
+
     def open_entries(self, steps: Sequence[str] | None = None) -> list[JournalEntry]:
         return [e for e in self.entries() if e.is_open and (steps is None or e.step in steps)]
 
@@ -98,3 +107,26 @@ class Journal:
                 self._file(entry.tx_id).unlink(missing_ok=True)
                 gone += 1
         return gone
+
+
+def bytes_problem(entry: JournalEntry) -> str | None:
+    """Why ``entry.cbor_hex`` is not the transaction ``entry.tx_id`` spending ``entry.inputs``
+    (None when it is): recovery resubmits these bytes, so they are checked, never trusted."""
+    import hashlib
+
+    import cbor2
+
+    from runner.chain.devnet.ledger_cbor import container_items, map_entries
+
+    try:
+        body = container_items(bytes.fromhex(entry.cbor_hex))[0]
+        body_id = hashlib.blake2b(body, digest_size=32).hexdigest()
+        refs = sorted(f"{bytes(i[0]).hex()}#{int(i[1])}"
+                      for i in (cbor2.loads(item) for item in container_items(map_entries(body)[0])))
+    except (ValueError, IndexError, KeyError, TypeError, cbor2.CBORDecodeError) as exc:
+        return f"cbor_hex is not a signed transaction ({exc})"
+    if body_id != entry.tx_id:
+        return f"cbor_hex is transaction {body_id}, not {entry.tx_id}"
+    if refs != sorted(entry.inputs):
+        return f"its inputs are {refs}, the entry records {sorted(entry.inputs)}"
+    return None

@@ -8,6 +8,7 @@ mempool query before ``acquireMempool``.
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -29,9 +30,10 @@ from runner.chain.devnet.ogmios_rpc import (
     transaction_cbor,
 )
 from runner.chain.devnet.server_guard import LedgerGuard
-from runner.errors import LedgerRejection
+from runner.errors import LedgerRejection, StateError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 VERSION = "v6.14.0 (milestones devnet)"
 
@@ -375,6 +377,9 @@ def dispatch(guard: LedgerGuard, session: Session, method: Any, params: Any) -> 
                 return control(guard, method, params)
     except BadParams as exc:
         raise RpcFailure(-32602, str(exc)) from exc
+    except StateError as exc:  # the devnet's own disk (a save failed): an answer, not a traceback
+        log.warning("devnet Ogmios: %s refused: %s", method, exc)
+        raise RpcFailure(-32603, f"Internal error: {exc.message}", exc.to_dict()) from exc
     raise RpcFailure(-32601, f"Invalid request: unknown method {str(method)[:100]!r}. This devnet "
                              f"answers: {', '.join(METHODS)}.")
 
