@@ -39,6 +39,13 @@ def tx_id_of(signed_cbor: bytes) -> str:
     return hashlib.blake2b(container_items(signed_cbor)[0], digest_size=32).hexdigest()
 
 
+def inputs_moved(exc: LedgerRejection) -> bool:
+    """Evaluation or submission refused because an input we read is gone (3117, or
+    evaluation's 3004 "unknown transaction input"): the chain moved since we looked."""
+    return exc.ogmios_code == 3117 or (exc.ogmios_code == 3004 and "unknown transaction input"
+                                       in f"{exc.data} {exc.message}".lower())
+
+
 def _summary(tx: UnsignedTx, tx_id: str) -> ev.TxSummary:
     collateral = int(tx.body.total_collateral or 0)
     return ev.TxSummary(tx_id, tx.kind, tx.fee, tx.size, len(tx.inputs), collateral)
@@ -119,6 +126,7 @@ class Engine:
         yield ev.StepStarted(step.id, step.kind)
         changed = False
         facts = None
+        moved: LedgerRejection | None = None
         for _ in range(ctx.settings.max_rounds):
             try:
                 facts = step.observe(ctx)
@@ -139,6 +147,14 @@ class Engine:
                     facts = None
                     break
                 raise
+            except LedgerRejection as exc:
+                if not inputs_moved(exc):
+                    raise
+                moved = exc  # another writer spent what we read (a payer UTxO, a pot): look again
+                continue
+            moved = None
+            if not txs:  # the chain moved under the build (e.g. another runner released): look again
+                continue
             if ctx.plan_mode:
                 yield ev.Planned(step.id, decision.reason, tuple(_summary(t, t.tx_id) for t in txs))
                 ctx.memo["planned_change"] = True
@@ -153,6 +169,9 @@ class Engine:
             if not step.repeat and not outcome.done_by_others:
                 facts = step.observe(ctx)
                 break
+        else:
+            if moved is not None:  # the chain kept moving under every round
+                raise moved
         if facts is not None:
             self.results[step.id] = step.result(ctx, facts)
         yield ev.StepFinished(step.id, changed, self.results.get(step.id, {}))

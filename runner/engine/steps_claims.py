@@ -18,6 +18,7 @@ from runner.engine.context import Context
 from runner.engine.observe import ScheduleFacts, schedule_facts
 from runner.engine.step import Decision, Step, noop, register
 from runner.engine.steps_schedule import ScheduleTarget
+from runner.errors import LedgerRejection, UserInputError
 
 
 @dataclass
@@ -118,8 +119,13 @@ class ReleaseStep(Step):
         dep = facts.require_deployment(ctx)
         utxos = [facts.locked_utxos[r] for r in decision.payload]
         payer = ctx.chain.utxos(self.payer_address)
-        txs, skipped = adapter.build_release(dep, utxos, facts.certificates, payer, facts.snap,
-                                             ctx.chain.evaluator())
+        try:
+            txs, skipped = adapter.build_release(dep, utxos, facts.certificates, payer, facts.snap,
+                                                 ctx.chain.evaluator())
+        except (UserInputError, LedgerRejection):
+            if len(ctx.chain.by_refs(decision.payload)) == len(decision.payload):
+                raise  # our pots are all there: a real refusal, explained
+            return []  # another runner spent some of them meanwhile: observe again
         self.skipped = [(ref_text(u.input), why) for u, why in skipped]
         return txs
 
