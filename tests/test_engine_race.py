@@ -66,3 +66,30 @@ def test_two_engines_releasing_the_same_schedule_pay_each_allocation_once(tmp_pa
         assert "already released" in " ".join(e.reason for e in loser if e.name == "Noop")  # type: ignore[attr-defined]
     else:  # the same bytes: the second submission finds its own transaction on chain
         assert "already landed" in done.reason  # type: ignore[attr-defined]
+
+
+def test_a_release_whose_pots_another_runner_takes_between_observe_and_build_reports_already_released(tmp_path):
+    world = World.create(payer_utxos=4)
+    _, engine = run(world.context(tmp_path / "setup"), world.schedule_steps())
+    contract = engine.results["register"]["contract_address"]
+    ctx = world.context(tmp_path / "setup")
+    message = discovery.by_address(ctx, contract).schedule.message("m1")
+    run(ctx, [world.certify_step(contract, "m1", message)])
+    world.advance_past(max(a.vesting_ms for a in world.definition.allocations if a.milestone == "m1"))  # type: ignore[union-attr]
+    raced: list[bool] = []
+    step = world.release_step(contract)
+    build = step.build
+
+    def build_after_the_other_runner(ctx: Any, facts: Any, decision: Any) -> Any:
+        if not raced:  # the other runner releases the same pots first
+            raced.append(True)
+            list(Engine(world.context(tmp_path / "other")).run([world.release_step(contract)]))
+        return build(ctx, facts, decision)
+
+    step.build = build_after_the_other_runner  # type: ignore[method-assign]
+    before = [world.tokens_of(b) for b in world.beneficiaries]
+    found = list(Engine(world.context(tmp_path / "mine")).run([step]))
+    assert raced and "Submitted" not in names(found)
+    assert "already released" in next(e.reason for e in found if e.name == "Noop")  # type: ignore[attr-defined]
+    after = [world.tokens_of(b) for b in world.beneficiaries]
+    assert [x - y for x, y in zip(after, before, strict=True)] == [100, 200, 300]
