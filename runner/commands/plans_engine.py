@@ -78,6 +78,7 @@ class PlanRun:
     current: str = ""
     #: schedule facts by definition and chain tip (reading them is costly)
     _facts: dict[str, ScheduleFacts] = field(default_factory=dict)
+    _keys: dict[Any, PlanKeys] = field(default_factory=dict)
     final_statuses: list[Any] = field(default_factory=list)
 
     @property
@@ -96,7 +97,7 @@ class PlanRun:
             plan = self.render()
             step = plan.steps[index]
             self.current = step.id
-            keys = load_keys(plan)
+            keys = self.keys(plan)
             self.ctx.keys = keys.ring
             outcome = HANDLERS[step.kind](self, plan, step, keys)
             self.outputs[step.id] = outcome.outputs
@@ -104,6 +105,13 @@ class PlanRun:
                 self._facts.clear()
             self.pending = self.pending or outcome.status in ("planned", "unknown")
             yield outcome
+
+    def keys(self, plan: Plan) -> PlanKeys:
+        """The plan's keys, loaded once per distinct ``keys:`` section (key files read once)."""
+        signature = (plan.network, plan.base_dir, tuple(sorted(plan.keys.items())))
+        if signature not in self._keys:
+            self._keys[signature] = load_keys(plan)
+        return self._keys[signature]
 
     # -- engine steps --------------------------------------------------------------------
 
