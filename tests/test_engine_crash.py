@@ -72,7 +72,8 @@ def crash_free(template, tmp_path_factory) -> tuple[Any, ...]:
     return chain_state(data, template)
 
 
-@pytest.mark.parametrize("phase", PHASES)
+#: the default suite kills the release right after submission; `-m slow` kills it at every phase
+@pytest.mark.parametrize("phase", [pytest.param(p, marks=() if p == "submitted" else pytest.mark.slow) for p in PHASES])
 def test_a_release_killed_at_any_phase_ends_like_a_crash_free_one(template, crash_free, phase, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(template["guide"].data, data)

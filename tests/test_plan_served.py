@@ -99,9 +99,6 @@ def test_after_two_racing_applies_the_chain_is_complete_and_nothing_was_paid_twi
     assert "final check: every expectation holds on chain" in third.stderr.replace("\n", " ")
 
 
-@pytest.mark.xfail(strict=False, reason="engine: a release racing another runner's release can end with "
-                   "bad-input 'every pot failed ... evaluateTransaction 3004' (the pots were just spent by the "
-                   "other runner) instead of reporting 'already done'; found by this test, reported to the engine")
 def test_both_racers_finish_with_success_or_already_done(raced):
     results, _, _ = raced
     assert [code for code, _, _ in results] == [0, 0], [err[-1500:] for _, _, err in results]
