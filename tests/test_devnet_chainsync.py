@@ -246,7 +246,7 @@ def test_vendored_chain_sync_responses_parse_with_the_pypi_client_and_the_patche
 
 
 def test_stake_registration_shows_in_blocks_and_reward_account_summaries(devnet):
-    from conftest import HandTx
+    from runner.testing.ledger import HandTx
 
     ledger = devnet.ledger
     hand = HandTx(ledger)

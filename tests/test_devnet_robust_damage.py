@@ -13,11 +13,11 @@ from typing import Any
 
 import cbor2
 import pytest
-from conftest import HandTx, accepted
 
 from runner.chain.devnet import ledger_journal, ledger_store
 from runner.chain.devnet.ledger import Ledger
 from runner.cli import main
+from runner.testing.ledger import HandTx, accepted
 
 PAYMENTS = 4
 

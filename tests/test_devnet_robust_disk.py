@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HandTx, accepted
 from test_ledger_journal import same_state
 from websockets.sync.client import connect
 
@@ -21,6 +20,7 @@ from runner.chain.devnet import ledger_journal, ledger_store
 from runner.chain.devnet.cli import serving
 from runner.chain.devnet.ledger import Ledger
 from runner.errors import StateError
+from runner.testing.ledger import HandTx, accepted
 
 
 def disk_full(*_: Any, **__: Any) -> None:

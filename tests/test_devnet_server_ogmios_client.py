@@ -23,7 +23,7 @@ from runner.chain.devnet.ledger import Ledger
 @pytest.fixture(scope="module")
 def devnet():
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
-    from conftest import HandTx
+    from runner.testing.ledger import HandTx
 
     ledger = Ledger.create(seed="pypi-ogmios")
     ledger.fund(ledger.wallet("bob").address, 5_000_000)

@@ -7,7 +7,6 @@ script-data hashes and redeemer indices: what pycardano builds, the devnet must 
 from __future__ import annotations
 
 import pytest
-from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, HandTx, accepted, script_address
 from pycardano import (
     Address,
     Network,
@@ -22,6 +21,7 @@ from pycardano import (
 
 from runner.chain.devnet.context import DevnetChainContext
 from runner.errors import ScriptFailure
+from runner.testing.ledger import ALWAYS_FAILS, ALWAYS_SUCCEEDS, HandTx, accepted, script_address
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import ALWAYS_SUCCEEDS, HandTx, accepted, script_address
 from pycardano import StakeCredential, StakeRegistration
 
 from runner.chain.devnet import ledger_journal
 from runner.chain.devnet.ledger import Ledger
 from runner.errors import StateError
+from runner.testing.ledger import ALWAYS_SUCCEEDS, HandTx, accepted, script_address
 
 
 def same_state(a: Ledger, b: Ledger) -> None:

@@ -7,7 +7,6 @@ v6.14 code and data shape, and for leaving the ledger unchanged.
 
 from __future__ import annotations
 
-from conftest import accepted, ledger_size, rejected
 from pycardano import (
     Address,
     Asset,
@@ -22,6 +21,7 @@ from pycardano import (
 )
 
 from runner.chain.devnet.genesis import faucet_policy
+from runner.testing.ledger import accepted, ledger_size, rejected
 
 
 def test_plain_payment_moves_value_and_forms_a_block(ledger, hand):
@@ -280,7 +280,7 @@ def test_reference_script_fee_is_tiered_3122(ledger_factory, hand):
     holder = hand.w("carol").address
     ref = TransactionInput(TransactionId(b"\x42" * 32), 0)
     ledger = ledger_factory(extra_utxo=[(ref, TransactionOutput(holder, 200_000_000, script=big))])
-    from conftest import HandTx
+    from runner.testing.ledger import HandTx
 
     kit = HandTx(ledger)
     size_of_script = len(TransactionOutput(holder, 1, script=big).script)
@@ -294,7 +294,7 @@ def test_reference_script_fee_is_tiered_3122(ledger_factory, hand):
 
 def test_reference_scripts_total_limit_is_exact_3166(ledger_factory):
     """200 KiB of reference scripts pass; one byte more is refused."""
-    from conftest import HandTx
+    from runner.testing.ledger import HandTx
 
     limit = 200 * 1024
     sizes = [15_000] * 13 + [limit - 13 * 15_000]
@@ -312,8 +312,9 @@ def test_reference_scripts_total_limit_is_exact_3166(ledger_factory):
 
 
 def test_collateral_input_must_be_signed_by_its_key_3101(ledger, hand):
-    from conftest import ALWAYS_SUCCEEDS, redeemer
     from pycardano import RedeemerTag
+
+    from runner.testing.ledger import ALWAYS_SUCCEEDS, redeemer
 
     locked = hand.lock(ALWAYS_SUCCEEDS)
     bob_collateral = [hand.utxos("bob")[0][0]]

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import accepted
 from pycardano import StakeCredential, StakeRegistration, TransactionOutput
 
 from runner.chain.devnet import ledger as ledger_module
 from runner.chain.devnet.ledger_utxo import UtxoSet
+from runner.testing.ledger import accepted
 
 
 class Fault(RuntimeError):
@@ -89,7 +89,7 @@ def test_a_fault_while_forming_the_block_leaves_everything_unchanged(ledger, han
 
 
 def test_a_fault_in_tick_mode_leaves_the_mempool_unchanged(ledger_factory, monkeypatch):
-    from conftest import HandTx
+    from runner.testing.ledger import HandTx
 
     ledger = ledger_factory(block_mode="tick")
     hand = HandTx(ledger)

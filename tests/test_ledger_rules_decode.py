@@ -12,7 +12,6 @@ from typing import Any
 
 import cbor2
 import pytest
-from conftest import accepted, rejected
 from pycardano import (
     Address,
     Asset,
@@ -30,6 +29,7 @@ from pycardano import (
 
 from runner.chain.devnet.genesis import faucet_policy
 from runner.errors import LedgerRejection, UserInputError
+from runner.testing.ledger import accepted, rejected
 
 DECODE = -32602
 
@@ -168,8 +168,9 @@ def test_a_vkey_witness_given_twice_is_tolerated_as_conway_does(ledger, hand):
 
 
 def test_a_plutus_script_given_twice_in_the_witness_set_is_refused(ledger, hand):
-    from conftest import ALWAYS_SUCCEEDS, redeemer
     from pycardano import RedeemerTag
+
+    from runner.testing.ledger import ALWAYS_SUCCEEDS, redeemer
 
     locked = hand.lock(ALWAYS_SUCCEEDS)
     alice = hand.w("alice")

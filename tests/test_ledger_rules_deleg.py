@@ -3,7 +3,6 @@ DReps), and the Plutus V1/V2 rules: each refusal with its accepted (or furthest-
 
 from __future__ import annotations
 
-from conftest import UNITS, accepted, redeemer, rejected, script_address
 from pycardano import (
     CostModels,
     DRep,
@@ -20,6 +19,8 @@ from pycardano import (
 )
 from pycardano.utils import script_data_hash
 from uplc.tools import flatten, parse
+
+from runner.testing.ledger import UNITS, accepted, redeemer, rejected, script_address
 
 V2_SUCCEEDS = PlutusV2Script(flatten(parse("(program 1.0.0 (lam d (lam r (lam c (con unit ())))))")))
 

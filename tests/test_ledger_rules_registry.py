@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ALWAYS_SUCCEEDS, HandTx, redeemer
 from pycardano import (
     DRep,
     DRepKind,
@@ -22,13 +21,14 @@ from pycardano import (
 from runner.chain.devnet import ledger_validate as validate
 from runner.chain.devnet.ledger_types import ParsedTx
 from runner.errors import LedgerRejection
+from runner.testing.ledger import ALWAYS_SUCCEEDS, HandTx, redeemer
 
 TESTS = Path(__file__).resolve().parent
 DEVNET = TESTS.parent / "runner" / "chain" / "devnet"
 
 
 def _rejection_test_files(code: int) -> list[str]:
-    """Test modules that submit a transaction and expect ``code`` (conftest.rejected)."""
+    """Test modules that submit a transaction and expect ``code`` (runner.testing.ledger.rejected)."""
     call = re.compile(rf"\brejected\([^\n]*?,\s*{code}\)")
     return sorted(p.name for p in TESTS.glob("test_*.py") if call.search(p.read_text()))
 

@@ -8,7 +8,6 @@ ledger rule, not a validator. Each rejection has an accepted twin.
 from __future__ import annotations
 
 import pytest
-from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, UNITS, accepted, redeemer, rejected
 from pycardano import (
     Address,
     Asset,
@@ -30,6 +29,7 @@ from pycardano import (
 )
 
 from runner.errors import LedgerRejection, ScriptFailure
+from runner.testing.ledger import ALWAYS_FAILS, ALWAYS_SUCCEEDS, UNITS, accepted, redeemer, rejected
 
 SCRIPT_HASH = plutus_script_hash(ALWAYS_SUCCEEDS)
 

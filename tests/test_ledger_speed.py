@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typing
 
-from conftest import ALWAYS_SUCCEEDS, HandTx
 from pycardano import Transaction
 
 from runner.chain.devnet import ledger_speed
+from runner.testing.ledger import ALWAYS_SUCCEEDS, HandTx
 
 
 def _round_trips(raw: bytes) -> bytes:

@@ -6,14 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import (
-    ALWAYS_SUCCEEDS,
-    HandTx,
-    accepted,
-    assert_ogmios_shape,
-    rejected,
-    script_address,
-)
 from pycardano import (
     AssetName,
     Network,
@@ -29,6 +21,14 @@ from runner.chain.devnet.ledger import Ledger
 from runner.chain.devnet.ledger_json import utxo_entry
 from runner.chain.devnet.params import LedgerParams
 from runner.errors import ConfigError, LedgerRejection, StateError, UserInputError
+from runner.testing.ledger import (
+    ALWAYS_SUCCEEDS,
+    HandTx,
+    accepted,
+    assert_ogmios_shape,
+    rejected,
+    script_address,
+)
 
 
 def _balance(ledger, name):
@@ -210,8 +210,9 @@ def test_in_tick_mode_blocks_form_only_on_tick(ledger_factory):
 
 
 def test_era_summaries_have_seven_eras_in_ogmios_shape():
-    from conftest import _ogmios_registry
     from jsonschema import Draft7Validator
+
+    from runner.testing.ledger import _ogmios_registry
 
     config = SlotConfig(system_start_ms=0, slot_length_ms=1000, epoch_length=86_400)
     summaries = era_summaries(config)

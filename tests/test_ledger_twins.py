@@ -9,7 +9,6 @@ the same transaction done right is accepted.
 
 from __future__ import annotations
 
-from conftest import ALWAYS_FAILS, ALWAYS_SUCCEEDS, UNITS, accepted, ledger_size, redeemer, rejected
 from pycardano import (
     Address,
     CostModels,
@@ -26,6 +25,15 @@ from pycardano.utils import script_data_hash
 from test_ledger_scripts import spend
 
 from runner.errors import ScriptFailure
+from runner.testing.ledger import (
+    ALWAYS_FAILS,
+    ALWAYS_SUCCEEDS,
+    UNITS,
+    accepted,
+    ledger_size,
+    redeemer,
+    rejected,
+)
 
 FAILS_HASH = plutus_script_hash(ALWAYS_FAILS)
 

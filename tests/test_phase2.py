@@ -22,7 +22,6 @@ from uplc.tools import flatten, parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import assert_ogmios_shape
 from scripts.phase2_kit import (
     CLOCK,
     COST_MODELS,
@@ -38,6 +37,7 @@ from scripts.phase2_kit import (
 
 from runner.chain.devnet.phase2 import NotEvaluable, RedeemerEvaluation, evaluate_scripts, script_contexts
 from runner.errors import LedgerRejection
+from runner.testing.ledger import assert_ogmios_shape
 
 
 @pytest.fixture(scope="session")

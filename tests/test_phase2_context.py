@@ -45,7 +45,6 @@ from uplc.ast import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import assert_ogmios_shape
 from scripts.phase2_kit import (
     CLOCK,
     COST_MODELS,
@@ -62,6 +61,7 @@ from runner.chain.devnet.phase2 import NotEvaluable, evaluate_scripts, script_co
 from runner.chain.devnet.script_context import tx_cert, validity_range, value_data
 from runner.chain.devnet.uplc_speed import parameter_names
 from runner.errors import LedgerRejection
+from runner.testing.ledger import assert_ogmios_shape
 
 
 def C(tag: int, *fields: object) -> PlutusConstr:

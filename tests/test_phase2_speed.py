@@ -16,7 +16,6 @@ from uplc.ast import PlutusData, data_from_cbor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import assert_ogmios_shape
 from scripts.phase2_kit import (
     CLOCK,
     COST_MODELS,
@@ -31,6 +30,7 @@ from scripts.phase2_kit import (
 from runner.chain.devnet import uplc_speed
 from runner.chain.devnet.phase2 import evaluate_scripts
 from runner.errors import LedgerRejection
+from runner.testing.ledger import assert_ogmios_shape
 
 
 @pytest.fixture(scope="module")
