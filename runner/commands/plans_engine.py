@@ -265,7 +265,7 @@ def _register(run: PlanRun, plan: Plan, step: Step, keys: PlanKeys) -> StepOutco
 
 def _sign(run: PlanRun, plan: Plan, step: Step, keys: PlanKeys) -> StepOutcome:
     options = step.options
-    path = run.ctx.data.root / options.out
+    path = (run.ctx.data.root / options.out).absolute()  # a relative data dir must not be read from the plan folder
     facts = run.facts(plan, keys)
     outputs: dict[str, Any] = {"signatures_file": str(path), "signatures": len(options.oracles)}
     if facts.resolved is None:
