@@ -164,10 +164,6 @@ def entry_key(beneficiary: PlutusAddress) -> bytes:
     return bytes(beneficiary.to_cbor())
 
 
-def sorted_entries(entries: dict[bytes, tuple[PlutusAddress, int]]) -> list[PotEntry]:
-    return [PotEntry(addr, amount) for _, (addr, amount) in sorted(entries.items())]
-
-
 @dataclass
 class SignatureEntry(PlutusData):  # type: ignore[misc]  # pycardano ships no type hints
     CONSTR_ID = 0
