@@ -57,6 +57,11 @@ def read(path: Path) -> dict[str, Any] | None:
     if value.get("version") != VERSION:
         raise UserInputError(f"saved plan format version {value.get('version')} is not {VERSION}",
                              location=str(path), hint="make the plan again with this version")
+    fields = {"plan_file": str, "plan_sha256": str, "variables_sha256": str, "steps": list}
+    bad = [name for name, kind in fields.items() if not isinstance(value.get(name), kind)]
+    if bad or not all(isinstance(s, dict) and "id" in s for s in value["steps"]):
+        raise UserInputError(f"the saved plan is damaged (bad or missing: {', '.join(bad) or 'steps'})",
+                             location=str(path), hint="make the plan again with `milestones plan --out`")
     return value
 
 
