@@ -2,9 +2,9 @@
 
 The saved file records the plan file's and the variables' digests, the chain tip, each
 step's decision and the transaction inputs the planned transactions would spend.  ``apply
-FILE`` refuses it, with the reason, when the plan or its variables changed, when one of
-those inputs has been spent since, or when planning again now decides differently;
-otherwise it applies exactly what was shown.  No signing key is in the file.
+FILE`` refuses it, with the reason, when the plan or its variables changed, or when planning
+again now decides differently (a spent input, a moved chain); otherwise it applies exactly
+what was shown.  The recorded inputs are for the reviewer: they are not checked one by one.  No signing key is in the file.
 """
 
 from __future__ import annotations
@@ -76,9 +76,9 @@ def check_fresh(saved: dict[str, Any], inputs: Inputs,
     if now["variables_sha256"] != saved["variables_sha256"]:
         raise StateError("the saved plan is stale: different --var values", location=str(path),
                          code="stale-plan", hint="pass the same --var values as to `plan`, or plan again")
-    outcomes = replan(path, inputs)
-    if _decisions(outcomes) != saved["steps"]:
-        changed = [n["id"] for n, o in zip(_decisions(outcomes), saved["steps"]) if n != o]
+    decisions = _decisions(replan(path, inputs))
+    if decisions != saved["steps"]:
+        changed = [n["id"] for n, o in zip(decisions, saved["steps"]) if n != o]
         raise StateError("the saved plan is stale: the chain changed since it was made (steps "
                          f"{', '.join(changed) or 'list'} decide differently now)", location=str(path),
                          code="stale-plan", hint="run `milestones plan --out` again and review it")
