@@ -9,9 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from runner.cli import state
 from runner.commands import seed_inputs as inputs
@@ -94,8 +92,7 @@ def _write_envelopes(folder: Path, engine: Engine, ctx: Any) -> list[str]:
 
 
 def init(
-    network: Annotated[str | None, typer.Option("--network", help="devnet, preview, preprod, mainnet "
-                                                "(testnet = preprod).")] = None,
+    network: str | None = None,
     output: Output = None,
 ) -> None:
     """Connect to Ogmios, Kupo and the node; report versions and Kupo's sync status."""
@@ -125,17 +122,15 @@ def init(
 
 
 def register_milestone(
-    token_policy_id: Annotated[str, typer.Option("--token-policy-id", help="Policy id (hex) of the token.")],
-    beneficiary_allocations: Annotated[Path, typer.Option("--beneficiary-allocations",
-                                                          help="allocations.json (the guide's format).")],
-    oracle_addresses: Annotated[str, typer.Option("--oracle-addresses", help="Comma-separated oracle addresses.")],
-    quorum_threshold: Annotated[int, typer.Option("--quorum-threshold", help="Signatures needed (M of N).")],
-    owner_key: Annotated[Path, typer.Option("--owner-key", help="Owner's .skey (holds the tokens, reclaims).")],
-    token_name: Annotated[str, typer.Option("--token-name", help="Asset name (text).")] = "",
-    funding_key: Annotated[Path | None, typer.Option("--funding-key", help=".skey paying the fees.")] = None,
-    expiry: Annotated[int | None, typer.Option("--expiry", help="POSIX seconds; default: last vesting + 365 d.")
-                      ] = None,
-    expiry_ms: Annotated[int | None, typer.Option("--expiry-ms", help="POSIX milliseconds.")] = None,
+    token_policy_id: str,
+    beneficiary_allocations: Path,
+    oracle_addresses: str,
+    quorum_threshold: int,
+    owner_key: Path,
+    token_name: str = "",
+    funding_key: Path | None = None,
+    expiry: int | None = None,
+    expiry_ms: int | None = None,
     no_submit: NoSubmit = None, confirmations: Confirmations = 0, timeout: Timeout = 120.0, output: Output = None,
 ) -> None:
     """Check everything, print the datums and the contract address, deploy and lock."""
@@ -170,9 +165,9 @@ def _schedule_of(ctx: Context, contract_address: str) -> Any:
 
 def sign_milestone(
     contract_address: ContractAddress,
-    milestone_identifier: Annotated[str, typer.Option("--milestone-identifier")],
-    oracle_key: Annotated[Path, typer.Option("--oracle-key", help="The oracle's .skey.")],
-    signatures: Annotated[Path, typer.Option("--signatures", help="Signatures file to write or extend.")],
+    milestone_identifier: str,
+    oracle_key: Path,
+    signatures: Path,
     output: Output = None,
 ) -> None:
     """Oracle side: sign the milestone's canonical certificate message into a signatures file."""
@@ -200,13 +195,12 @@ def sign_milestone(
 
 
 def commit_milestone(
-    milestone_identifier: Annotated[str, typer.Option("--milestone-identifier")],
-    oracle_signatures: Annotated[Path, typer.Option("--oracle-signatures", help="The signatures file.")],
-    funding_key: Annotated[Path, typer.Option("--funding-key", help=".skey paying the fee.")],
-    quorum_threshold: Annotated[int | None, typer.Option("--quorum-threshold")] = None,
-    total_oracles: Annotated[int | None, typer.Option("--total-oracles")] = None,
-    contract_address: Annotated[str | None, typer.Option("--contract-address",
-                                                         help="Default: found from the signed data.")] = None,
+    milestone_identifier: str,
+    oracle_signatures: Path,
+    funding_key: Path,
+    quorum_threshold: int | None = None,
+    total_oracles: int | None = None,
+    contract_address: str | None = None,
     no_submit: NoSubmit = None, confirmations: Confirmations = 0, timeout: Timeout = 120.0, output: Output = None,
 ) -> None:
     """Verify the oracle signatures, check the quorum, record milestones/<id>.json, certify on chain."""
@@ -258,7 +252,7 @@ def commit_milestone(
 
 def check_status(
     contract_address: ContractAddress,
-    milestone_identifier: Annotated[str | None, typer.Option("--milestone-identifier")] = None,
+    milestone_identifier: str | None = None,
     output: Output = None,
 ) -> None:
     """Milestones, quorum and the contract's state, from the chain (repairs the local files)."""
@@ -286,7 +280,7 @@ def check_status(
 
 def calculate_distribution(
     contract_address: ContractAddress,
-    beneficiary_address: Annotated[str, typer.Option("--beneficiary-address")],
+    beneficiary_address: str,
     output: Output = None,
 ) -> None:
     """Claimable tokens of one beneficiary, with a reason per allocation."""
@@ -306,12 +300,11 @@ def calculate_distribution(
 
 def submit_release(
     contract_address: ContractAddress,
-    signing_key_path: Annotated[Path, typer.Option("--signing-key-path", help=".skey paying fees/collateral.")],
-    beneficiary_address: Annotated[str | None, typer.Option("--beneficiary-address")] = None,
-    beneficiary_index: Annotated[int | None, typer.Option("--beneficiary-index", min=0,
-                                                          help="Accepted for the guide; not needed.")] = None,
-    milestone_identifier: Annotated[str | None, typer.Option("--milestone-identifier")] = None,
-    release_all: Annotated[bool, typer.Option("--all", help="Every claimable allocation.")] = False,
+    signing_key_path: Path,
+    beneficiary_address: str | None = None,
+    beneficiary_index: int | None = None,
+    milestone_identifier: str | None = None,
+    release_all: bool = False,
     no_submit: NoSubmit = None, confirmations: Confirmations = 0, timeout: Timeout = 120.0, output: Output = None,
 ) -> None:
     """Release one allocation, a beneficiary's, a milestone's, or all, in the fewest transactions."""
@@ -344,7 +337,7 @@ def submit_release(
 
 def reclaim(
     contract_address: ContractAddress,
-    owner_key: Annotated[Path, typer.Option("--owner-key", help="The owner's .skey.")],
+    owner_key: Path,
     no_submit: NoSubmit = None, confirmations: Confirmations = 0, timeout: Timeout = 120.0, output: Output = None,
 ) -> None:
     """After expiry, the owner takes back everything left at the contract address."""

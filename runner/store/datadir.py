@@ -84,20 +84,20 @@ class DataDir:
 
     # ----------------------------------------------------------- checksummed JSON
 
-    def _manifest(self) -> dict[str, str]:
+    def _manifest_raw(self) -> dict[str, Any]:
+        """checksums.json as read ({} when missing, unreadable or not an object)."""
         try:
             value = json.loads((self.root / MANIFEST).read_text())
         except (OSError, ValueError):
             return {}
-        return {k: v for k, v in value.items() if CHECKED_KEY.fullmatch(k)} if isinstance(value, dict) else {}
+        return value if isinstance(value, dict) else {}
+
+    def _manifest(self) -> dict[str, str]:
+        return {k: v for k, v in self._manifest_raw().items() if CHECKED_KEY.fullmatch(k)}
 
     def _foreign_keys(self) -> list[str]:
         """Keys of checksums.json that name no checked file (never read, dropped on repair)."""
-        try:
-            value = json.loads((self.root / MANIFEST).read_text())
-        except (OSError, ValueError):
-            return []
-        return sorted(str(k) for k in value if not CHECKED_KEY.fullmatch(k)) if isinstance(value, dict) else []
+        return sorted(str(k) for k in self._manifest_raw() if not CHECKED_KEY.fullmatch(k))
 
     def write_json(self, relative: str, value: Any) -> None:
         """Write a checked file, then its checksum (a crash between the two leaves a
