@@ -17,7 +17,7 @@ from runner.engine.adapter import UnsignedTx
 from runner.engine.chainview import ref_text
 from runner.engine.context import Context
 from runner.engine.observe import KnownAfterApply, ScheduleFacts, schedule_facts
-from runner.engine.step import Decision, Step, WorkAlreadyDone, noop, register
+from runner.engine.step import ChainMoved, Decision, Step, WorkAlreadyDone, noop, register
 from runner.errors import LedgerRejection, UserInputError
 
 
@@ -145,9 +145,10 @@ class RegisterStep(Step):
         owned = ctx.chain.utxos(self.target.owner_address)
         seed = next((u for u in owned if ref_text(u.input) == facts.resolved.schedule.seed), None)
         if seed is None:
-            raise UserInputError("the schedule's seed is no longer at the owner's address",
-                                 hint="it was spent by another transaction: register the schedule again "
-                                      "(a new seed makes a new contract)")
+            raise ChainMoved(UserInputError(  # another runner registered meanwhile? look again
+                "the schedule's seed is no longer at the owner's address",
+                hint="it was spent by another transaction: register the schedule again "
+                     "(a new seed makes a new contract)"))
         self.registered_now = True
         return adapter.build_register(dep, self.target.definition, seed, owned, facts.snap)
 
