@@ -304,19 +304,25 @@ def build_certify(dep: Deployment, milestone: str, signatures: Mapping[bytes, by
     return T.certify(dep, milestone_bytes(milestone), dict(signatures), payer, snap, evaluate)
 
 
+def reward_credential(dep: Deployment) -> str:
+    """The batch validator's stake credential (hex): releases and reclaims withdraw from it."""
+    return bytes(dep.scripts.batch_hash).hex()
+
+
 def build_release(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certs: Mapping[str, pc.UTxO],
-                  payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator
+                  payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator, *, reward_balance: int = 0
                   ) -> tuple[list[UnsignedTx], list[tuple[pc.UTxO, str]]]:
     """Release exactly the pots ``pot_utxos`` (the caller chose them): (transactions,
-    pots left out with the reason)."""
+    pots left out with the reason).  ``reward_balance``: the batch credential's rewards (the
+    ledger wants a withdrawal of exactly the balance)."""
     by_bytes = {milestone_bytes(k): v for k, v in certs.items()}
-    plan = R.release_plan(dep, pot_utxos, by_bytes, payer, snap, evaluate)
+    plan = R.release_plan(dep, pot_utxos, by_bytes, payer, snap, evaluate, reward_balance=reward_balance)
     return plan.transactions, [(i.utxo, i.reason) for i in plan.skipped]
 
 
 def build_reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], payer: Sequence[pc.UTxO], snap: ChainSnapshot,
-                  evaluate: Evaluator) -> list[UnsignedTx]:
-    return R.reclaim(dep, utxos, payer, snap, evaluate)
+                  evaluate: Evaluator, *, reward_balance: int = 0) -> list[UnsignedTx]:
+    return R.reclaim(dep, utxos, payer, snap, evaluate, reward_balance=reward_balance)
 
 
 def produced_at(txs: Sequence[UnsignedTx], address: str) -> list[pc.UTxO]:

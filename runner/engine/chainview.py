@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import pycardano as pc
 import tenacity
 
-from runner.chain.backend import ChainBackend, OutputReference, Utxo
+from runner.chain.backend import ChainBackend, OutputReference, RewardAccount, RewardAccounts, Utxo
 from runner.chain.pycardano_context import to_pycardano_protocol_parameters, to_pycardano_utxo
 from runner.engine.adapter import ChainSnapshot
 from runner.errors import ChainUnavailable, LedgerRejection
@@ -105,6 +105,20 @@ class ChainView:
             return {(r.purpose, r.index): pc.ExecutionUnits(r.budget.memory, r.budget.cpu)
                     for r in result.redeemers}
         return evaluate
+
+    @property
+    def reads_rewards(self) -> bool:
+        """Can this backend read reward accounts (Ogmios' ``rewardAccountSummaries``)?"""
+        return isinstance(self.backend, RewardAccounts)
+
+    def script_reward_account(self, script_hash: str) -> RewardAccount | None:
+        """The reward account of a script's stake credential; None when it is not registered.
+        Only when :attr:`reads_rewards`.  The answer is checked by the client (shape, amounts,
+        that it is about this credential)."""
+        backend = self.backend
+        assert isinstance(backend, RewardAccounts)
+        found = self.call(lambda: backend.reward_accounts(scripts=[script_hash]))
+        return found[0] if found else None
 
     @property
     def has_history(self) -> bool:

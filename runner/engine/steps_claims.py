@@ -35,6 +35,20 @@ class Where:
         return schedule_facts(ctx, discovery.by_address(ctx, self.contract_address), history=history, pots=pots)
 
 
+def withdrawable(ctx: Context, dep: adapter.Deployment) -> int:
+    """The batch credential's reward balance (a release or reclaim withdraws exactly that);
+    0 when the backend cannot read reward accounts (the devnet's balance is always 0)."""
+    if not ctx.chain.reads_rewards:
+        return 0
+    account = ctx.chain.script_reward_account(adapter.reward_credential(dep))
+    if account is None:
+        raise UserInputError(f"the schedule's stake credential {adapter.reward_credential(dep)} is not registered, "
+                             "so no release or reclaim can run (each one withdraws from it)",
+                             location=str(dep.allocation_address),
+                             hint="run register-milestone again: its stake step registers the credential")
+    return account.rewards
+
+
 def _junk(facts: ScheduleFacts) -> list[tuple[str, str]]:
     return [(ref_text(u.input), f"{why}; left for the owner's reclaim after expiry") for u, why in facts.junk]
 
@@ -119,9 +133,10 @@ class ReleaseStep(Step):
         dep = facts.require_deployment(ctx)
         utxos = [facts.locked_utxos[r] for r in decision.payload]
         payer = ctx.chain.utxos(self.payer_address)
+        balance = withdrawable(ctx, dep)
         try:
             txs, skipped = adapter.build_release(dep, utxos, facts.certificates, payer, facts.snap,
-                                                 ctx.chain.evaluator())
+                                                 ctx.chain.evaluator(), reward_balance=balance)
         except (UserInputError, LedgerRejection):
             if len(ctx.chain.by_refs(decision.payload)) == len(decision.payload):
                 raise  # our pots are all there: a real refusal, explained
@@ -167,7 +182,7 @@ class ReclaimStep(Step):
         dep = facts.require_deployment(ctx)
         utxos = list(facts.locked_utxos.values()) + [u for u, _ in facts.junk]
         return adapter.build_reclaim(dep, utxos, ctx.chain.utxos(self.owner_address), facts.snap,
-                                     ctx.chain.evaluator())
+                                     ctx.chain.evaluator(), reward_balance=withdrawable(ctx, dep))
 
 
 @register

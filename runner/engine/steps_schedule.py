@@ -105,6 +105,8 @@ class StakeStep(Step):
     def build(self, ctx: Context, facts: ScheduleFacts, decision: Decision) -> list[UnsignedTx]:
         assert self.target is not None
         dep = facts.require_deployment(ctx)
+        if ctx.chain.reads_rewards and ctx.chain.script_reward_account(adapter.reward_credential(dep)) is not None:
+            raise WorkAlreadyDone("the stake credential is already registered (its reward account exists)")
         payer = ctx.chain.utxos(self.target.payer_address)
         try:
             return adapter.build_stake(dep, payer, facts.snap, ctx.chain.evaluator())
