@@ -185,7 +185,9 @@ def submit_release(
     signing_key_path: Annotated[Path, typer.Option("--signing-key-path", help=".skey paying fees/collateral.")],
     beneficiary_address: Annotated[str | None, typer.Option("--beneficiary-address")] = None,
     beneficiary_index: Annotated[int | None, typer.Option("--beneficiary-index", min=0,
-                                                          help="Accepted for the guide; not needed.")] = None,
+                                                          help="The beneficiary's position (from 0) in the milestone's allocations, "
+                                                               "as calculate-distribution shows it; needs "
+                                                               "--milestone-identifier.")] = None,
     milestone_identifier: Annotated[str | None, typer.Option("--milestone-identifier")] = None,
     release_all: Annotated[bool, typer.Option("--all", help="Every claimable allocation.")] = False,
     no_submit: NoSubmit = None, confirmations: Confirmations = 0, timeout: Timeout = 120.0, output: Output = None,

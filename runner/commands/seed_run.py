@@ -313,12 +313,17 @@ def submit_release(
     if not release_all and beneficiary_address is None and milestone_identifier is None:
         raise UserInputError("say what to release", location="submit-release",
                              hint="--beneficiary-address and/or --milestone-identifier, or --all")
+    if beneficiary_index is not None and milestone_identifier is None:
+        raise UserInputError("--beneficiary-index counts within one milestone's allocations",
+                             location=f"--beneficiary-index {beneficiary_index}",
+                             hint="add --milestone-identifier (or use --beneficiary-address alone)")
     beneficiary = inputs.key_address(beneficiary_address, network, "--beneficiary-address")
     keys = KeyRing()
     payer = keys.address(keys.load(signing_key_path, "--signing-key-path"), ledger_network(network))
+    who = beneficiary or (f"#{beneficiary_index}" if beneficiary_index is not None else "*")
     step = ReleaseStep(where=Where(contract_address=contract_address), payer_address=payer,
-                       selection=Selection(beneficiary, milestone_identifier),
-                       id=f"release:{beneficiary or '*'}:{milestone_identifier or '*'}")
+                       selection=Selection(beneficiary, milestone_identifier, beneficiary_index),
+                       id=f"release:{who}:{milestone_identifier or '*'}")
     engine, found, ctx = run_steps([step], keys=keys, plan=no_submit is not None, fmt=fmt, command="submit-release",
                                    confirmations=confirmations, timeout=timeout)
     envelopes = _write_envelopes(no_submit, engine, ctx) if no_submit is not None else []

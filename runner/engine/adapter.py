@@ -31,7 +31,7 @@ from runner.contract.blueprint import (
     schedule_scripts,
     script_hash_hex,
 )
-from runner.contract.datums import certificate_message, from_plutus_address
+from runner.contract.datums import certificate_message, entry_key, from_plutus_address, to_plutus_address
 from runner.contract.tx_core import ChainSnapshot, Evaluator, UnsignedTx, sign
 from runner.domain.schedule import ScheduleDefinition, ledger_network, milestone_bytes
 
@@ -302,6 +302,12 @@ def build_register(dep: Deployment, definition: ScheduleDefinition, seed: pc.UTx
 def build_certify(dep: Deployment, milestone: str, signatures: Mapping[bytes, bytes], payer: Sequence[pc.UTxO],
                   snap: ChainSnapshot, evaluate: Evaluator) -> UnsignedTx:
     return T.certify(dep, milestone_bytes(milestone), dict(signatures), payer, snap, evaluate)
+
+
+def entry_order(beneficiary: str) -> bytes:
+    """Where a beneficiary's entry sits in a pot's datum: the contract sorts entries by the
+    serialised Plutus form of the address (``--beneficiary-index`` counts in this order)."""
+    return entry_key(to_plutus_address(pc.Address.from_primitive(beneficiary)))
 
 
 def reward_credential(dep: Deployment) -> str:
