@@ -63,7 +63,7 @@ def test_calculate_distribution_shows_each_allocations_index_in_the_contracts_or
 ])
 def test_an_index_that_names_no_or_another_beneficiary_is_refused_and_releases_nothing(world, extra, says):
     guide = world["guide"]
-    args = [guide.addr[a] if a in guide.addr else a for a in extra]
+    args = [guide.addr.get(a, a) for a in extra]
     refused = guide.release(world["contract"], *args)
     assert refused.code == 2 and "Traceback" not in refused.err, refused.err
     assert says in refused.err and "--beneficiary-index" in refused.err and "hint" in refused.err.lower()
