@@ -139,7 +139,9 @@ def sign_milestone(
 def commit_milestone(
     milestone_identifier: Annotated[str, typer.Option("--milestone-identifier")],
     oracle_signatures: Annotated[Path, typer.Option("--oracle-signatures", help="The signatures file.")],
-    funding_key: Annotated[Path, typer.Option("--funding-key", help=".skey paying the fee.")],
+    funding_key: Annotated[Path | None, typer.Option(
+        "--funding-key", help=".skey paying the fee. Default: the key that paid register-milestone in this "
+                              "data directory.")] = None,
     quorum_threshold: Annotated[int | None, typer.Option("--quorum-threshold")] = None,
     total_oracles: Annotated[int | None, typer.Option("--total-oracles")] = None,
     contract_address: Annotated[str | None, typer.Option("--contract-address",
