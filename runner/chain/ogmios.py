@@ -40,6 +40,7 @@ from runner.chain.backend import (
     Tip,
     Utxo,
 )
+from runner.chain.ogmios_blocks import height_at
 from runner.chain.ogmios_rewards import parse_reward_account_summaries
 from runner.chain.retry import (
     DEFAULT_RETRY,
@@ -294,6 +295,13 @@ class OgmiosClient:
             "queryLedgerState/rewardAccountSummaries",
             params,
             lambda result: parse_reward_account_summaries(result, asked=asked),
+        )
+
+    def block_height_at(self, slot: int, block_hash: str) -> int | None:
+        """The height of the block at (slot, hash); None when it is not on the chain
+        (chain synchronization on this connection; runner/chain/ogmios_blocks.py)."""
+        return self.retry.run(
+            lambda: height_at(self._call, slot, block_hash), sleep=self._sleep
         )
 
     def evaluate(

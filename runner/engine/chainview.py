@@ -155,6 +155,20 @@ class ChainView:
                 return raw
         return tip.slot  # no height anywhere: slots stand in (documented in docs/engine.md)
 
+    def inclusion_height(self, tx_id: str) -> int | None:
+        """The height of the block holding ``tx_id``: Kupo's ``created_at`` of its outputs,
+        then Ogmios chain sync for that block's height.  None when either is missing or the
+        block is not (yet, or any more) on the chain: the caller counts from first sight."""
+        kupo, ogmios = getattr(self.backend, "kupo", None), getattr(self.backend, "ogmios", None)
+        if kupo is None or ogmios is None:
+            return None
+        points = {(m.created_at.slot, m.created_at.header_hash) for m in self.matches(f"*@{tx_id}")}
+        if len(points) != 1:  # not indexed yet, or an index that contradicts itself
+            return None
+        [(slot, header_hash)] = points
+        found = self.call(lambda: ogmios.block_height_at(slot, header_hash))
+        return found if isinstance(found, int) else None
+
     # ------------------------------------------------------------ writes
 
     def submit(self, cbor: bytes) -> str:

@@ -278,10 +278,13 @@ class Engine:
             if fate == "on chain":
                 height = chain.block_height()
                 seen_at = height if seen_at is None else seen_at
-                if height - seen_at >= settings.confirmations:
+                # depth from the block that holds it (Kupo + Ogmios); first sight when unknown
+                included = chain.inclusion_height(entry.tx_id) if settings.confirmations else None
+                depth = height - (included if included is not None and included <= height else seen_at)
+                if depth >= settings.confirmations:
                     ctx.journal.mark(entry, "confirmed")
                     self.on_phase("confirmed")
-                    yield ev.Confirmed(entry.step, entry.tx_id, height - seen_at)
+                    yield ev.Confirmed(entry.step, entry.tx_id, depth)
                     return True
             elif fate == "dead":
                 ctx.journal.mark(entry, "dead", "dropped: inputs spent elsewhere or deadline passed")
