@@ -170,6 +170,8 @@ class ReleaseStep(Step):
         utxos = [facts.locked_utxos[r] for r in decision.payload]
         payer = ctx.chain.utxos(self.payer_address)
         balance = withdrawable(ctx, dep)
+        if balance:  # withdrawn whole, by one transaction per round
+            payer = adapter.one_transaction_payer(payer)
         try:
             txs, skipped = adapter.build_release(dep, utxos, facts.certificates, payer, facts.snap,
                                                  ctx.chain.evaluator(), reward_balance=balance)
@@ -217,8 +219,10 @@ class ReclaimStep(Step):
     def build(self, ctx: Context, facts: ScheduleFacts, decision: Decision) -> list[UnsignedTx]:
         dep = facts.require_deployment(ctx)
         utxos = list(facts.locked_utxos.values()) + [u for u, _ in facts.junk]
-        return adapter.build_reclaim(dep, utxos, ctx.chain.utxos(self.owner_address), facts.snap,
-                                     ctx.chain.evaluator(), reward_balance=withdrawable(ctx, dep))
+        payer, balance = ctx.chain.utxos(self.owner_address), withdrawable(ctx, dep)
+        if balance:  # withdrawn whole, by one transaction per round
+            payer = adapter.one_transaction_payer(payer)
+        return adapter.build_reclaim(dep, utxos, payer, facts.snap, ctx.chain.evaluator(), reward_balance=balance)
 
 
 @register
