@@ -288,9 +288,10 @@ def build_deploy(schedule: Schedule, payer: Sequence[pc.UTxO], snap: ChainSnapsh
     return T.deploy(schedule.params, schedule.scripts, payer, snap).tx
 
 
-def build_stake(dep: Deployment, payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator
-                ) -> list[UnsignedTx]:
-    tx = T.register_stake(dep, payer, snap, evaluate)
+def build_stake(dep: Deployment, payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator, *,
+                registered: bool = False) -> list[UnsignedTx]:
+    """[] when ``registered`` (the credential's reward account exists: nothing to do)."""
+    tx = T.register_stake(dep, payer, snap, evaluate, registered=registered)
     return [] if tx is None else [tx]
 
 

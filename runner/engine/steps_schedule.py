@@ -105,11 +105,14 @@ class StakeStep(Step):
     def build(self, ctx: Context, facts: ScheduleFacts, decision: Decision) -> list[UnsignedTx]:
         assert self.target is not None
         dep = facts.require_deployment(ctx)
-        if ctx.chain.reads_rewards and ctx.chain.script_reward_account(adapter.reward_credential(dep)) is not None:
-            raise WorkAlreadyDone("the stake credential is already registered (its reward account exists)")
+        registered = (ctx.chain.reads_rewards
+                      and ctx.chain.script_reward_account(adapter.reward_credential(dep)) is not None)
         payer = ctx.chain.utxos(self.target.payer_address)
         try:
-            return adapter.build_stake(dep, payer, facts.snap, ctx.chain.evaluator())
+            txs = adapter.build_stake(dep, payer, facts.snap, ctx.chain.evaluator(), registered=registered)
+            if not txs:  # the builder's answer to a registered credential: nothing to do
+                raise WorkAlreadyDone("the stake credential is already registered (its reward account exists)")
+            return txs
         except LedgerRejection as exc:  # evaluation refuses a registration that is already done
             if self.already_done(exc) or "already registered" in str(exc.data) + exc.message:
                 raise WorkAlreadyDone("the stake credential is already registered") from exc
