@@ -429,7 +429,7 @@ def outcome(folder: Path, n: int, reclaim: bool) -> dict[str, Any]:
     """What a finished run left on its devnet: transactions, fees, beneficiary balances."""
     import pycardano as pc
 
-    from runner.chain.devnet.genesis import derive_wallet
+    from runner.chain.devnet.genesis import FAUCET, derive_wallet, faucet_policy_id
     from runner.chain.devnet.ledger import Ledger
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
@@ -437,6 +437,7 @@ def outcome(folder: Path, n: int, reclaim: bool) -> dict[str, Any]:
     txs = [pc.Transaction.from_cbor(t.cbor) for block in ledger.blocks for t in block.txs]
     net = pc.Network.TESTNET
     owner = derive_wallet(DEVNET_SEED, "owner", net)
+    token_policy = faucet_policy_id(derive_wallet(DEVNET_SEED, FAUCET, net))
     holders = {f"b{i}": pc.Address(derive_wallet(DEVNET_SEED, f"{TEST_KEY_PREFIX}bench {i}", net)
                                    .verification_key.hash(), network=net) for i in range(max(1, n // 2))}
     if reclaim:
@@ -448,7 +449,10 @@ def outcome(folder: Path, n: int, reclaim: bool) -> dict[str, Any]:
             coin += out.amount.coin
             tokens += sum(q for assets in out.amount.multi_asset.values() for q in assets.values())
         balances[name] = (coin, tokens)
-    return {"transactions": len(txs), "fees": sum(t.transaction_body.fee for t in txs), "balances": balances}
+    at_scripts = sum(q for _, out in ledger.utxo.items() if isinstance(out.address.payment_part, pc.ScriptHash)
+                     for p, assets in out.amount.multi_asset.items() if p == token_policy for q in assets.values())
+    return {"transactions": len(txs), "fees": sum(t.transaction_body.fee for t in txs), "balances": balances,
+            "tokens_left_at_scripts": at_scripts}
 
 
 def compare(runner: dict[str, Any], plain_: dict[str, Any]) -> list[str]:
@@ -462,6 +466,9 @@ def compare(runner: dict[str, Any], plain_: dict[str, Any]) -> list[str]:
                         f"plain {plain_['balances'].get(k)} (lovelace, tokens)")
     if not runner["balances"] or not all(t > 0 for _, t in runner["balances"].values()):
         problems.append("a beneficiary received no tokens: the runs did not release everything")
+    for side, state in (("runner", runner), ("plain", plain_)):
+        if state["tokens_left_at_scripts"]:
+            problems.append(f"{side}: {state['tokens_left_at_scripts']} tokens left at script addresses")
     if abs(runner["fees"] - plain_["fees"]) > FEE_TOLERANCE * runner["fees"]:
         problems.append(f"fees: runner {runner['fees']}, plain {plain_['fees']} (over {FEE_TOLERANCE:.0%})")
     return problems
