@@ -1,6 +1,7 @@
-"""The runner's overhead: `milestones apply PLAN` against a plain pycardano script making the same transactions.
+"""The runner's overhead: `milestones apply PLAN` vs a plain pycardano script making the same transactions.
 
-    PYTHONPATH=$PWD python3 bench/bench_plan_overhead.py --allocations 100 1000 --runs 3 [--reclaim] [--profile]
+    PYTHONPATH=$PWD python3 bench/bench_plan_overhead.py --allocations 100 1000 --runs 3
+    PYTHONPATH=$PWD python3 bench/bench_plan_overhead.py --allocations 100 --runs 1 --reclaim --profile
 
 Each side runs in a fresh process (what a user experiences: interpreter start, imports,
 the work, exit) on a fresh embedded devnet in its own temporary directory, created the
@@ -36,9 +37,11 @@ Asserts nothing about time.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,7 +49,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY_MS = 86_400_000
@@ -86,13 +89,14 @@ def generate(path: Path, n: int, reclaim: bool) -> int:
     lines += [f'  o{i}: {{devnet_test_key: "oracle {i}"}}' for i in range(3)]
     lines += [f'  b{i}: {{devnet_test_key: "bench {i}"}}' for i in range(count)]
     lines += ["schedule:", "  token: {policy_id: devnet-faucet, name: GRANT}", "  owner: owner",
-              "  oracles: [o0, o1, o2]", f"  quorum: {QUORUM}", f'  expiry: "{{{{ t0 + days({EXPIRY_DAYS}) }}}}"',
-              "  allocations:"]
+              "  oracles: [o0, o1, o2]", f"  quorum: {QUORUM}",
+              f'  expiry: "{{{{ t0 + days({EXPIRY_DAYS}) }}}}"', "  allocations:"]
     lines += [f'    - {{beneficiary: b{b}, amount: {a}, milestone: {m}, vesting: "{{{{ t0 + days({d}) }}}}"}}'
               for b, a, m, d in rows]
     total = sum(a for _, a, _, _ in rows)
     lines += ["steps:", "  - id: init\n    init: {}",
-              f'  - id: fund-owner\n    fund: {{to: owner, lovelace: "{{{{ ada({50 + len(rows)}) }}}}", tokens: {total}}}',
+              (f'  - id: fund-owner\n    fund: {{to: owner, lovelace: "{{{{ ada({50 + len(rows)}) }}}}", '
+               f"tokens: {total}}}"),
               '  - id: fund-payer\n    fund: {to: payer, lovelace: "{{ ada(5000) }}"}',
               "  - id: deploy\n    deploy: {payer: payer}", "  - id: register\n    register: {}"]
     for m, (i, j) in SIGNERS.items():
@@ -103,7 +107,8 @@ def generate(path: Path, n: int, reclaim: bool) -> int:
     lines += ['  - id: later\n    advance-time: {to: "{{ t0 + days(5) }}"}',
               "  - id: release\n    release: {all: true, payer: payer}"]
     if reclaim:
-        lines += [f'  - id: past-expiry\n    advance-time: {{to: "{{{{ t0 + days({EXPIRY_DAYS}) + minutes(1) }}}}"}}',
+        expiry = f"t0 + days({EXPIRY_DAYS}) + minutes(1)"
+        lines += [f'  - id: past-expiry\n    advance-time: {{to: "{{{{ {expiry} }}}}"}}',
                   "  - id: reclaim\n    reclaim: {milestone: m3, payer: payer}"]
     path.write_text("\n".join(lines) + "\n")
     return len(rows)
@@ -111,7 +116,9 @@ def generate(path: Path, n: int, reclaim: bool) -> int:
 
 def run_streaming(cmd: list[str], env: dict[str, str], phase_of: Callable[[dict[str, Any]], str | None]
                   ) -> tuple[float, dict[str, float], list[dict[str, Any]]]:
-    """Run ``cmd``; wall time, seconds per phase (a phase ends at its event's arrival), events."""
+    """Run ``cmd``; wall time, seconds per phase (a phase ends at its event's arrival; the
+    child's CPU seconds, user + system, under ``"cpu"``), events."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -137,6 +144,8 @@ def run_streaming(cmd: list[str], env: dict[str, str], phase_of: Callable[[dict[
         raise SystemExit(f"{' '.join(cmd[:6])}... failed with exit {code}")
     if wall > last - started:
         phases["exit"] = wall - (last - started)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    phases["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, phases, events
 
 
@@ -157,8 +166,10 @@ def runner_side(plan: Path, data: Path, profile: Path | None = None) -> tuple[fl
     return wall, phases
 
 
-def plain_side(folder: Path, n: int, reclaim: bool) -> tuple[float, dict[str, float]]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--plain", str(folder), "--allocations", str(n)]
+def plain_side(folder: Path, n: int, reclaim: bool, profile: Path | None = None
+               ) -> tuple[float, dict[str, float]]:
+    prefix = [sys.executable, "-m", "cProfile", "-o", str(profile)] if profile else [sys.executable]
+    cmd = [*prefix, str(Path(__file__).resolve()), "--plain", str(folder), "--allocations", str(n)]
     cmd += ["--reclaim"] if reclaim else []
     wall, phases, _ = run_streaming(cmd, base_env(), lambda e: e.get("phase"))
     return wall, phases
@@ -167,189 +178,228 @@ def plain_side(folder: Path, n: int, reclaim: bool) -> tuple[float, dict[str, fl
 # ---------------------------------------------------------------- the plain pycardano script
 
 
-def plain(folder: Path, n: int, reclaim: bool) -> None:  # one script, top to bottom
-    """What a user would write with pycardano alone; prints one JSON line per phase."""
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # as the runner does for the devnet
-    import pycardano as pc
+class Plain:
+    """What a user would write with pycardano alone (one method per phase), against the
+    devnet in ``folder``.  Imports inside: the parent process never needs pycardano's."""
 
-    from runner.chain.devnet.genesis import FAUCET, derive_wallet, faucet_policy_id
-    from runner.contract.blueprint import ScheduleParameters, SeedRef, schedule_scripts
-    from runner.contract.datums import (
-        Forward,
-        PotDatum,
-        Reclaim,
-        Release,
-        certificate_datum,
-        certificate_message,
-        from_plutus_address,
-    )
-    from runner.contract.pots import layout_pots
-    from runner.contract.transactions import AllocationSpec
+    def __init__(self, folder: Path, n: int, reclaim: bool) -> None:
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # as the runner does for the devnet
+        import pycardano as pc
 
-    def done(phase: str) -> None:
-        print(json.dumps({"phase": phase}), flush=True)
+        from runner.chain.devnet.genesis import FAUCET, derive_wallet, faucet_policy_id
 
-    guard, ogmios, ctx = open_devnet(folder)
-    net = pc.Network.TESTNET
-    owner, payer = derive_wallet(DEVNET_SEED, "owner", net), derive_wallet(DEVNET_SEED, "payer", net)
-    oracles = [derive_wallet(DEVNET_SEED, f"{TEST_KEY_PREFIX}oracle {i}", net) for i in range(3)]
-    bens = [derive_wallet(DEVNET_SEED, f"{TEST_KEY_PREFIX}bench {i}", net) for i in range(max(1, n // 2))]
-    ben_address = [pc.Address(w.verification_key.hash(), network=net) for w in bens]
-    rows = allocations(n, reclaim)
-    policy = bytes(faucet_policy_id(derive_wallet(DEVNET_SEED, FAUCET, net)))
-    t0 = ctx.genesis_param.system_start * 1000
-    guard.write(lambda ledger: ledger.fund(str(owner.address), (50 + len(rows)) * 1_000_000,
-                                           {TOKEN: sum(r[1] for r in rows)}))
-    guard.write(lambda ledger: ledger.fund(str(payer.address), 5000 * 1_000_000))
-    done("setup")
+        self.pc, self.net = pc, pc.Network.TESTNET
+        self.guard, self.ogmios, self.ctx = open_devnet(folder)
+        wallet = functools.partial(derive_wallet, DEVNET_SEED, network=self.net)
+        self.owner, self.payer = wallet("owner"), wallet("payer")
+        self.oracles = [wallet(f"{TEST_KEY_PREFIX}oracle {i}") for i in range(3)]
+        keys = [wallet(f"{TEST_KEY_PREFIX}bench {i}").verification_key for i in range(max(1, n // 2))]
+        self.beneficiaries = [pc.Address(k.hash(), network=self.net) for k in keys]
+        self.rows = allocations(n, reclaim)
+        self.policy = bytes(faucet_policy_id(wallet(FAUCET)))
+        self.t0 = self.ctx.genesis_param.system_start * 1000
 
-    def submit(builder: pc.TransactionBuilder, signer: Any, change: pc.Address) -> pc.Transaction:
-        tx = builder.build_and_sign([signer.signing_key], change_address=change)
-        ctx.submit_tx(tx)
+    def builder(self) -> Any:
+        return self.pc.TransactionBuilder(self.ctx, execution_memory_buffer=0.02, execution_step_buffer=0.02)
+
+    def submit(self, builder: Any, signer: Any) -> Any:
+        tx = builder.build_and_sign([signer.signing_key], change_address=signer.address)
+        self.ctx.submit_tx(tx)
         return tx
 
-    def builder() -> pc.TransactionBuilder:
-        return pc.TransactionBuilder(ctx, execution_memory_buffer=0.02, execution_step_buffer=0.02)
+    def setup(self) -> None:
+        """The same faucet payments as the plan's fund steps."""
+        tokens = {TOKEN: sum(r[1] for r in self.rows)}
+        owner_ada = (50 + len(self.rows)) * 10**6
+        self.guard.write(lambda ledger: ledger.fund(str(self.owner.address), owner_ada, tokens))
+        self.guard.write(lambda ledger: ledger.fund(str(self.payer.address), 5000 * 10**6))
 
-    # deploy: the three applied scripts as reference scripts at the certificate address
-    policy_asset = (pc.ScriptHash(policy), pc.AssetName(TOKEN))
-    seed = max(ctx.utxos(owner.address),
-               key=lambda u: u.output.amount.multi_asset.get(policy_asset[0], {}).get(policy_asset[1], 0))
-    params = ScheduleParameters(SeedRef(seed.input.transaction_id.payload, seed.input.index),
-                                bytes(owner.verification_key.hash()),
-                                tuple(bytes(o.verification_key.hash()) for o in oracles), QUORUM,
-                                t0 + EXPIRY_DAYS * DAY_MS, policy, TOKEN)
-    scripts = schedule_scripts(params)
-    cert_address = scripts.certificate_address(net)
-    b = builder()
-    b.add_input_address(payer.address)
-    for script in (scripts.certificate_policy, scripts.batch_release, scripts.spend_forwarder):
-        out = pc.TransactionOutput(cert_address, 0, script=script)
-        out.amount = pc.Value(min_ada(out, ctx))
-        b.add_output(out)
-    tx = submit(b, payer, payer.address)
-    cert_ref, batch_ref, forwarder_ref = (pc.UTxO(pc.TransactionInput(tx.id, i), tx.transaction_body.outputs[i])
-                                          for i in range(3))
-    b = builder()
-    b.add_input_address(payer.address)
-    b.certificates = [pc.StakeRegistrationConway(pc.StakeCredential(pc.ScriptHash(scripts.batch_hash)),
-                                                 ctx.protocol_param.key_deposit)]
-    b.add_certificate_script(batch_ref, pc.Redeemer(Release()))
-    submit(b, payer, payer.address)
-    done("deploy")
+    def deploy(self) -> None:
+        """The three applied scripts as reference scripts at the certificate address; the
+        batch validator's stake credential registered (its script runs for the certificate)."""
+        from runner.contract.blueprint import ScheduleParameters, SeedRef, schedule_scripts
+        from runner.contract.datums import Release
 
-    # register: the pots (inline PotDatum), as many per transaction as the size allows
-    specs = [AllocationSpec(ben_address[i], a, m.encode(), t0 + d * DAY_MS) for i, a, m, d in rows]
-    pot_address = scripts.allocation_address(net)
-    outputs = []
-    for datum in layout_pots(specs, (policy, TOKEN), net):
-        payouts = sum(release_out(pc, from_plutus_address(e.beneficiary, net), int(e.amount), policy, ctx).amount.coin
-                      for e in datum.entries)
-        tokens = pc.MultiAsset.from_primitive({policy: {TOKEN: sum(int(e.amount) for e in datum.entries)}})
-        out = pc.TransactionOutput(pot_address, pc.Value(0, tokens), datum=datum)
-        out.amount.coin = max(payouts, min_ada(out, ctx))
-        outputs.append(out)
-    room, chunk, used = ctx.protocol_param.max_tx_size - 1200, [], 0
-    chunks: list[list[pc.TransactionOutput]] = []
-    for out in outputs:
-        size = len(out.to_cbor())
-        if chunk and used + size > room:
-            chunks.append(chunk)
-            chunk, used = [], 0
-        chunk.append(out)
-        used += size
-    chunks.append(chunk)
-    for k, chunk in enumerate(chunks):
-        b = builder()
-        if k == 0:
-            b.add_input(seed)
-        b.add_input_address(owner.address)
-        for out in chunk:
+        pc = self.pc
+        token = (pc.ScriptHash(self.policy), pc.AssetName(TOKEN))
+        self.seed = max(self.ctx.utxos(self.owner.address),
+                        key=lambda u: u.output.amount.multi_asset.get(token[0], {}).get(token[1], 0))
+        seed_ref = SeedRef(self.seed.input.transaction_id.payload, self.seed.input.index)
+        oracles = tuple(bytes(o.verification_key.hash()) for o in self.oracles)
+        self.params = ScheduleParameters(seed_ref, bytes(self.owner.verification_key.hash()), oracles, QUORUM,
+                                         self.t0 + EXPIRY_DAYS * DAY_MS, self.policy, TOKEN)
+        self.scripts = scripts = schedule_scripts(self.params)
+        b = self.builder()
+        b.add_input_address(self.payer.address)
+        for script in (scripts.certificate_policy, scripts.batch_release, scripts.spend_forwarder):
+            out = pc.TransactionOutput(scripts.certificate_address(self.net), 0, script=script)
+            out.amount = pc.Value(min_ada(out, self.ctx))
             b.add_output(out)
-        submit(b, owner, owner.address)
-    done("register")
+        tx = self.submit(b, self.payer)
+        self.refs = [pc.UTxO(pc.TransactionInput(tx.id, i), tx.transaction_body.outputs[i]) for i in range(3)]
+        b = self.builder()
+        b.add_input_address(self.payer.address)
+        b.certificates = [pc.StakeRegistrationConway(pc.StakeCredential(pc.ScriptHash(scripts.batch_hash)),
+                                                     self.ctx.protocol_param.key_deposit)]
+        b.add_certificate_script(self.refs[1], pc.Redeemer(Release()))
+        self.submit(b, self.payer)
 
-    # certify: mint each milestone's certificate with its oracles' signatures
-    oracle_hashes = params.oracles
-    for m, signers in SIGNERS.items():
-        message = certificate_message(scripts.certificate_policy_id, m.encode())
-        sigs = {oracles[i].verification_key.payload: oracles[i].signing_key.sign(message) for i in signers}
-        datum = certificate_datum(m.encode(), sigs, oracle_hashes)
-        mint = pc.MultiAsset.from_primitive({scripts.certificate_policy_id: {m.encode(): 1}})
-        b = builder()
-        b.add_input_address(payer.address)
-        b.mint = mint
-        b.add_minting_script(cert_ref, pc.Redeemer(datum))
-        out = pc.TransactionOutput(cert_address, pc.Value(0, mint), datum=datum)
-        out.amount.coin = min_ada(out, ctx)
-        b.add_output(out)
-        submit(b, payer, payer.address)
-    done("certify")
+    def register(self) -> None:
+        """The pots (inline PotDatum, the contract's layout), as many per transaction as the
+        size allows; the first transaction spends the seed."""
+        from runner.contract.datums import from_plutus_address
+        from runner.contract.pots import layout_pots
+        from runner.contract.transactions import AllocationSpec
 
-    # release: every pot, as many per transaction as the size allows, pots in ledger order
-    ogmios.request("devnet/advance", {"posixMs": t0 + 5 * DAY_MS})
-    ogmios.request("devnet/tick", {})
-    certificates = {name.payload: u for u in ctx.utxos(cert_address)
-                    for name in u.output.amount.multi_asset.get(pc.ScriptHash(scripts.certificate_policy_id), {})}
-    reward = bytes(scripts.batch_reward_address(net).to_primitive())
-    pots = []
-    for u in sorted(ctx.utxos(pot_address), key=lambda u: (u.input.transaction_id.payload, u.input.index)):
-        datum = PotDatum.from_cbor(u.output.datum.cbor if isinstance(u.output.datum, pc.RawCBOR)
-                                   else u.output.datum.to_cbor())
-        if bytes(datum.milestone_id) in certificates:
-            pots.append((u, datum))
-    slot_ms = 1000
+        pc = self.pc
+        specs = [AllocationSpec(self.beneficiaries[i], a, m.encode(), self.t0 + d * DAY_MS)
+                 for i, a, m, d in self.rows]
+        outputs = []
+        for datum in layout_pots(specs, (self.policy, TOKEN), self.net):
+            entries = [(from_plutus_address(e.beneficiary, self.net), int(e.amount)) for e in datum.entries]
+            payouts = sum(self.release_output(address, amount).amount.coin for address, amount in entries)
+            tokens = pc.MultiAsset.from_primitive({self.policy: {TOKEN: sum(a for _, a in entries)}})
+            pot_address = self.scripts.allocation_address(self.net)
+            out = pc.TransactionOutput(pot_address, pc.Value(0, tokens), datum=datum)
+            out.amount.coin = max(payouts, min_ada(out, self.ctx))
+            outputs.append(out)
+        room = self.ctx.protocol_param.max_tx_size - REGISTER_HEADROOM
+        for k, chunk in enumerate(packed(outputs, room, lambda out: len(out.to_cbor()))):
+            b = self.builder()
+            if k == 0:
+                b.add_input(self.seed)
+            b.add_input_address(self.owner.address)
+            for out in chunk:
+                b.add_output(out)
+            self.submit(b, self.owner)
 
-    def spend_pots(batch: list[Any], outs: list[pc.TransactionOutput], redeemer: Any, start_ms: int,
-                   refs: list[pc.UTxO], signer: Any) -> None:
-        b = builder()
-        for u in batch:
-            b.add_script_input(u, script=forwarder_ref, redeemer=pc.Redeemer(Forward()))
+    def certify(self) -> None:
+        """Mint each milestone's certificate with its oracles' signatures."""
+        from runner.contract.datums import certificate_datum, certificate_message
+
+        pc, policy_id = self.pc, self.scripts.certificate_policy_id
+        for m, signers in SIGNERS.items():
+            message = certificate_message(policy_id, m.encode())
+            signatures = {self.oracles[i].verification_key.payload: self.oracles[i].signing_key.sign(message)
+                          for i in signers}
+            datum = certificate_datum(m.encode(), signatures, self.params.oracles)
+            mint = pc.MultiAsset.from_primitive({policy_id: {m.encode(): 1}})
+            b = self.builder()
+            b.add_input_address(self.payer.address)
+            b.mint = mint
+            b.add_minting_script(self.refs[0], pc.Redeemer(datum))
+            home = self.scripts.certificate_address(self.net)
+            out = pc.TransactionOutput(home, pc.Value(0, mint), datum=datum)
+            out.amount.coin = min_ada(out, self.ctx)
+            b.add_output(out)
+            self.submit(b, self.payer)
+
+    def release(self) -> None:
+        """After the vesting times: every certified pot, as many per transaction as the size
+        allows, pots in the ledger's input order, each entry paid by consecutive outputs."""
+        from runner.contract.datums import PotDatum, Release, from_plutus_address
+
+        pc = self.pc
+        self.advance(self.t0 + 5 * DAY_MS)
+        policy = pc.ScriptHash(self.scripts.certificate_policy_id)
+        certificates = {name.payload: u for u in self.ctx.utxos(self.scripts.certificate_address(self.net))
+                        for name in u.output.amount.multi_asset.get(policy, {})}
+        items = []
+        for u in self.pot_utxos():
+            datum = PotDatum.from_cbor(u.output.datum.cbor if isinstance(u.output.datum, pc.RawCBOR)
+                                       else u.output.datum.to_cbor())
+            if bytes(datum.milestone_id) not in certificates:
+                continue
+            outs = [self.release_output(from_plutus_address(e.beneficiary, self.net), int(e.amount))
+                    for e in datum.entries]
+            outs[0].amount.coin += u.output.amount.coin - sum(o.amount.coin for o in outs)
+            items.append((u, datum, outs))
+        room = self.ctx.protocol_param.max_tx_size - RELEASE_HEADROOM
+        for batch in packed(items, room, lambda item: sum(len(o.to_cbor()) for o in item[2])):
+            milestones = sorted({bytes(d.milestone_id) for _, d, _ in batch})
+            self.spend_pots([u for u, _, _ in batch], [o for _, _, outs in batch for o in outs], Release(),
+                            max(int(d.vesting_time) for _, d, _ in batch),
+                            [certificates[m] for m in milestones], self.payer)
+
+    def reclaim(self) -> None:
+        """After the expiry, the owner takes back what is left at the pot address."""
+        from runner.contract.datums import Reclaim
+
+        pc = self.pc
+        self.advance(self.params.expiry_ms + 60_000)
+        left = self.pot_utxos()
+        total = functools.reduce(lambda a, b: a + b, (u.output.amount for u in left))
+        home = pc.Address(self.owner.verification_key.hash(), network=self.net)
+        self.spend_pots(left, [pc.TransactionOutput(home, total)], Reclaim(), self.params.expiry_ms, [],
+                        self.owner, required=[self.owner.verification_key.hash()])
+
+    def spend_pots(self, pots: list[Any], outs: list[Any], redeemer: Any, start_ms: int, refs: list[Any],
+                   signer: Any, required: list[Any] | None = None) -> None:
+        """Pots spent through the forwarder, the batch validator run by a zero withdrawal."""
+        from runner.contract.datums import Forward
+
+        pc = self.pc
+        b = self.builder()
+        for u in pots:
+            b.add_script_input(u, script=self.refs[2], redeemer=pc.Redeemer(Forward()))
         for out in outs:
             b.add_output(out)
         for ref in refs:
             b.reference_inputs.add(ref)
-        b.withdrawals = pc.Withdrawals({reward: 0})
-        b.add_withdrawal_script(batch_ref, pc.Redeemer(redeemer))
-        b.validity_start = -(-(start_ms - t0) // slot_ms)
+        b.withdrawals = pc.Withdrawals({bytes(self.scripts.batch_reward_address(self.net).to_primitive()): 0})
+        b.add_withdrawal_script(self.refs[1], pc.Redeemer(redeemer))
+        b.validity_start = -(-(start_ms - self.t0) // 1000)  # first slot at or after (1 s slots)
         b.add_input_address(signer.address)
-        if redeemer.CONSTR_ID == Reclaim.CONSTR_ID:
-            b.required_signers = [owner.verification_key.hash()]
-        submit(b, signer, signer.address)
+        if required:
+            b.required_signers = required
+        self.submit(b, signer)
 
-    def release_batch(batch: list[tuple[pc.UTxO, Any, list[pc.TransactionOutput]]]) -> None:
-        milestones = sorted({bytes(d.milestone_id) for _, d, _ in batch})
-        spend_pots([u for u, _, _ in batch], [o for _, _, outs in batch for o in outs], Release(),
-                   max(int(d.vesting_time) for _, d, _ in batch), [certificates[m] for m in milestones], payer)
+    def pot_utxos(self) -> list[Any]:
+        utxos = self.ctx.utxos(self.scripts.allocation_address(self.net))
+        return sorted(utxos, key=lambda u: (u.input.transaction_id.payload, u.input.index))
 
-    batch: list[tuple[pc.UTxO, Any, list[pc.TransactionOutput]]] = []
-    for u, datum in pots:
-        outs = [release_out(pc, from_plutus_address(e.beneficiary, net), int(e.amount), policy, ctx)
-                for e in datum.entries]
-        outs[0].amount.coin += u.output.amount.coin - sum(o.amount.coin for o in outs)
-        size = sum(len(o.to_cbor()) for _, _, os_ in batch for o in os_) + sum(len(o.to_cbor()) for o in outs)
-        if batch and size > ctx.protocol_param.max_tx_size - RELEASE_HEADROOM:
-            release_batch(batch)
-            batch = []
-        batch.append((u, datum, outs))
-    if batch:
-        release_batch(batch)
-    done("release")
+    def release_output(self, address: Any, amount: int) -> Any:
+        pc = self.pc
+        tokens = pc.MultiAsset.from_primitive({self.policy: {TOKEN: amount}})
+        out = pc.TransactionOutput(address, pc.Value(0, tokens))
+        out.amount.coin = min_ada(out, self.ctx)
+        return out
 
-    if reclaim:  # after the expiry, the owner takes back what is left at the pot address
-        ogmios.request("devnet/advance", {"posixMs": params.expiry_ms + 60_000})
-        ogmios.request("devnet/tick", {})
-        left = sorted(ctx.utxos(pot_address), key=lambda u: (u.input.transaction_id.payload, u.input.index))
-        total = left[0].output.amount
-        for u in left[1:]:
-            total = total + u.output.amount
-        home = pc.Address(owner.verification_key.hash(), network=net)
-        spend_pots(left, [pc.TransactionOutput(home, total)], Reclaim(), params.expiry_ms, [], owner)
-        done("reclaim")
+    def advance(self, posix_ms: int) -> None:
+        self.ogmios.request("devnet/advance", {"posixMs": posix_ms})
+        self.ogmios.request("devnet/tick", {})
 
 
-#: Bytes kept free below the size limit when packing release outputs (inputs, references,
-#: withdrawal, redeemers, collateral, change, a signature): measured, ~700-900.
+def plain(folder: Path, n: int, reclaim: bool) -> None:
+    """Run the plain script; one JSON line per finished phase (the parent timestamps them)."""
+    script = Plain(folder, n, reclaim)
+    phases = [("setup", script.setup), ("deploy", script.deploy), ("register", script.register),
+              ("certify", script.certify), ("release", script.release)]
+    for name, phase in [*phases, *([("reclaim", script.reclaim)] if reclaim else [])]:
+        phase()
+        print(json.dumps({"phase": name}), flush=True)
+
+
+Item = TypeVar("Item")
+
+
+def packed(items: list[Item], room: int, size: Callable[[Item], int]) -> list[list[Item]]:
+    """Consecutive groups of ``items`` whose sizes add up to at most ``room`` (one item never splits)."""
+    groups: list[list[Item]] = [[]]
+    used = 0
+    for item in items:
+        if groups[-1] and used + size(item) > room:
+            groups.append([])
+            used = 0
+        groups[-1].append(item)
+        used += size(item)
+    return groups
+
+
+#: Bytes kept free below the size limit when packing outputs: register (inputs, fee, change,
+#: witness; the runner keeps the same) and release (pot inputs, references, withdrawal,
+#: redeemers, collateral, change, a signature: ~700-900 bytes measured).
+REGISTER_HEADROOM = 1_200
 RELEASE_HEADROOM = 1_300
 
 
@@ -370,12 +420,6 @@ def min_ada(out: Any, ctx: Any) -> int:
     return int(need)
 
 
-def release_out(pc: Any, address: Any, amount: int, policy: bytes, ctx: Any) -> Any:
-    out = pc.TransactionOutput(address, pc.Value(0, pc.MultiAsset.from_primitive({policy: {TOKEN: amount}})))
-    out.amount.coin = min_ada(out, ctx)
-    return out
-
-
 def open_devnet(folder: Path) -> tuple[Any, Any, Any]:
     """A new devnet saved in ``folder`` (as the embedded one is created) and the project's
     Ogmios/Kupo clients wired to it in process (as ``runner.engine.backends.embedded`` does)."""
@@ -383,7 +427,7 @@ def open_devnet(folder: Path) -> tuple[Any, Any, Any]:
 
     import httpx
 
-    from runner.chain.devnet.clock import SlotConfig
+    from runner.chain.devnet.cli_options import GenesisOptions
     from runner.chain.devnet.kupo_server import HttpFailure, IndexCache, route
     from runner.chain.devnet.ledger import Ledger
     from runner.chain.devnet.ogmios_methods import LedgerGuard, Session
@@ -395,13 +439,17 @@ def open_devnet(folder: Path) -> tuple[Any, Any, Any]:
     from runner.chain.pycardano_context import OgmiosKupoContext
 
     folder.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger.create(seed=DEVNET_SEED, params=LedgerParams.mainnet(), slot_config=SlotConfig(0, 1000, 432_000),
-                           data_dir=folder, block_mode="submit", start_slot=0)
+    genesis = GenesisOptions()  # the defaults `apply` creates its embedded devnet with
+    ledger = Ledger.create(seed=DEVNET_SEED, params=LedgerParams.mainnet(), data_dir=folder,
+                           block_mode="submit", slot_config=genesis.slot_config(),
+                           start_slot=genesis.start_slot)
     guard = LedgerGuard(ledger)
     session, ids = Session(), itertools.count()
 
     def call(method: str, params: Any) -> Any:
-        request = {"jsonrpc": "2.0", "method": method, "id": next(ids), **({"params": dict(params)} if params else {})}
+        request = {"jsonrpc": "2.0", "method": method, "id": next(ids)}
+        if params is not None:
+            request["params"] = dict(params)
         return json.loads(answer(guard, session, json.dumps(request)))
 
     cache = IndexCache(guard)
@@ -449,8 +497,9 @@ def outcome(folder: Path, n: int, reclaim: bool) -> dict[str, Any]:
             coin += out.amount.coin
             tokens += sum(q for assets in out.amount.multi_asset.values() for q in assets.values())
         balances[name] = (coin, tokens)
-    at_scripts = sum(q for _, out in ledger.utxo.items() if isinstance(out.address.payment_part, pc.ScriptHash)
-                     for p, assets in out.amount.multi_asset.items() if p == token_policy for q in assets.values())
+    at_scripts = sum(q for out in ledger.utxo.values() if isinstance(out.address.payment_part, pc.ScriptHash)
+                     for p, assets in out.amount.multi_asset.items() if p == token_policy
+                     for q in assets.values())
     return {"transactions": len(txs), "fees": sum(t.transaction_body.fee for t in txs), "balances": balances,
             "tokens_left_at_scripts": at_scripts}
 
@@ -478,67 +527,81 @@ def load() -> str:
     return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def measure(n: int, runs: int, reclaim: bool, profile: bool) -> None:
+def one_run(side: str, n: int, reclaim: bool) -> tuple[float, dict[str, float], dict[str, Any]]:
+    """One run of one side in a fresh temporary directory: wall, phases (+ cpu), outcome."""
+    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
+        if side == "runner":
+            plan = Path(tmp) / "plan.yaml"
+            generate(plan, n, reclaim)
+            wall, split = runner_side(plan, Path(tmp) / "data")
+            return wall, split, outcome(Path(tmp) / "data" / "devnet", n, reclaim)
+        wall, split = plain_side(Path(tmp) / "devnet", n, reclaim)
+        return wall, split, outcome(Path(tmp) / "devnet", n, reclaim)
+
+
+def measure(n: int, runs: int, reclaim: bool) -> None:
+    """``runs`` runs of each side (order alternated), each pair checked for the same outcome."""
     walls: dict[str, list[float]] = {"runner": [], "plain": []}
     phases: dict[str, list[dict[str, float]]] = {"runner": [], "plain": []}
+    states: dict[str, dict[str, Any]] = {}
     loads = []
-    checked: dict[str, Any] = {}
     for run in range(runs):
-        for side in ("runner", "plain") if run % 2 == 0 else ("plain", "runner"):  # alternate the order
-            with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
-                loads.append(os.getloadavg()[0])
-                if side == "runner":
-                    plan = Path(tmp) / "plan.yaml"
-                    count = generate(plan, n, reclaim)
-                    wall, split = runner_side(plan, Path(tmp) / "data")
-                    state = outcome(Path(tmp) / "data" / "devnet", n, reclaim)
-                else:
-                    wall, split = plain_side(Path(tmp) / "devnet", n, reclaim)
-                    state = outcome(Path(tmp) / "devnet", n, reclaim)
+        for side in ("runner", "plain") if run % 2 == 0 else ("plain", "runner"):
+            loads.append(os.getloadavg()[0])
+            wall, split, states[side] = one_run(side, n, reclaim)
             walls[side].append(wall)
             phases[side].append(split)
-            checked.setdefault(side, state)
             print(json.dumps({"allocations": n, "run": run + 1, "side": side, "wall_s": round(wall, 2),
-                              "transactions": state["transactions"], "fees_lovelace": state["fees"],
-                              "load_1min": round(loads[-1], 2)}), flush=True)
-        problems = compare(checked["runner"], checked["plain"])
+                              "cpu_s": round(split["cpu"], 2), "transactions": states[side]["transactions"],
+                              "fees_lovelace": states[side]["fees"], "load_1min_before": round(loads[-1], 2)}),
+                  flush=True)
+        problems = compare(states["runner"], states["plain"])
         if problems:
             raise SystemExit(f"the two runs did not end in the same chain state ({n} allocations): "
                              + "; ".join(problems))
-    summary: dict[str, Any] = {"allocations": count, "runs": runs, "command": "apply (subprocess, --output json)"}
+    summary: dict[str, Any] = {"allocations": len(allocations(n, reclaim)), "runs": runs,
+                               "runner_command": "python -m runner --data-dir D --output json apply plan.yaml"}
     for side in ("runner", "plain"):
-        summary[side] = {"wall_s_min": round(min(walls[side]), 2), "wall_s_median": round(statistics.median(walls[side]), 2),
-                         "transactions": checked[side]["transactions"],
-                         "fees_ada": round(checked[side]["fees"] / 1e6, 6),
-                         "phases_s_median": {p: round(statistics.median(s.get(p, 0.0) for s in phases[side]), 2)
-                                             for p in (*PHASES, "exit") if any(p in s for s in phases[side])}}
-    summary["ratio_min"] = round(min(walls["runner"]) / min(walls["plain"]), 3)
-    summary["ratio_median"] = round(statistics.median(walls["runner"]) / statistics.median(walls["plain"]), 3)
+        median = {p: round(statistics.median(x.get(p, 0.0) for x in phases[side]), 2)
+                  for p in (*PHASES, "exit", "cpu") if any(p in x for x in phases[side])}
+        summary[side] = {"wall_s_min": round(min(walls[side]), 2),
+                         "wall_s_median": round(statistics.median(walls[side]), 2),
+                         "cpu_s_min": round(min(x["cpu"] for x in phases[side]), 2),
+                         "transactions": states[side]["transactions"],
+                         "fees_ada": round(states[side]["fees"] / 1e6, 6), "phases_s_median": median}
+    summary["ratio_wall_min"] = round(min(walls["runner"]) / min(walls["plain"]), 3)
+    summary["ratio_wall_median"] = round(statistics.median(walls["runner"]) / statistics.median(walls["plain"]), 3)
+    summary["ratio_cpu_min"] = round(summary["runner"]["cpu_s_min"] / summary["plain"]["cpu_s_min"], 3)
     summary["same_chain_state"] = True
-    summary["load_1min_during"] = [round(min(loads), 2), round(max(loads), 2)]
+    summary["load_1min_before_runs"] = [round(min(loads), 2), round(max(loads), 2)]
     summary["uptime_after"] = load()
     print(json.dumps(summary), flush=True)
-    if profile:
-        profiled(n, reclaim)
 
 
-def profiled(n: int, reclaim: bool) -> None:
+def profiled(n: int, reclaim: bool, top: int = 15) -> None:
+    """One run of each side under cProfile (slower than unprofiled): top functions by cumulative time."""
     with tempfile.TemporaryDirectory(prefix="bench-overhead-prof-") as tmp:
         plan = Path(tmp) / "plan.yaml"
         generate(plan, n, reclaim)
-        out = Path(tmp) / "runner.prof"
-        wall, _ = runner_side(plan, Path(tmp) / "data", profile=out)
-        print(f"# runner under cProfile: {wall:.1f} s wall ({load()}); top 15 by cumulative time")
-        stats = pstats.Stats(str(out))
-        stats.sort_stats("cumulative").print_stats(15)
+        for side in ("runner", "plain"):
+            out = Path(tmp) / f"{side}.prof"
+            if side == "runner":
+                wall, _ = runner_side(plan, Path(tmp) / "data", profile=out)
+            else:
+                wall, _ = plain_side(Path(tmp) / "devnet", n, reclaim, profile=out)
+            print(f"# {side} under cProfile, {n} allocations: {wall:.1f} s wall ({load()}); "
+                  f"top {top} by cumulative time", flush=True)
+            pstats.Stats(str(out), stream=sys.stdout).sort_stats("cumulative").print_stats(top)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--allocations", type=int, nargs="+", default=[100])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--reclaim", action="store_true", help="add an uncertified milestone, reclaimed after expiry")
-    parser.add_argument("--profile", action="store_true", help="then profile one runner run (top 15 cumulative)")
+    parser.add_argument("--reclaim", action="store_true",
+                        help="add an uncertified milestone, reclaimed after expiry")
+    parser.add_argument("--profile", action="store_true",
+                        help="then profile one run of each side (top 15 cumulative)")
     parser.add_argument("--plain", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain is not None:
@@ -546,7 +609,9 @@ def main() -> None:
         return
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {load()} cpus {os.cpu_count()}", flush=True)
     for n in args.allocations:
-        measure(n, args.runs, args.reclaim, args.profile)
+        measure(n, args.runs, args.reclaim)
+        if args.profile:
+            profiled(n, args.reclaim)
 
 
 if __name__ == "__main__":
