@@ -1,7 +1,7 @@
 """The runner's overhead: `milestones apply PLAN` vs a plain pycardano script making the same transactions.
 
     PYTHONPATH=$PWD python3 bench/bench_plan_overhead.py --allocations 100 1000 --runs 3
-    PYTHONPATH=$PWD python3 bench/bench_plan_overhead.py --allocations 100 --runs 1 --reclaim --profile
+    PYTHONPATH=$PWD python3 bench/bench_plan_overhead.py --allocations 100 --runs 1 --reclaim --profile /tmp/bench-prof
 
 Each side runs in a fresh process (what a user experiences: interpreter start, imports,
 the work, exit) on a fresh embedded devnet in its own temporary directory, created the
@@ -578,20 +578,27 @@ def measure(n: int, runs: int, reclaim: bool) -> None:
     print(json.dumps(summary), flush=True)
 
 
-def profiled(n: int, reclaim: bool, top: int = 15) -> None:
-    """One run of each side under cProfile (slower than unprofiled): top functions by cumulative time."""
+def profiled(n: int, reclaim: bool, folder: Path, top: int = 15) -> None:
+    """One run of each side under cProfile (slower than unprofiled; pure-Python-heavy code
+    more so): the top functions by cumulative time, then the runner's own modules, then
+    the time in fsync and sleep.  The .prof files stay in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-overhead-prof-") as tmp:
         plan = Path(tmp) / "plan.yaml"
         generate(plan, n, reclaim)
         for side in ("runner", "plain"):
-            out = Path(tmp) / f"{side}.prof"
+            out = folder / f"{side}-{n}.prof"
             if side == "runner":
                 wall, _ = runner_side(plan, Path(tmp) / "data", profile=out)
             else:
                 wall, _ = plain_side(Path(tmp) / "devnet", n, reclaim, profile=out)
-            print(f"# {side} under cProfile, {n} allocations: {wall:.1f} s wall ({load()}); "
-                  f"top {top} by cumulative time", flush=True)
-            pstats.Stats(str(out), stream=sys.stdout).sort_stats("cumulative").print_stats(top)
+            stats = pstats.Stats(str(out), stream=sys.stdout)
+            print(f"# {side} under cProfile, {n} allocations: {wall:.1f} s wall, {getattr(stats, 'total_tt', 0.0):.1f} s profiled "
+                  f"({load()}); {out}", flush=True)
+            stats.sort_stats("cumulative").print_stats(top)
+            if side == "runner":
+                stats.print_stats(r"runner/(engine|commands|store|plan|domain)/", 2 * top)
+            stats.print_stats(r"fsync|time.sleep|select", 5)
 
 
 def main() -> None:
@@ -600,8 +607,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--reclaim", action="store_true",
                         help="add an uncertified milestone, reclaimed after expiry")
-    parser.add_argument("--profile", action="store_true",
-                        help="then profile one run of each side (top 15 cumulative)")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="then profile one run of each side (top 15 cumulative); .prof files kept in DIR")
     parser.add_argument("--plain", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain is not None:
@@ -610,8 +617,8 @@ def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {load()} cpus {os.cpu_count()}", flush=True)
     for n in args.allocations:
         measure(n, args.runs, args.reclaim)
-        if args.profile:
-            profiled(n, args.reclaim)
+        if args.profile is not None:
+            profiled(n, args.reclaim, args.profile)
 
 
 if __name__ == "__main__":
