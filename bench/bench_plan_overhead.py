@@ -25,12 +25,21 @@ embedded devnet), so the ratio measures the runner, not the transport.
   own controls).  pycardano's execution-unit buffers are set to the runner's 2 % margin
   (its default 20 % would pay more fees and could push a full release over the limits).
 
+  Its release packs pots by serialised size (enough for this workload; the runner's
+  builder also fits ex-unit limits); its reclaim is one transaction (all that is left).
+
 Then both ledgers are loaded and compared: the same number of transactions, the same
-lovelace and tokens at every beneficiary (and at the owner's reclaim address), nothing
-left at the pot address, total fees within ``FEE_TOLERANCE``.  Any difference fails
-loudly (exit 1).  Prints wall times (min / median of ``--runs``), the ratio, the
-per-phase split (from the events each side streams, timestamped by this process) and
-the machine load.  ``--profile``: one more runner run under cProfile, top 15 cumulative.
+lovelace and tokens at every beneficiary (and at the owner's reclaim address), no token
+left at a script address, total fees within ``FEE_TOLERANCE`` (pycardano's fees differ by
+a few hundred lovelace a transaction: it counts a reference script once per input using
+it, and adds the payer as a required signer).  Any difference fails loudly (exit 1).
+
+Prints, per run: wall time, the child's CPU time (user + system: steadier than wall on a
+shared machine, but blind to fsync waits), fees, the 1-minute load before the run; then
+per size: min / median of each, the ratios runner / plain, the per-phase split (medians;
+from the events each side streams, timestamped by this process: the runner's PlanStep
+events, the plain script's phase lines) and the load.  ``--profile DIR``: one more run of
+each side under cProfile (top 15 by cumulative time, the runner's own modules, fsync).
 Asserts nothing about time.
 """
 
