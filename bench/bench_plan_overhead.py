@@ -1,7 +1,8 @@
 """The runner's overhead: `milestones apply PLAN` vs a plain pycardano script making the same transactions.
 
     PYTHONPATH=$PWD python3 bench/bench_plan_overhead.py --allocations 100 1000 --runs 3
-    PYTHONPATH=$PWD python3 bench/bench_plan_overhead.py --allocations 100 --runs 1 --reclaim --profile /tmp/bench-prof
+    PYTHONPATH=$PWD python3 bench/bench_plan_overhead.py --allocations 1000 --runs 1 --profile /tmp/bench-prof
+    PYTHONPATH=$PWD python3 bench/bench_plan_overhead.py --allocations 100 --runs 1 --reclaim --payer-utxos 4
 
 Each side runs in a fresh process (what a user experiences: interpreter start, imports,
 the work, exit) on a fresh embedded devnet in its own temporary directory, created the
@@ -68,6 +69,8 @@ TOKEN = b"GRANT"
 QUORUM = 2
 SIGNERS = {"m1": (0, 1), "m2": (1, 2)}  # oracle indexes signing each certified milestone
 EXPIRY_DAYS = 30
+#: Set from the command line (and passed on to the plain script's process).
+SETTINGS = {"payer_utxos": 1}
 FEE_TOLERANCE = 0.02  # relative difference of the total fees the comparison accepts
 PHASES = ("setup", "deploy", "register", "certify", "release", "reclaim")
 RUNNER_PHASE = {"init": "setup", "fund-owner": "setup", "fund-payer": "setup", "deploy": "deploy",
@@ -88,6 +91,12 @@ def allocations(n: int, reclaim: bool) -> list[tuple[int, int, str, int]]:
     return rows
 
 
+def payer_fundings() -> list[int]:
+    """ADA of each payment to the payer: doubling, so that each fund step of the plan pays
+    (a fund step is skipped when the address already holds the amount)."""
+    return [5000 * 2**k for k in range(SETTINGS["payer_utxos"])]
+
+
 def generate(path: Path, n: int, reclaim: bool) -> int:
     """The plan; returns its number of allocations."""
     rows = allocations(n, reclaim)
@@ -106,7 +115,9 @@ def generate(path: Path, n: int, reclaim: bool) -> int:
     lines += ["steps:", "  - id: init\n    init: {}",
               (f'  - id: fund-owner\n    fund: {{to: owner, lovelace: "{{{{ ada({50 + len(rows)}) }}}}", '
                f"tokens: {total}}}"),
-              '  - id: fund-payer\n    fund: {to: payer, lovelace: "{{ ada(5000) }}"}',
+              *(f'  - id: fund-payer{"" if k == 0 else f"-{k}"}\n'
+                f'    fund: {{to: payer, lovelace: "{{{{ ada({ada}) }}}}"}}'
+                for k, ada in enumerate(payer_fundings())),
               "  - id: deploy\n    deploy: {payer: payer}", "  - id: register\n    register: {}"]
     for m, (i, j) in SIGNERS.items():
         lines += [f"  - id: sign-{m}\n    sign: {{milestone: {m}, oracles: [o{i}, o{j}], out: sig/{m}.json}}"]
@@ -169,7 +180,10 @@ def runner_side(plan: Path, data: Path, profile: Path | None = None) -> tuple[fl
     cmd = [*prefix, "-m", "runner", "--data-dir", str(data), "--output", "json", "apply", str(plan)]
 
     def phase(event: dict[str, Any]) -> str | None:
-        return RUNNER_PHASE.get(event.get("step", "")) if event.get("event") == "PlanStep" else None
+        if event.get("event") != "PlanStep":
+            return None
+        step = str(event.get("step", ""))
+        return "setup" if step.startswith("fund-") else RUNNER_PHASE.get(step)
 
     wall, phases, _ = run_streaming(cmd, base_env(), phase)
     return wall, phases
@@ -180,6 +194,7 @@ def plain_side(folder: Path, n: int, reclaim: bool, profile: Path | None = None
     prefix = [sys.executable, "-m", "cProfile", "-o", str(profile)] if profile else [sys.executable]
     cmd = [*prefix, str(Path(__file__).resolve()), "--plain", str(folder), "--allocations", str(n)]
     cmd += ["--reclaim"] if reclaim else []
+    cmd += ["--payer-utxos", str(SETTINGS["payer_utxos"])]
     wall, phases, _ = run_streaming(cmd, base_env(), lambda e: e.get("phase"))
     return wall, phases
 
@@ -221,7 +236,8 @@ class Plain:
         tokens = {TOKEN: sum(r[1] for r in self.rows)}
         owner_ada = (50 + len(self.rows)) * 10**6
         self.guard.write(lambda ledger: ledger.fund(str(self.owner.address), owner_ada, tokens))
-        self.guard.write(lambda ledger: ledger.fund(str(self.payer.address), 5000 * 10**6))
+        for ada in payer_fundings():
+            self.guard.write(lambda ledger, ada=ada: ledger.fund(str(self.payer.address), ada * 10**6))
 
     def deploy(self) -> None:
         """The three applied scripts as reference scripts at the certificate address; the
@@ -562,14 +578,16 @@ def measure(n: int, runs: int, reclaim: bool) -> None:
             phases[side].append(split)
             print(json.dumps({"allocations": n, "run": run + 1, "side": side, "wall_s": round(wall, 2),
                               "cpu_s": round(split["cpu"], 2), "transactions": states[side]["transactions"],
-                              "fees_lovelace": states[side]["fees"], "load_1min_before": round(loads[-1], 2)}),
+                              "fees_lovelace": states[side]["fees"],
+                              "load_1min_before": round(loads[-1], 2)}),
                   flush=True)
         problems = compare(states["runner"], states["plain"])
         if problems:
             raise SystemExit(f"the two runs did not end in the same chain state ({n} allocations): "
                              + "; ".join(problems))
     summary: dict[str, Any] = {"allocations": len(allocations(n, reclaim)), "runs": runs,
-                               "runner_command": "python -m runner --data-dir D --output json apply plan.yaml"}
+                               "payer_utxos": SETTINGS["payer_utxos"],
+                               "runner_command": "python -m runner --data-dir D --output json apply PLAN"}
     for side in ("runner", "plain"):
         median = {p: round(statistics.median(x.get(p, 0.0) for x in phases[side]), 2)
                   for p in (*PHASES, "exit", "cpu") if any(p in x for x in phases[side])}
@@ -579,7 +597,8 @@ def measure(n: int, runs: int, reclaim: bool) -> None:
                          "transactions": states[side]["transactions"],
                          "fees_ada": round(states[side]["fees"] / 1e6, 6), "phases_s_median": median}
     summary["ratio_wall_min"] = round(min(walls["runner"]) / min(walls["plain"]), 3)
-    summary["ratio_wall_median"] = round(statistics.median(walls["runner"]) / statistics.median(walls["plain"]), 3)
+    medians = {side: statistics.median(walls[side]) for side in walls}
+    summary["ratio_wall_median"] = round(medians["runner"] / medians["plain"], 3)
     summary["ratio_cpu_min"] = round(summary["runner"]["cpu_s_min"] / summary["plain"]["cpu_s_min"], 3)
     summary["same_chain_state"] = True
     summary["load_1min_before_runs"] = [round(min(loads), 2), round(max(loads), 2)]
@@ -602,7 +621,8 @@ def profiled(n: int, reclaim: bool, folder: Path, top: int = 15) -> None:
             else:
                 wall, _ = plain_side(Path(tmp) / "devnet", n, reclaim, profile=out)
             stats = pstats.Stats(str(out), stream=sys.stdout)
-            print(f"# {side} under cProfile, {n} allocations: {wall:.1f} s wall, {getattr(stats, 'total_tt', 0.0):.1f} s profiled "
+            profiled_s = getattr(stats, "total_tt", 0.0)
+            print(f"# {side} under cProfile, {n} allocations: {wall:.1f} s wall, {profiled_s:.1f} s profiled "
                   f"({load()}); {out}", flush=True)
             stats.sort_stats("cumulative").print_stats(top)
             if side == "runner":
@@ -618,8 +638,11 @@ def main() -> None:
                         help="add an uncertified milestone, reclaimed after expiry")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="then profile one run of each side (top 15 cumulative); .prof files kept in DIR")
+    parser.add_argument("--payer-utxos", type=int, default=1,
+                        help="fund the payer this many times (1 as in bench_plan_apply: a release per round)")
     parser.add_argument("--plain", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    SETTINGS["payer_utxos"] = max(1, args.payer_utxos)
     if args.plain is not None:
         plain(args.plain, args.allocations[0], args.reclaim)
         return
