@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from runner.chain.devnet.ledger import Ledger
+from runner.devnet.ledger.ledger import Ledger
+from runner.devnet.storage.store import attach
 from runner.testing.ledger import (  # noqa: F401  (re-exported for older imports)
     ALWAYS_FAILS,
     ALWAYS_SUCCEEDS,
@@ -35,12 +36,16 @@ sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 @pytest.fixture(scope="session")
 def ledger_factory() -> Callable[..., Ledger]:
-    """``make(**Ledger.create kwargs)`` -> a fresh ledger (seed "tests", alice/bob/carol)."""
+    """``make(data_dir=None, **Ledger.create kwargs)`` -> a fresh ledger (seed "tests",
+    alice/bob/carol), kept in step with ``data_dir`` when one is given."""
 
-    def make(**kwargs: Any) -> Ledger:
+    def make(data_dir: Path | None = None, **kwargs: Any) -> Ledger:
         kwargs.setdefault("seed", "tests")
         kwargs.setdefault("wallets", ("alice", "bob", "carol"))
-        return Ledger.create(**kwargs)
+        ledger = Ledger.create(**kwargs)
+        if data_dir is not None:  # saved there after every change (the storage listens)
+            attach(ledger, data_dir)
+        return ledger
 
     return make
 
