@@ -30,8 +30,7 @@ from runner.contract import tx_release as R
 from runner.contract.blueprint import ScheduleParameters, SeedRef, schedule_scripts
 from runner.contract.datums import PotDatum, certificate_message
 from runner.contract.tx_core import ChainSnapshot, UnsignedTx, sign
-from runner.devnet.ledger.genesis import FAUCET, faucet_policy_id
-from runner.devnet.ledger.ledger import Ledger
+from runner.devnet import FAUCET, Ledger, faucet_policy_id
 from runner.errors import ScriptFailure
 
 NET = pc.Network.TESTNET

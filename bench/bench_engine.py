@@ -32,9 +32,7 @@ sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 import pycardano as pc
 
-from runner.devnet.ledger.genesis import FAUCET, faucet_policy_id
-from runner.devnet.ledger.ledger import Ledger
-from runner.devnet.servers.ogmios.methods import LedgerGuard
+from runner.devnet import FAUCET, Ledger, LedgerGuard, faucet_policy_id
 from runner.domain.problems import Problems
 from runner.domain.schedule import Allocation, ScheduleDefinition, parse_oracles
 from runner.domain.signatures import sign_message

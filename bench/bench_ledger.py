@@ -54,11 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
-from runner.devnet.ledger.faucet import balanced_payment
-from runner.devnet.ledger.fees import min_fee
-from runner.devnet.ledger.genesis import Wallet
-from runner.devnet.ledger.ledger import Ledger
-from runner.devnet.storage.store import attach
+from runner.devnet import Ledger, Wallet, attach
+from runner.devnet.ledger import balanced_payment, min_fee
 
 
 def _ledger(count: int, persist: bool, extra: list[tuple[TransactionInput, TransactionOutput]] = ()) -> Ledger:
@@ -95,7 +92,7 @@ def payments_run(count: int, persist: bool = False) -> float:
 def _script(kind: str) -> tuple[PlutusV3Script, Any, Any]:
     """(script, datum for an owner key hash -> Any, redeemer)."""
     if kind == "answer42":
-        from runner.rehearsal.demo import answer_42_script
+        from runner.rehearsal import answer_42_script
 
         return answer_42_script(), lambda owner: 0, 42
     from runner.testing.phase2_kit import Lock, compile_script

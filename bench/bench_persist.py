@@ -22,9 +22,8 @@ from pycardano import TransactionOutput
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runner.devnet.ledger.faucet import balanced_payment
-from runner.devnet.ledger.ledger import Ledger
-from runner.devnet.storage.store import attach, load_ledger, save_ledger
+from runner.devnet import Ledger, attach, load_ledger, save_ledger
+from runner.devnet.ledger import balanced_payment
 
 
 def _payments(ledger: Ledger, count: int) -> list[bytes]:

@@ -21,8 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runner.devnet.plutus import uplc_speed
-from runner.devnet.plutus.phase2 import evaluate_scripts
+from runner.devnet.plutus import evaluate_scripts, uplc_speed
 from runner.testing.phase2_kit import CLOCK, COST_MODELS, MAX_UNITS, Spend, compile_script
 
 

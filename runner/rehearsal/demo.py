@@ -150,10 +150,8 @@ def run_demo(seed: str, say: Callable[[str], None], *, ogmios_url: str | None = 
     funded first; the demo mints its own test token and waits for the vesting time)."""
     from runner.chain.ogmios_kupo import OgmiosKupoBackend
     from runner.chain.pycardano_context import OgmiosKupoContext
-    from runner.devnet.ledger.genesis import FAUCET, faucet_policy_id
-    from runner.devnet.ledger.ledger import Ledger
+    from runner.devnet import FAUCET, Ledger, faucet_policy_id, serving
     from runner.devnet.servers.ogmios.control import control
-    from runner.devnet.servers.serve import serving
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     logging.getLogger("PyCardano").setLevel(logging.ERROR)

@@ -52,9 +52,8 @@ from runner.contract.datums import (
     from_plutus_address,
     to_plutus_address,
 )
-from runner.devnet.ledger.fees import min_utxo
-from runner.devnet.ledger.genesis import FAUCET, faucet_policy_id
-from runner.devnet.ledger.ledger import Ledger
+from runner.devnet import FAUCET, Ledger, faucet_policy_id
+from runner.devnet.ledger import min_utxo
 from runner.testing.attack_tx import NETWORK, Draft, Kit
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))

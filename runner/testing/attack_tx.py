@@ -19,8 +19,8 @@ from pycardano import ExecutionUnits as Units
 from pycardano import TransactionInput as Ref
 from pycardano.utils import script_data_hash
 
-from runner.devnet.ledger.fees import ledger_size, min_fee
-from runner.devnet.ledger.ledger import Ledger
+from runner.devnet import Ledger
+from runner.devnet.ledger import ledger_size, min_fee
 from runner.errors import LedgerRejection
 
 NETWORK = pc.Network.TESTNET

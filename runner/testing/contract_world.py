@@ -31,9 +31,8 @@ from runner.contract.datums import (
     from_plutus_address,
     to_plutus_address,
 )
-from runner.devnet.ledger.clock import SlotConfig
-from runner.devnet.ledger.params import LedgerParams
-from runner.devnet.plutus.phase2 import RedeemerEvaluation, evaluate_scripts
+from runner.devnet import LedgerParams, SlotConfig
+from runner.devnet.plutus import RedeemerEvaluation, evaluate_scripts
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 

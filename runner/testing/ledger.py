@@ -41,8 +41,7 @@ from pycardano import (
 from pycardano.utils import script_data_hash
 from uplc.tools import flatten, parse
 
-from runner.devnet.ledger.genesis import Wallet
-from runner.devnet.ledger.ledger import Ledger
+from runner.devnet import Ledger, Wallet
 from runner.errors import LedgerRejection
 
 __all__ = [

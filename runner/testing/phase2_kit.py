@@ -42,8 +42,7 @@ from pycardano import (
 from pycardano.plutus import RedeemerKey, RedeemerMap, RedeemerValue
 from uplc.tools import flatten, parse
 
-from runner.devnet.ledger.clock import SlotConfig
-from runner.devnet.ledger.params import LedgerParams
+from runner.devnet import LedgerParams, SlotConfig
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "tests" / "scripts"  # the OpShin sources it compiles
 PARAMS = LedgerParams.mainnet()
