@@ -1,9 +1,9 @@
 """Shared fixtures: fresh devnet ledgers and a hand-made transaction builder.
 
 ``ledger_factory`` (session scope) makes a fresh :class:`Ledger` in ~2 ms, so tests
-take a new one each instead of sharing state. The plain helpers (``HandTx``,
-``accepted``, ``rejected``, ``assert_ogmios_shape``, the tiny scripts...) live in
-:mod:`runner.testing.ledger`; they are re-exported here so older imports keep working.
+take a new one each instead of sharing state. Only fixtures live here: the helpers tests
+import by name (``HandTx``, ``accepted``, ``rejected``, the attack and engine kits...) are
+shipped in :mod:`runner.testing`.
 """
 
 from __future__ import annotations
@@ -17,19 +17,7 @@ import pytest
 
 from runner.devnet.ledger.ledger import Ledger
 from runner.devnet.storage.store import attach
-from runner.testing.ledger import (  # noqa: F401  (re-exported for older imports)
-    ALWAYS_FAILS,
-    ALWAYS_SUCCEEDS,
-    UNITS,
-    HandTx,
-    _ogmios_registry,
-    accepted,
-    assert_ogmios_shape,
-    ledger_size,
-    redeemer,
-    rejected,
-    script_address,
-)
+from runner.testing.ledger import HandTx
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from runner.devnet._front import front_door
 
 if TYPE_CHECKING:
-    from runner.rehearsal.demo import answer_42_script, demo_key, ORACLES, run_demo
+    from runner.rehearsal.demo import ORACLES, answer_42_script, demo_key, run_demo
 
 __all__ = [
     "ORACLES",

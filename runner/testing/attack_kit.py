@@ -23,12 +23,11 @@ import hashlib
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pycardano as pc
-import pytest
 from pycardano import TransactionInput as Ref
 
 from runner.contract.blueprint import (
@@ -378,16 +377,6 @@ def restore(ledger: Ledger, height: int) -> None:
         ledger.rollback(extra, to_mempool=False)
 
 
-@pytest.fixture(autouse=True)
-def fresh(world: World) -> Iterator[None]:
-    """Every test starts from its module's world: the blocks it added are rolled back after it.
-
-    Active in each attack module that imports it (with the module's own ``world`` fixture)."""
-    height = world.ledger.tip.height
-    yield
-    restore(world.ledger, height)
-
-
 __all__ = [
     "Allocation",
     "Draft",
@@ -398,7 +387,6 @@ __all__ = [
     "beneficiary",
     "build_world",
     "certify",
-    "fresh",
     "key",
     "key_hash",
     "payments",

@@ -24,6 +24,14 @@ from types import ModuleType
 import pycardano as pc
 import uplc
 
+__all__ = [
+    "ONCHAIN",
+    "escrow_tag",
+    "out_ref_data",
+    "script",
+    "terms",
+]
+
 ONCHAIN = Path(__file__).resolve().parents[2] / "onchain" / "batch_release_uplc.py"
 
 

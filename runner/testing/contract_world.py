@@ -34,6 +34,28 @@ from runner.contract.datums import (
 from runner.devnet import LedgerParams, SlotConfig
 from runner.devnet.plutus import RedeemerEvaluation, evaluate_scripts
 
+__all__ = [
+    "ALLOCATION_LOVELACE",
+    "MAX_UNITS",
+    "NETWORK",
+    "PARAMS",
+    "SLOT_CONFIG",
+    "TOKEN_NAME",
+    "TOKEN_POLICY",
+    "TxParts",
+    "World",
+    "all_ok",
+    "evaluate",
+    "failures",
+    "key_hash_of",
+    "payouts",
+    "pot_datum",
+    "release_parts",
+    "signing_key",
+    "tx_in",
+    "wallet",
+]
+
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 NETWORK = pc.Network.TESTNET

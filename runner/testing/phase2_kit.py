@@ -44,6 +44,27 @@ from uplc.tools import flatten, parse
 
 from runner.devnet import LedgerParams, SlotConfig
 
+__all__ = [
+    "CLOCK",
+    "COST_MODELS",
+    "MAX_UNITS",
+    "OWNER",
+    "PARAMS",
+    "SCRIPTS",
+    "STRANGER",
+    "WALLET",
+    "Lock",
+    "Spend",
+    "always_tx",
+    "compile_script",
+    "mint_tx",
+    "redeemers",
+    "script_address",
+    "txin",
+    "uplc_script",
+    "withdraw_tx",
+]
+
 SCRIPTS = Path(__file__).resolve().parents[2] / "tests" / "scripts"  # the OpShin sources it compiles
 PARAMS = LedgerParams.mainnet()
 COST_MODELS = PARAMS.cost_models

@@ -12,7 +12,8 @@ import pycardano as pc
 import pytest
 
 from runner.domain.signatures import sign_message
-from tests.cli.test_cli_quickstart import Guide, _ModuleCapture
+from runner.testing.cli_guide import Guide
+from runner.testing.cli_guide import ModuleCapture as _ModuleCapture
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 

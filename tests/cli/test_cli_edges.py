@@ -13,7 +13,8 @@ import pytest
 
 from runner.devnet.storage.store import load_ledger
 from runner.store import lock
-from tests.cli.test_cli_quickstart import Guide, _ModuleCapture
+from runner.testing.cli_guide import Guide
+from runner.testing.cli_guide import ModuleCapture as _ModuleCapture
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 

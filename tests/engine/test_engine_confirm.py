@@ -8,7 +8,7 @@ import pytest
 
 from runner.errors import InDoubt
 from runner.store.journal import Journal
-from tests.engine.test_engine_kit import World, names, run
+from runner.testing.engine_world import World, names, run
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 

@@ -15,7 +15,8 @@ import pytest
 
 from runner.devnet.storage.store import load_ledger
 from runner.store.journal import Journal
-from tests.cli.test_cli_quickstart import Guide, _ModuleCapture
+from runner.testing.cli_guide import Guide
+from runner.testing.cli_guide import ModuleCapture as _ModuleCapture
 
 REPO = Path(__file__).resolve().parents[2]
 PHASES = ("cache-write", "built", "journaled", "sent", "submitted", "confirming", "confirmed")

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.engine.test_engine_kit import World, address, names, run
+from runner.testing.engine_world import World, address, names, run
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 

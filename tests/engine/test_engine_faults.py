@@ -17,7 +17,7 @@ from runner.chain.ogmios import OgmiosClient
 from runner.chain.ogmios_kupo import OgmiosKupoBackend
 from runner.engine.backends import _in_process_call, _in_process_kupo
 from runner.errors import ChainUnavailable, LedgerRejection
-from tests.engine.test_engine_kit import World, names, run
+from runner.testing.engine_world import World, names, run
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 

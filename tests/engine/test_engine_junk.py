@@ -11,7 +11,7 @@ import pycardano as pc
 
 from runner.devnet.ledger.chain_context import DevnetChainContext
 from runner.engine import Engine, discovery
-from tests.engine.test_engine_kit import TOKEN, World, address, key, names, run
+from runner.testing.engine_world import TOKEN, World, address, key, names, run
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 ATTACKER = key("attacker")

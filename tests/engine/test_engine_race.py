@@ -12,7 +12,7 @@ import pytest
 from runner.devnet.servers.ogmios.methods import LedgerGuard
 from runner.engine import Engine, discovery
 from runner.engine.backends import embedded
-from tests.engine.test_engine_kit import World, address, key, names, run
+from runner.testing.engine_world import World, address, key, names, run
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 

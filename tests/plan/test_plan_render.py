@@ -9,44 +9,9 @@ import pytest
 
 from runner.plan import KNOWN_AFTER_APPLY, Inputs, PlanSource, check_plan, load_plan, parse_var
 from runner.plan.problems import PlanInvalid
+from runner.testing.plans import BASE, write  # noqa: F401
 
 HEX = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
-
-BASE = """\
-version: 1
-network: devnet
-variables: {vars}
-environment: [ALLOWED]
-keys:
-  owner: {{devnet_wallet: owner}}
-  payer: {{devnet_wallet: payer}}
-  o1: {{devnet_test_key: "oracle 1"}}
-  ben: {{devnet_test_key: "ben"}}
-schedule:
-  token: {{policy_id: devnet-faucet, name: {name}}}
-  owner: owner
-  oracles: [o1]
-  quorum: 1
-  expiry: {expiry}
-  allocations:
-    - {{beneficiary: ben, amount: {amount}, milestone: m1, vesting: {vesting}}}
-steps:
-  - id: init
-    init: {{}}
-  - id: deploy
-    deploy: {{payer: payer}}
-  - id: later
-    advance-time: {{to: {advance}}}
-"""
-
-
-def write(tmp_path: Path, **fields: str) -> Path:
-    values = {"vars": "{}", "name": "GRANT", "expiry": "86400000", "amount": "100", "vesting": "3600000",
-              "advance": "7200000"} | fields
-    path = tmp_path / "plan.yaml"
-    path.write_text(BASE.format(**values))
-    return path
-
 
 def problems(path: Path, inputs: Inputs | None = None) -> list[tuple[str, int, str]]:
     _, found = check_plan(path, inputs)

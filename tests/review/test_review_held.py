@@ -18,7 +18,7 @@ from runner.engine.context import KeyRing
 from runner.errors import UserInputError
 from runner.plan import Inputs, check_plan
 from runner.plan.yaml_source import load_yaml
-from tests.plan.test_plan_render import write
+from runner.testing.plans import write
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "7e57" * 16

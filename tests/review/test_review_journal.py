@@ -7,31 +7,10 @@ says "pending".  A damaged or planted entry is therefore submitted, not detected
 
 from __future__ import annotations
 
-import pycardano as pc
-
-from runner.devnet.ledger.chain_context import DevnetChainContext
 from runner.engine import Engine
 from runner.errors import InDoubt, StateError
 from runner.store.journal import JournalEntry
-from tests.engine.test_engine_kit import World, address, key
-
-OTHER = key("review journal other")
-
-
-def signed_payment(world: World) -> pc.Transaction:
-    """A valid, signed, never-journaled transaction: the owner pays OTHER 2 ADA."""
-    builder = pc.TransactionBuilder(DevnetChainContext(world.ledger))
-    builder.add_input_address(pc.Address.from_primitive(address(world.owner)))
-    builder.add_output(pc.TransactionOutput(pc.Address.from_primitive(address(OTHER)), 2_000_000))
-    return builder.build_and_sign([world.owner], change_address=pc.Address.from_primitive(address(world.owner)))
-
-
-def refs(tx: pc.Transaction) -> tuple[str, ...]:
-    return tuple(f"{i.transaction_id.payload.hex()}#{i.index}" for i in tx.transaction_body.inputs)
-
-
-def lovelace_of(world: World, k: pc.PaymentSigningKey) -> int:
-    return sum(o.amount.coin for _, o in world.ledger.utxos_at(address(k)))
+from runner.testing.engine_world import OTHER, World, lovelace_of, refs, signed_payment
 
 
 def test_an_honest_pending_entry_is_resubmitted_once(tmp_path):

@@ -16,8 +16,7 @@ from runner.chain.backend import OutputReference, Utxo, Value
 from runner.chain.kupo import KupoMatch, KupoPoint
 from runner.engine import Engine
 from runner.store.journal import JournalEntry
-from tests.engine.test_engine_kit import World, address
-from tests.review.test_review_journal import OTHER, lovelace_of, refs, signed_payment
+from runner.testing.engine_world import OTHER, World, address, lovelace_of, refs, signed_payment
 
 
 class LyingKupo:

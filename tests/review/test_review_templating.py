@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.plan import check_plan
-from tests.plan.test_plan_render import write
+from runner.testing.plans import write
 
 
 def codes(tmp_path: Path, amount: str) -> tuple[list[str], object]:

@@ -24,7 +24,6 @@ from runner.testing.attack_kit import (
     address,
     build_world,
     certify,
-    fresh,  # noqa: F401  (autouse fixture: each test's blocks are rolled back after it)
     key,
     release,
 )

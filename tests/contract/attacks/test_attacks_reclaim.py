@@ -23,7 +23,6 @@ from runner.testing.attack_kit import (
     World,
     address,
     build_world,
-    fresh,  # noqa: F401  (autouse fixture: each test's blocks are rolled back after it)
     key,
     key_hash,
     reclaim,
