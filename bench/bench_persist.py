@@ -1,6 +1,6 @@
 """Devnet persistence cost vs chain length: median latency of ``Ledger.submit`` with a data
 directory (validate + apply + journal append, fsync included), measured after the chain
-has grown to each length, and the cost of the periodic full snapshot (``ledger_journal``).
+has grown to each length, and the cost of the periodic full snapshot (``storage.journal``).
 
 The chain is grown without a data directory (fast), then the directory is attached and
 ``--samples`` further payments are timed one by one; a submission without persistence at

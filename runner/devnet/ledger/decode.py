@@ -4,7 +4,7 @@ cardano-ledger refuses these before any ledger rule runs (the submission never r
 the mempool rules), so the devnet answers them as Ogmios does for undecodable CBOR:
 ``-32602`` (``DeserialisationFailure``). pycardano decodes far more leniently (a set
 with a repeated element, a negative token quantity, a reward address as an output
-address), so the checks read the submitted bytes themselves (``ledger_cbor`` spans):
+address), so the checks read the submitted bytes themselves (``ledger.cbor`` spans):
 
 - sets hold no element twice (inputs, collateral, reference inputs, required signers,
   certificates, proposals; the Plutus V1/V2/V3 scripts of the witness set), compared by

@@ -1,4 +1,4 @@
-"""The embedded devnet ledger: UTxO set, blocks, mempool, clock, rollback, persistence.
+"""The embedded devnet ledger: UTxO set, blocks, mempool, clock, rollback; listeners of its changes.
 
 A validating Conway ledger in one process, so rehearsals and tests run the real rules
 without a node. Blocks are formed on each submission (default, ``block_mode="submit"``)

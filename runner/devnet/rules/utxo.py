@@ -2,7 +2,7 @@
 
 Each check raises :class:`LedgerRejection` with the Ogmios v6.14 submitTransaction code
 and ``data`` shape, so a client sees the same error from the devnet as from a node.
-Witness rules live in ``ledger_witness``, certificates in ``ledger_certs``.
+Witness rules live in ``rules.witness``, certificates in ``rules.certs``.
 """
 
 from __future__ import annotations

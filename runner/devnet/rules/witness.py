@@ -4,7 +4,7 @@ The needed scripts and their redeemer pointers follow the ledger's orderings: sp
 indices over inputs sorted by (tx id, index), mint over sorted policy ids, publish by
 certificate position, withdraw over reward accounts in the ledger's order (script
 credentials before key credentials). Hashes are taken over the submitted bytes
-(``ledger_cbor``), never over a re-encoding.
+(``ledger.cbor``), never over a re-encoding.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Persistence of the devnet in its data directory: a CBOR snapshot written atomically,
-plus an append-only journal of the changes since (``ledger_journal``).
+plus an append-only journal of the changes since (``storage.journal``).
 
 A crash leaves either the old state or the new one, never a UTxO set from one moment
 and blocks from another. Everything is kept: parameters, clock,

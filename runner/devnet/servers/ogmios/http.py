@@ -112,7 +112,7 @@ class PostOrWebSocket(ServerConnection):
 
 
 def _is_error(text: str) -> bool:
-    """Whether a JSON-RPC answer (as ``ogmios_server`` writes it: ``error`` or ``result`` before
+    """Whether a JSON-RPC answer (as ``servers.ogmios.server`` writes it: ``error`` or ``result`` before
     ``id``; a quote inside a string is escaped) is an error, without parsing a large result."""
     error, result = text.find('"error":{'), text.find('"result":')
     return error != -1 and (result == -1 or error < result)

@@ -1,6 +1,6 @@
 """Ogmios v6.14 methods answered from the devnet ledger: queries, evaluation, submission, mempool.
 
-Transport-free (the WebSocket side lives in ``ogmios_server``) so each method is a plain
+Transport-free (the WebSocket side lives in ``servers.ogmios.server``) so each method is a plain
 function of the ledger and its params, and every refusal is an :class:`RpcFailure` that
 carries Ogmios' own code: -32602 for bad params, 3xxx for ledger refusals, 4000 for a
 mempool query before ``acquireMempool``.

@@ -7,7 +7,7 @@ devnet speaks the wire protocol rather than offering a Python shortcut.
 Design: one asyncio loop (in a background thread) owns the sockets; every request is
 parsed and dispatched in a worker thread that holds :class:`LedgerGuard`'s lock, so a
 slow phase-2 evaluation never stalls other connections' framing and the ledger never
-sees two callers at once (the methods themselves are in ``ogmios_methods``). A request is answered in order per connection, like Ogmios.
+sees two callers at once (the methods themselves are in ``servers.ogmios.methods``). A request is answered in order per connection, like Ogmios.
 ``GET /health`` on the same port answers Ogmios' health document (``curl :1337/health``).
 """
 
