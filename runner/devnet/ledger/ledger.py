@@ -115,7 +115,11 @@ class Ledger:
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(ledger)`` after every change; returns the unsubscribe function."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return lambda: self.unsubscribe(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (the very object subscribed; unknown: nothing happens)."""
+        self._listeners = [x for x in self._listeners if x is not listener]
 
     @property
     def listeners(self) -> tuple[Listener, ...]:

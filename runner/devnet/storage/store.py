@@ -50,7 +50,7 @@ BLOCK_MODES = ("submit", "tick")
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)
 class Autosave:
     """The listener that keeps ``directory`` in step with a ledger: after every change it
     appends the change to the journal (or writes a snapshot). ``journal`` is what the files
@@ -77,7 +77,7 @@ def attach(ledger: Ledger, directory: str | Path, *, save: bool = True) -> Autos
     if home is not None and home.directory == directory:
         return home
     if home is not None:
-        ledger.subscribe(home)()  # unsubscribe the old one
+        ledger.unsubscribe(home)
     home = Autosave(directory)
     ledger.subscribe(home)
     if save:
