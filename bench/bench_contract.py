@@ -25,13 +25,12 @@ from dataclasses import asdict, dataclass
 
 import pycardano as pc
 
-from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
-from runner.chain.devnet.ledger import Ledger
 from runner.contract import transactions as T
 from runner.contract import tx_release as R
 from runner.contract.blueprint import ScheduleParameters, SeedRef, schedule_scripts
 from runner.contract.datums import PotDatum, certificate_message
 from runner.contract.tx_core import ChainSnapshot, UnsignedTx, sign
+from runner.devnet import FAUCET, Ledger, faucet_policy_id
 from runner.errors import ScriptFailure
 
 NET = pc.Network.TESTNET

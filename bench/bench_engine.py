@@ -32,9 +32,7 @@ sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 import pycardano as pc
 
-from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
-from runner.chain.devnet.ledger import Ledger
-from runner.chain.devnet.ogmios_methods import LedgerGuard
+from runner.devnet import FAUCET, Ledger, LedgerGuard, faucet_policy_id
 from runner.domain.problems import Problems
 from runner.domain.schedule import Allocation, ScheduleDefinition, parse_oracles
 from runner.domain.signatures import sign_message

@@ -51,20 +51,19 @@ from pycardano import (
 from pycardano.utils import script_data_hash
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
-from runner.chain.devnet.genesis import Wallet
-from runner.chain.devnet.ledger import Ledger
-from runner.chain.devnet.ledger_faucet import balanced_payment
-from runner.chain.devnet.ledger_fees import min_fee
+from runner.devnet import Ledger, Wallet, attach
+from runner.devnet.ledger import balanced_payment, min_fee
 
 
 def _ledger(count: int, persist: bool, extra: list[tuple[TransactionInput, TransactionOutput]] = ()) -> Ledger:
-    data_dir = tempfile.mkdtemp(prefix="bench-ledger-") if persist else None
-    return Ledger.create(seed="bench", wallets=("payer", "payee"), initial_lovelace=count * 10_000_000,
-                         utxos_per_wallet=count, data_dir=data_dir, extra_utxo=extra, start_slot=100)
+    ledger = Ledger.create(seed="bench", wallets=("payer", "payee"), initial_lovelace=count * 10_000_000,
+                           utxos_per_wallet=count, extra_utxo=extra, start_slot=100)
+    if persist:
+        attach(ledger, tempfile.mkdtemp(prefix="bench-ledger-"))
+    return ledger
 
 
 def _timed(ledger: Ledger, txs: list[bytes]) -> float:
@@ -93,10 +92,10 @@ def payments_run(count: int, persist: bool = False) -> float:
 def _script(kind: str) -> tuple[PlutusV3Script, Any, Any]:
     """(script, datum for an owner key hash -> Any, redeemer)."""
     if kind == "answer42":
-        from runner.chain.devnet.demo import answer_42_script
+        from runner.rehearsal import answer_42_script
 
         return answer_42_script(), lambda owner: 0, 42
-    from scripts.phase2_kit import Lock, compile_script
+    from runner.testing.phase2_kit import Lock, compile_script
 
     cache = Path(tempfile.gettempdir()) / "milestones-bench-scripts"
     cache.mkdir(exist_ok=True)

@@ -1,6 +1,6 @@
 """Devnet persistence cost vs chain length: median latency of ``Ledger.submit`` with a data
 directory (validate + apply + journal append, fsync included), measured after the chain
-has grown to each length, and the cost of the periodic full snapshot (``ledger_journal``).
+has grown to each length, and the cost of the periodic full snapshot (``storage.journal``).
 
 The chain is grown without a data directory (fast), then the directory is attached and
 ``--samples`` further payments are timed one by one; a submission without persistence at
@@ -22,8 +22,8 @@ from pycardano import TransactionOutput
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runner.chain.devnet.ledger import Ledger
-from runner.chain.devnet.ledger_faucet import balanced_payment
+from runner.devnet import Ledger, attach, load_ledger, save_ledger
+from runner.devnet.ledger import balanced_payment
 
 
 def _payments(ledger: Ledger, count: int) -> list[bytes]:
@@ -53,18 +53,17 @@ def measure(length: int, samples: int) -> tuple[float, float, int, float, int]:
         ledger.submit(raw)
     plain = _median_ms(ledger, txs[length:length + samples])
     data_dir = Path(tempfile.mkdtemp(prefix="bench-persist-"))
-    ledger.data_dir = data_dir
-    ledger.save()
+    home = attach(ledger, data_dir)
     log = data_dir / "ledger.log"
     log_before = log.stat().st_size
     persisted = _median_ms(ledger, txs[length + samples:])
     per_submit = (log.stat().st_size - log_before) // samples
     size = sum(f.stat().st_size for f in data_dir.iterdir())
-    reloaded = Ledger.load(data_dir)
+    reloaded = load_ledger(data_dir)
     assert reloaded.tip == ledger.tip and len(reloaded.utxo) == len(ledger.utxo)
-    ledger._journal = None  # force the periodic full snapshot, to time it
+    home.journal = None  # force the periodic full snapshot, to time it
     start = time.perf_counter()
-    ledger.save()
+    save_ledger(ledger)
     snapshot_ms = (time.perf_counter() - start) * 1000
     return plain, persisted, size, snapshot_ms, per_submit
 

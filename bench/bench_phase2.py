@@ -1,5 +1,5 @@
 """Phase-2 throughput: evaluations per second of a small OpShin spend validator, and what
-``runner.chain.devnet.uplc_speed`` buys (median of several runs, same budgets checked).
+``runner.devnet.plutus.uplc_speed`` buys (median of several runs, same budgets checked).
 
 Columns: all patches (the default); the ``ex_mem`` memo alone (uplc's machine, decoding
 every run); plain uplc (no patch). The budget column must agree across the three.
@@ -19,13 +19,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from scripts.phase2_kit import CLOCK, COST_MODELS, MAX_UNITS, Spend, compile_script
-
-from runner.chain.devnet import uplc_speed
-from runner.chain.devnet.phase2 import evaluate_scripts
+from runner.devnet.plutus import evaluate_scripts, uplc_speed
+from runner.testing.phase2_kit import CLOCK, COST_MODELS, MAX_UNITS, Spend, compile_script
 
 
 def _time_one(tx: object, resolved: dict, runs: int) -> tuple[float, tuple[int, int]]:

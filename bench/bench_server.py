@@ -23,8 +23,7 @@ from pycardano import TransactionBuilder, TransactionOutput
 from pycardano.backend.ogmios_v6 import KupoOgmiosV6ChainContext
 from websockets.sync.client import connect
 
-from runner.chain.devnet.cli import serving
-from runner.chain.devnet.ledger import Ledger
+from runner.devnet import Ledger, serving
 
 
 def timed(call: Callable[[], object], calls: int) -> list[float]:

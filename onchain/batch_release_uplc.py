@@ -44,7 +44,7 @@ FORCES = {
 
 # ------------------------------------------------------------------ field positions (Plutus V3)
 #: One table for every record this script reads (ledger order, see the Plutus V3 ledger API;
-#: runner/chain/devnet/script_context.py builds the same layouts).
+#: runner/devnet/plutus/script_context.py builds the same layouts).
 LAYOUTS: dict[str, tuple[str, ...]] = {
     "ScriptContext": ("tx_info", "redeemer", "script_info"),
     "TxInfo": (

@@ -62,9 +62,9 @@ try:
             print(name, "build failed", b.stderr[-300:]); continue
         if bp.read_text() == bp_orig:
             print(name, "equivalent (same script)"); continue
-        if run(["tests/test_contract_unit.py"]):
+        if run(["tests/contract/test_contract_unit.py"]):
             print(name, "caught by unit tests", flush=True); continue
-        caught = run(["tests/test_attacks_release.py", "tests/test_attacks_cross_contract.py", "tests/test_attacks_reclaim.py", "tests/test_attacks_certify.py"])
+        caught = run(["tests/contract/attacks"])  # every attack suite
         print(name, "caught by attack suite" if caught else "SURVIVED", flush=True)
 finally:
     src.write_text(orig)

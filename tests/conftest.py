@@ -1,9 +1,9 @@
 """Shared fixtures: fresh devnet ledgers and a hand-made transaction builder.
 
 ``ledger_factory`` (session scope) makes a fresh :class:`Ledger` in ~2 ms, so tests
-take a new one each instead of sharing state. The plain helpers (``HandTx``,
-``accepted``, ``rejected``, ``assert_ogmios_shape``, the tiny scripts...) live in
-:mod:`runner.testing.ledger`; they are re-exported here so older imports keep working.
+take a new one each instead of sharing state. Only fixtures live here: the helpers tests
+import by name (``HandTx``, ``accepted``, ``rejected``, the attack and engine kits...) are
+shipped in :mod:`runner.testing`.
 """
 
 from __future__ import annotations
@@ -15,32 +15,25 @@ from typing import Any
 
 import pytest
 
-from runner.chain.devnet.ledger import Ledger
-from runner.testing.ledger import (  # noqa: F401  (re-exported for older imports)
-    ALWAYS_FAILS,
-    ALWAYS_SUCCEEDS,
-    UNITS,
-    HandTx,
-    _ogmios_registry,
-    accepted,
-    assert_ogmios_shape,
-    ledger_size,
-    redeemer,
-    rejected,
-    script_address,
-)
+from runner.devnet.ledger.ledger import Ledger
+from runner.devnet.storage.store import attach
+from runner.testing.ledger import HandTx
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 
 @pytest.fixture(scope="session")
 def ledger_factory() -> Callable[..., Ledger]:
-    """``make(**Ledger.create kwargs)`` -> a fresh ledger (seed "tests", alice/bob/carol)."""
+    """``make(data_dir=None, **Ledger.create kwargs)`` -> a fresh ledger (seed "tests",
+    alice/bob/carol), kept in step with ``data_dir`` when one is given."""
 
-    def make(**kwargs: Any) -> Ledger:
+    def make(data_dir: Path | None = None, **kwargs: Any) -> Ledger:
         kwargs.setdefault("seed", "tests")
         kwargs.setdefault("wallets", ("alice", "bob", "carol"))
-        return Ledger.create(**kwargs)
+        ledger = Ledger.create(**kwargs)
+        if data_dir is not None:  # saved there after every change (the storage listens)
+            attach(ledger, data_dir)
+        return ledger
 
     return make
 

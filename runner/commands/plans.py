@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from runner.cli import app, state
+from runner.app import app, state
 from runner.config import Config, load_config
 from runner.errors import UserInputError
 from runner.plan import Inputs, Plan, PlanInvalid, PlanSource, Problem, check_plan, parse_var

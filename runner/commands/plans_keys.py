@@ -42,7 +42,7 @@ def load_keys(plan: Plan) -> PlanKeys:
     ring, hashes, addresses = KeyRing(), {}, {}
     for name, key in plan.keys.items():
         if key.source in ("devnet_wallet", "devnet_test_key"):
-            from runner.chain.devnet.genesis import derive_wallet
+            from runner.devnet import derive_wallet
 
             label = key.value if key.source == "devnet_wallet" else TEST_KEY_PREFIX + key.value
             wallet = derive_wallet(DEVNET_SEED, label, network)
@@ -70,7 +70,7 @@ def _vkey_hash(path: Path, name: str) -> bytes:
 
 def faucet_policy(connection: Any) -> bytes:
     """The devnet faucet's token policy (the embedded ledger's, or the default seed's)."""
-    from runner.chain.devnet.genesis import FAUCET, derive_wallet, faucet_policy_id
+    from runner.devnet import FAUCET, derive_wallet, faucet_policy_id
 
     if connection is not None and connection.embedded is not None:
         return bytes(connection.embedded.read(lambda ledger: faucet_policy_id(ledger.wallet(FAUCET))))

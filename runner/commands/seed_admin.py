@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from runner.cli import app, state
-from runner.commands.seed import Output, _emit, _fmt, remote_chain
+from runner.app import app, state
+from runner.commands.seed_options import Output, _emit, _fmt, remote_chain
 from runner.errors import StateError
 from runner.store import lock
 

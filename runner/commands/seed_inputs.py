@@ -230,7 +230,7 @@ def devnet_fund(config: Any, remote: bool, address: str, lovelace: int, tokens: 
     problems.raise_if_any()
     with open_context(config, plan_mode=True, remote=remote) as (_, connection):
         if connection.embedded is not None:
-            from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
+            from runner.devnet import FAUCET, faucet_policy_id
 
             def pay(ledger: Any) -> tuple[Any, bytes]:
                 return ledger.fund(target, lovelace, assets or None), bytes(faucet_policy_id(ledger.wallet(FAUCET)))

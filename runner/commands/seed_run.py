@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from runner.cli import state
+from runner.app import state
 from runner.commands import seed_inputs as inputs
 from runner.commands import seed_payer
-from runner.commands.seed import (
+from runner.commands.seed_options import (
     Confirmations,
     ContractAddress,
     NoSubmit,

@@ -47,7 +47,7 @@ class Connection:
     def ogmios_health(self, ogmios_url: str, timeout: float = 10.0) -> dict[str, Any]:
         """Ogmios' ``/health`` document (its ``version``, node tip, network synchronization)."""
         if self.embedded is not None:
-            from runner.chain.devnet.ogmios_methods import health
+            from runner.devnet.servers.ogmios import health
 
             guard = self.embedded
             return dict(guard.read(lambda ledger: health(ledger, guard)))
@@ -70,8 +70,7 @@ class Connection:
 
 
 def _in_process_call(guard: Any) -> Any:
-    from runner.chain.devnet.ogmios_methods import Session
-    from runner.chain.devnet.ogmios_server import answer
+    from runner.devnet.servers.ogmios import Session, answer
 
     session = Session()
     ids = itertools.count()
@@ -92,7 +91,7 @@ def _in_process_call(guard: Any) -> Any:
 
 
 def _in_process_kupo(guard: Any) -> httpx.MockTransport:
-    from runner.chain.devnet.kupo_server import HttpFailure, IndexCache, route
+    from runner.devnet.servers.kupo import HttpFailure, IndexCache, route
 
     cache = IndexCache(guard)
 
@@ -113,7 +112,7 @@ def _in_process_kupo(guard: Any) -> httpx.MockTransport:
 def open_ledger(folder: Path) -> Any:
     """The devnet ledger persisted in ``folder`` (created with the default seed if new),
     opened exactly as ``milestones devnet up`` opens it."""
-    from runner.chain.devnet.cli import _open
+    from runner.devnet import open_home as _open
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     return _open(folder, DEVNET_SEED, None)
@@ -130,7 +129,7 @@ def connect(network: str, ogmios_url: str | None, kupo_url: str | None, data_dir
             *, timeout: float = 30.0) -> Iterator[Connection]:
     """Open the configured chain; closes it when the block ends."""
     if network == "devnet" and ogmios_url is None:
-        from runner.chain.devnet.ogmios_methods import LedgerGuard
+        from runner.devnet import LedgerGuard
 
         folder = data_dir / "devnet"
         with _devnet_lock(folder):
@@ -157,7 +156,7 @@ def connect(network: str, ogmios_url: str | None, kupo_url: str | None, data_dir
 def _devnet_lock(folder: Path) -> Iterator[None]:
     """The devnet's own lock (shared with ``milestones devnet up``; a killed holder's lock
     is taken over): a served devnet is used through OGMIOS_URL/KUPO_URL, never opened twice."""
-    from runner.chain.devnet import lockfile
+    from runner.devnet.storage import lockfile
 
     stack = contextlib.ExitStack()
     try:

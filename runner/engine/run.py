@@ -41,7 +41,7 @@ PhaseHook = Callable[[str], None]
 
 def tx_id_of(signed_cbor: bytes) -> str:
     """A transaction's id: blake2b-256 of its body's bytes, as they are in the signed CBOR."""
-    from runner.chain.devnet.ledger_cbor import container_items
+    from runner.devnet.ledger import container_items
 
     return hashlib.blake2b(container_items(signed_cbor)[0], digest_size=32).hexdigest()
 

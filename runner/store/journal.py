@@ -116,7 +116,7 @@ def bytes_problem(entry: JournalEntry) -> str | None:
 
     import cbor2
 
-    from runner.chain.devnet.ledger_cbor import container_items, map_entries
+    from runner.devnet.ledger import container_items, map_entries
 
     try:
         body = container_items(bytes.fromhex(entry.cbor_hex))[0]

@@ -1,4 +1,4 @@
-"""Plain helpers for tests against the devnet :class:`~runner.chain.devnet.ledger.Ledger`.
+"""Plain helpers for tests against the devnet :class:`~runner.devnet.ledger.ledger.Ledger`.
 
 ``HandTx`` builds transactions field by field with pycardano's plain
 ``TransactionBody``/``Transaction`` (no TransactionBuilder), balances them at the exact
@@ -41,8 +41,7 @@ from pycardano import (
 from pycardano.utils import script_data_hash
 from uplc.tools import flatten, parse
 
-from runner.chain.devnet.genesis import Wallet
-from runner.chain.devnet.ledger import Ledger
+from runner.devnet import Ledger, Wallet
 from runner.errors import LedgerRejection
 
 __all__ = [
@@ -55,7 +54,9 @@ __all__ = [
     "ledger_size",
     "redeemer",
     "rejected",
+    "same_state",
     "script_address",
+    "spend",
 ]
 
 ALWAYS_SUCCEEDS = PlutusV3Script(flatten(parse("(program 1.1.0 (lam ctx (con unit ())))")))
@@ -237,3 +238,31 @@ def accepted(ledger: Ledger, tx: Transaction) -> str:
     for i, out in enumerate(tx.transaction_body.outputs):
         assert ledger.utxo[TransactionInput(tx.id, i)] == out
     return tx_id
+
+
+def spend(hand: HandTx, locked: TransactionInput, *, script: PlutusV3Script = ALWAYS_SUCCEEDS,
+          witness: dict[str, Any] | None = None, collateral: list[TransactionInput] | None = None,
+          integrity: bool = True, signers: list[Wallet] | None = None,
+          outputs: Sequence[TransactionOutput] = (), **kw: Any) -> Transaction:
+    """Spend the script-locked ``locked`` back to alice, with alice's second UTxO as collateral."""
+    alice = hand.w("alice")
+    base: dict[str, Any] = {"redeemer": [redeemer(RedeemerTag.SPEND, 0)], "plutus_v3_script": [script]}
+    base.update(witness or {})
+    base = {k: v for k, v in base.items() if v is not None}
+    coll = collateral if collateral is not None else [hand.utxos("alice")[1][0]]
+    return hand.build([(locked, hand.ledger.utxo[locked])], list(outputs), signers or [alice],
+                      change_to=alice.address, collateral=coll or None, witness=base, integrity=integrity, **kw)
+
+
+def same_state(a: Ledger, b: Ledger, wallets: Iterable[str] = ("alice", "bob", "carol")) -> None:
+    """The two ledgers hold the same state: UTxO set, tip, clock, blocks, mempool, stake,
+    indexes, and each wallet's outputs (what a reload must give back)."""
+    assert dict(a.utxo) == dict(b.utxo)
+    assert a.tip == b.tip and a.current_slot == b.current_slot
+    assert [(x.block_hash, [t.tx_id for t in x.txs]) for x in a.blocks] == \
+        [(x.block_hash, [t.tx_id for t in x.txs]) for x in b.blocks]
+    assert a.mempool == b.mempool and dict(a.stake_accounts) == dict(b.stake_accounts)
+    assert a.index == b.index
+    for name in wallets:
+        assert sorted(r.to_cbor() for r, _ in a.utxos_at(a.wallet(name).address)) == \
+            sorted(r.to_cbor() for r, _ in b.utxos_at(b.wallet(name).address))

@@ -5,7 +5,7 @@ an unknown key, a missing key, a template mistake, a bad reference, a missing fi
 huge or deeply nested file, bad UTF-8, a duplicate key, a cross-field mistake, a syntax
 error) plus the problem it must produce: its code and, where the edit pins it, its line.
 ``python tests/plan_corpus/corpus.py OUT`` writes every case to OUT/<name>/plan.yaml (with
-its extra files) and OUT/expected.json; tests/test_plan_corpus.py checks every case.
+its extra files) and OUT/expected.json; tests/plan/test_plan_corpus.py checks every case.
 """
 
 from __future__ import annotations
