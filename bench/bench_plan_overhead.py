@@ -61,6 +61,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from runner.devnet import load_ledger
+
 ROOT = Path(__file__).resolve().parent.parent
 DAY_MS = 86_400_000
 DEVNET_SEED = "milestones-devnet"  # the embedded devnet's seed (runner.engine.backends.DEVNET_SEED)
@@ -210,7 +212,7 @@ class Plain:
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # as the runner does for the devnet
         import pycardano as pc
 
-        from runner.chain.devnet.genesis import FAUCET, derive_wallet, faucet_policy_id
+        from runner.devnet import FAUCET, derive_wallet, faucet_policy_id
 
         self.pc, self.net = pc, pc.Network.TESTNET
         self.guard, self.ogmios, self.ctx = open_devnet(folder)
@@ -452,16 +454,14 @@ def open_devnet(folder: Path) -> tuple[Any, Any, Any]:
 
     import httpx
 
-    from runner.chain.devnet.cli_options import GenesisOptions
-    from runner.chain.devnet.kupo_server import HttpFailure, IndexCache, route
-    from runner.chain.devnet.ledger import Ledger
-    from runner.chain.devnet.ogmios_methods import LedgerGuard, Session
-    from runner.chain.devnet.ogmios_server import answer
-    from runner.chain.devnet.params import LedgerParams
     from runner.chain.kupo import KupoClient
     from runner.chain.ogmios import OgmiosClient
     from runner.chain.ogmios_kupo import OgmiosKupoBackend
     from runner.chain.pycardano_context import OgmiosKupoContext
+    from runner.devnet import Ledger, LedgerGuard, LedgerParams
+    from runner.devnet.cli_options import GenesisOptions
+    from runner.devnet.servers.kupo import HttpFailure, IndexCache, route
+    from runner.devnet.servers.ogmios import Session, answer
 
     folder.mkdir(parents=True, exist_ok=True)
     genesis = GenesisOptions()  # the defaults `apply` creates its embedded devnet with
@@ -502,11 +502,10 @@ def outcome(folder: Path, n: int, reclaim: bool) -> dict[str, Any]:
     """What a finished run left on its devnet: transactions, fees, beneficiary balances."""
     import pycardano as pc
 
-    from runner.chain.devnet.genesis import FAUCET, derive_wallet, faucet_policy_id
-    from runner.chain.devnet.ledger import Ledger
+    from runner.devnet import FAUCET, derive_wallet, faucet_policy_id
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
-    ledger = Ledger.load(folder)
+    ledger = load_ledger(folder)
     txs = [pc.Transaction.from_cbor(t.cbor) for block in ledger.blocks for t in block.txs]
     net = pc.Network.TESTNET
     owner = derive_wallet(DEVNET_SEED, "owner", net)
