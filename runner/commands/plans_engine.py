@@ -57,10 +57,15 @@ class StepOutcome:
     reason: str
     outputs: dict[str, Any] = field(default_factory=dict)
     txs: list[dict[str, Any]] = field(default_factory=list)
+    #: status: this step's transactions on chain, with their depth (``plans_status.TxDepth``)
+    confirmations: list[Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"event": "PlanStep", "step": self.id, "kind": self.kind, "status": self.status,
-                "reason": self.reason, "outputs": self.outputs, "transactions": self.txs}
+        value = {"event": "PlanStep", "step": self.id, "kind": self.kind, "status": self.status,
+                 "reason": self.reason, "outputs": self.outputs, "transactions": self.txs}
+        if self.confirmations is not None:
+            value["confirmations"] = [c.to_json() for c in self.confirmations]
+        return value
 
 
 @dataclass
