@@ -10,6 +10,7 @@ One data directory, in order:
   two empty blocks (devnet tick) -> every depth + 2; an empty data directory sees the same
   the journaled register transaction sent to a devnet in block mode "tick" -> "in mempool", depth 0
   one more block -> register on chain at depth 1
+  the same devnet served (`milestones devnet up`), status from an empty data directory over the wire
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,18 +63,20 @@ steps:
 """
 
 
-def cli(data: Path, *args: str, output: str = "json", crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(data: Path, *args: str, output: str = "json", crash_at: str | None = None,
+        wire: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("OGMIOS_URL", None)
     env.pop("KUPO_URL", None)
+    env.update(wire or {})
     if crash_at:
         env["MILESTONES_TEST_PLAN_CRASH_AT"] = crash_at
     return subprocess.run([sys.executable, "-m", "runner", "--data-dir", str(data), "--output", output, *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def status(data: Path, plan: Path) -> dict[str, dict[str, Any]]:
-    done = cli(data, "status", str(plan))
+def status(data: Path, plan: Path, wire: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    done = cli(data, "status", str(plan), wire=wire)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
@@ -124,7 +129,37 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out["mempool text"] = cli(data, "status", str(plan), output="text")
     on_ledger(data, lambda ledger: ledger.tick())
     out["landed"] = status(data, plan)
+    out["wire"] = served_status(data / "devnet", tmp / "wire", plan)
     return out
+
+
+def served_status(devnet: Path, data: Path, plan: Path) -> dict[str, dict[str, Any]]:
+    """status from an empty data directory against `milestones devnet up` (Ogmios + Kupo over loopback)."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "-m", "runner", "devnet", "up", "--data-dir", str(devnet),
+                               "--ogmios-port", str(ports[0]), "--kupo-port", str(ports[1])], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", ports[1])) == 0:
+                    break
+            assert server.poll() is None, "`milestones devnet up` exited"
+            time.sleep(0.2)
+        return status(data, plan, wire={"OGMIOS_URL": f"ws://127.0.0.1:{ports[0]}",
+                                        "KUPO_URL": f"http://127.0.0.1:{ports[1]}"})
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 def test_after_apply_every_transaction_of_a_done_step_has_depth_at_least_1(seen: dict[str, Any]):
@@ -176,3 +211,10 @@ def test_once_in_a_block_the_step_is_done_on_chain_at_depth_1(seen: dict[str, An
     assert (tx["state"], tx["depth"], tx["found_by"]) == ("on chain", 1, "chain and journal")
     for before in txs(seen["after two blocks"]["deploy"]).values():
         assert txs(seen["landed"]["deploy"])[before["tx_id"]]["depth"] == before["depth"] + 1
+
+
+def test_over_the_wire_from_an_empty_data_directory_the_depths_are_the_same(seen: dict[str, Any]):
+    wire, local = seen["wire"], seen["landed"]
+    for step in ("deploy", "register"):
+        chain = {t: c for t, c in txs(local[step]).items() if "chain" in c["found_by"]}
+        assert chain and txs(wire[step]) == {t: {**c, "found_by": "chain"} for t, c in chain.items()}, step

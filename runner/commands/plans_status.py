@@ -159,7 +159,8 @@ def block_height(chain: ChainView, slot: int, header_hash: str) -> tuple[int, in
         tip = _field(found, "tip")
         if _field(tip, "id") == header_hash:  # the tip block: nextBlock would wait for the next one
             return _height(tip), _height(tip)
-        if _field(ogmios.request("nextBlock"), "direction") != "backward":
+        back = ogmios.request("nextBlock")  # a reconnect in between would roll back to "origin" instead
+        if _field(back, "direction") != "backward" or _field(_field(back, "point"), "id") != header_hash:
             return None
         forward = ogmios.request("nextBlock")
         block = _field(forward, "block")
