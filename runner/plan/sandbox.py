@@ -38,6 +38,8 @@ MAX_REPEAT = MAX_VALUE  # the name older code and tests use
 MAX_RANGE = 10_000
 MAX_ITERATIONS = 1_000_000  # {% for %} iterations per rendered document
 MAX_DOCUMENT = 4_000_000  # characters rendered per document
+MAX_TOKENS = 300  # per template: Jinja's parser and compiler, and Python's, recurse on nesting
+MAX_NESTING = 32  # brackets, and {% if %} / {% for %} blocks, inside one another
 MAX_EXPONENT = 512
 MAX_INT_BITS = 4096
 
@@ -133,6 +135,28 @@ class PlanSandbox(SandboxedEnvironment):
         self.globals = {"range": _range, "dict": dict, **helpers, _ITER: self._iterate, _CONCAT: _concat}
 
     # -- compile: the allowlist where it can be seen in the template --------------------
+
+    def shape(self, source: str) -> str | None:
+        """Why the template is too long or too deeply nested to compile safely (None: it is not);
+        read from the token stream, before anything recursive sees it."""
+        tokens = depth = blocks = 0
+        previous = ""
+        for _, kind, value in self.lex(source):
+            if kind == "whitespace":
+                continue
+            tokens += 1
+            if kind == "operator" and value in "([{":
+                depth += 1
+            elif kind == "operator" and value in ")]}":
+                depth -= 1
+            elif kind == "name" and previous == "block_begin":
+                blocks += 1 if value in ("if", "for") else -1 if value in ("endif", "endfor") else 0
+            if tokens > MAX_TOKENS:
+                return f"the template has more than {MAX_TOKENS:,} tokens"
+            if depth > MAX_NESTING or blocks > MAX_NESTING:
+                return f"the template nests more than {MAX_NESTING} levels deep"
+            previous = kind
+        return None
 
     def refusals(self, tree: nodes.Template) -> list[str]:
         """What the template uses that plans do not allow (empty: nothing)."""

@@ -178,6 +178,9 @@ class Renderer:
         texts = KnownAfterApply.texts
         try:
             result = program(self._context(visible))
+        except RecursionError:
+            return "broken", [("template-error", "the template is nested too deeply to evaluate",
+                               "split it: compute parts in variables: and combine them")]
         except (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError) as exc:
             hint = HINT if isinstance(exc, SecurityError) else \
                 "check the expression; variables are listed under variables: or given with --var"
@@ -189,11 +192,17 @@ class Renderer:
     def _compile(self, source: str) -> tuple[Any, nodes.Template] | list[Issue]:
         whole = _WHOLE_EXPRESSION.match(source)
         try:
+            too_big = self._env.shape(source)
+            if too_big is not None:
+                return [("template-error", too_big, "split it: compute parts in variables: and combine them")]
             tree = self._env.parse(source)
             refused = [r for r in self._env.refusals(tree) if _known_to_jinja(r)]
             if refused:
                 return [("template-error", f"{', '.join(refused)} is not available in plans", HINT)]
             program = self._env.program(source, whole.group("expr") if whole is not None else None)
+        except (RecursionError, SyntaxError):  # the shape limits make these unlikely; never a traceback
+            return [("template-error", "the template is nested too deeply to compile",
+                     "split it: compute parts in variables: and combine them")]
         except TemplateError as exc:
             line = getattr(exc, "lineno", None) or 1
             where = f" (line {line} of the template)" if line > 1 else ""

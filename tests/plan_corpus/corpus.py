@@ -137,6 +137,11 @@ HUGE = [
     "{% for x in [1] recursive %}{{ loop([x]) }}{% endfor %}",
     "{% set x %}{{ 'b' * 100000 }}{% endset %}{{ x }}",
     "{{ 'b'.encode() }}",
+    "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+    "{{ " + "[" * 5000 + "]" * 5000 + " }}",
+    "{{ 1" + " + 1" * 190 + " }}",
+    "{{ 1" + " + 1" * 20000 + " }}",
+    "x" + "{% if true %}" * 3000 + "{% endif %}" * 3000,
 ]
 
 TEMPLATES = {'"{{ nope }}"': "unknown-variable", '"{{ token_name + }}"': "template-syntax", '"{{ 1 // 0 }}"': "template-error",
