@@ -71,3 +71,13 @@ def test_by_counts_from_the_previous_target_and_a_second_apply_moves_nothing(tmp
     assert events[-1]["changes"] == 0
     code, _, err = cli(data, "plan", str(plan), "--detailed-exitcode")
     assert code == 0, err[-2000:]
+
+
+def test_a_target_known_only_after_apply_is_shown_as_such_by_plan(tmp_path: Path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN + '  - id: third\n    advance-time: {to: "{{ steps.first.outputs.tip_slot * 1000 }}"}\n')
+    code, events, err = cli(tmp_path / "data", "plan", str(plan), "--detailed-exitcode")
+    assert code == 2 and "Traceback" not in err, err[-2000:]
+    planned = steps(events)
+    assert [planned[s]["status"] for s in ("first", "second", "third")] == ["planned", "planned", "unknown"]
+    assert planned["second"]["outputs"]["target_ms"] == planned["first"]["outputs"]["target_ms"] + 3_600_000

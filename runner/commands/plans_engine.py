@@ -105,7 +105,8 @@ class PlanRun:
             keys = self.keys(plan)
             self.ctx.keys = keys.ring
             outcome = HANDLERS[step.kind](self, plan, step, keys)
-            self.outputs[step.id] = outcome.outputs
+            # an output only apply knows is left out: templates then see KNOWN_AFTER_APPLY, never the text
+            self.outputs[step.id] = {k: v for k, v in outcome.outputs.items() if not _unknown(v)}
             if outcome.status == "changed":
                 self._facts.clear()
             self.pending = self.pending or outcome.status in ("planned", "unknown")
@@ -154,6 +155,10 @@ class PlanRun:
             self._facts[key] = StatusStep(where=Where(target=target), id="facts").observe(self.ctx)
         self.last_facts = self._facts[key]
         return self._facts[key]
+
+
+def _unknown(value: Any) -> bool:
+    return isinstance(value, str) and value == UNKNOWN
 
 
 def outcome_of(step: Step, found: Sequence[events.Event]) -> StepOutcome:
@@ -238,7 +243,7 @@ def _advance(run: PlanRun, plan: Plan, step: Step, keys: PlanKeys) -> StepOutcom
     now = snap.now_ms
     target, anchor = _advance_target(run, plan, step, snap.system_start_ms)
     if target is None:
-        return StepOutcome(step.id, step.kind, "unknown", f"move the devnet clock to {anchor}",
+        return StepOutcome(step.id, step.kind, "unknown", f"move the devnet clock to {anchor.strip(' ()')}",
                            {"target_ms": UNKNOWN, "tip_slot": UNKNOWN, "tip_time_ms": UNKNOWN})
     if now >= target:
         return StepOutcome(step.id, step.kind, "noop", f"chain time {now} ms is already at or past {target} ms{anchor}",
@@ -258,14 +263,17 @@ def _advance_target(run: PlanRun, plan: Plan, step: Step, system_start_ms: int) 
     chain's start for the first one; never after "now", so a finished plan stays finished
     (a second apply finds the clock already there and moves nothing)."""
     if step.options.to_ms is not None:
-        return step.options.to_ms, ""
-    by = int(step.options.by_ms)
+        to = step.options.to_ms
+        return (to, "") if isinstance(to, int) else (None, "a time known after apply")
+    by = step.options.by_ms
+    if not isinstance(by, int):
+        return None, "a time known after apply"
     earlier = [s for s in plan.steps[:[s.id for s in plan.steps].index(step.id)] if s.kind == "advance-time"]
     if not earlier:
         return system_start_ms + by, f" ({by} ms after the chain's start)"
     anchor = run.outputs.get(earlier[-1].id, {}).get("target_ms")
     if not isinstance(anchor, int):
-        return None, f"{by} ms after step {earlier[-1].id}'s target"
+        return None, f"{by} ms after step {earlier[-1].id}'s target, known after apply"
     return anchor + by, f" ({by} ms after step {earlier[-1].id}'s target)"
 
 
