@@ -93,3 +93,18 @@ def test_the_allowlist_is_documented():
     names = set(FILTERS) | {t for t in TESTS if t.isidentifier()} | {m for ms in METHODS.values() for m in ms}
     missing = sorted(n for n in names if f"`{n}`" not in section)
     assert missing == [], missing
+
+
+@pytest.mark.parametrize("template, says", [
+    ("{{ 'x'.encode }}", "'str.encode' is not available in plans"),
+    ("{{ 'a{}'.format(1) }}", "'str.format' is not available in plans"),
+    ("{{ ().__class__ }}", "'__class__' is not available in plans"),
+    ("{{ 'x'.upper }}", "is a function (upper), not a value"),
+    ("{{ 'x' | attr('upper') }}", "the filter 'attr' is not available in plans"),
+    ("{{ 3 is callable }}", "the test 'callable' is not available in plans"),
+    ("{% with a = 1 %}{{ a }}{% endwith %}", "the statement 'with' is not available in plans"),
+])
+def test_a_refused_name_says_what_is_not_available(template: str, says: str, tmp_path: Path):
+    plan, found = check_plan(write(tmp_path, name=quoted(template)), None)
+    assert plan is None and [p.code for p in found] == ["template-error"], found
+    assert says in found[0].message and found[0].line == NAME_LINE, found[0].message

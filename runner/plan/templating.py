@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2 import StrictUndefined, TemplateError, Undefined, nodes
 from jinja2.exceptions import SecurityError
 
 from runner.plan.problems import Path, Problem
@@ -178,6 +178,11 @@ class Renderer:
         texts = KnownAfterApply.texts
         try:
             result = program(self._context(visible))
+            if isinstance(result, Undefined):  # a lone {{ x.refused }}: say why, not "wrong type"
+                result._fail_with_undefined_error()
+            if callable(result):
+                raise TypeError(f"the expression is a function ({getattr(result, '__name__', 'callable')}), "
+                                "not a value: call it")
         except RecursionError:
             return "broken", [("template-error", "the template is nested too deeply to evaluate",
                                "split it: compute parts in variables: and combine them")]
