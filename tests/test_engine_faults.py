@@ -23,18 +23,20 @@ sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 
 class Faults:
-    """Every ``every``-th request fails (Ogmios: connection dropped; Kupo: 503 or timeout);
-    with ``lose_submit``, the first submission reaches the ledger but its answer is lost."""
+    """Every ``every``-th request to each server fails (Ogmios: connection dropped; Kupo: 503
+    or timeout); with ``lose_submit``, the first submission reaches the ledger but its answer
+    is lost.  One count per server, so both get faults however the calls interleave."""
 
     def __init__(self, every: int, *, lose_submit: bool = False) -> None:
-        self.every, self.lose_submit, self.count = every, lose_submit, 0
+        self.every, self.lose_submit = every, lose_submit
+        self.counts = {"ogmios": 0, "kupo": 0}
         self.injected: list[str] = []
         self.submits = 0
         self.kupo_faults = 0
 
-    def _due(self) -> bool:
-        self.count += 1
-        return self.every > 0 and self.count % self.every == 0
+    def _due(self, server: str) -> bool:
+        self.counts[server] += 1
+        return self.every > 0 and self.counts[server] % self.every == 0
 
     def ogmios(self, inner: Callable[[str, Mapping[str, Any] | None], Mapping[str, Any]]) -> Any:
         def call(method: str, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -44,7 +46,7 @@ class Faults:
                     inner(method, params)  # the node got it ...
                     self.injected.append("lost submit answer")
                     raise ChainUnavailable("connection closed before the answer")  # ... we never hear back
-            elif self._due():
+            elif self._due("ogmios"):
                 self.injected.append(f"ogmios drop {method}")
                 raise ChainUnavailable(f"connection dropped during {method}")
             return inner(method, params)
@@ -52,7 +54,7 @@ class Faults:
 
     def kupo(self, inner: httpx.MockTransport) -> httpx.MockTransport:
         def handle(request: httpx.Request) -> httpx.Response:
-            if self._due():
+            if self._due("kupo"):
                 self.kupo_faults += 1
                 if self.kupo_faults % 2:
                     self.injected.append("kupo timeout")

@@ -99,9 +99,6 @@ def test_after_two_racing_applies_the_chain_is_complete_and_nothing_was_paid_twi
     assert "final check: every expectation holds on chain" in third.stderr.replace("\n", " ")
 
 
-@pytest.mark.xfail(strict=False, reason="engine: a runner that loses a release race can still end with exit 2 "
-                   "(bad input) instead of 'already done' (seen 1 in 4 runs after the re-observe fix); the chain "
-                   "itself ends correct (the next test checks it)")
 def test_both_racers_finish_with_success_or_already_done(raced):
     results, _, _ = raced
     assert [code for code, _, _ in results] == [0, 0], [err[-1500:] for _, _, err in results]

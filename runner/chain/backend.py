@@ -266,6 +266,29 @@ class Evaluation:
         return None
 
 
+@dataclass(frozen=True)
+class RewardAccount:
+    """A registered stake credential's account (``queryLedgerState/rewardAccountSummaries``).
+    Not registered = no summary at all."""
+
+    credential: str  # 28 bytes, hex
+    is_script: bool
+    rewards: int  # lovelace withdrawable now
+    deposit: int  # lovelace paid when it was registered
+    stake_pool: str | None = None
+
+
+@runtime_checkable
+class RewardAccounts(Protocol):
+    """A backend that can read reward accounts (an addition to ``ChainBackend``: callers
+    check ``isinstance(backend, RewardAccounts)`` and otherwise cannot tell)."""
+
+    def reward_accounts(self, *, scripts: Sequence[str] = (), keys: Sequence[str] = ()
+                        ) -> list[RewardAccount]:
+        """The summaries of those credentials (hex) that are registered; [] for none."""
+        ...
+
+
 @runtime_checkable
 class ChainBackend(Protocol):
     """What the runner needs from a chain. Implementations: Ogmios + Kupo, the devnet.

@@ -35,10 +35,13 @@ from runner.chain.backend import (
     GenesisConfiguration,
     OutputReference,
     ProtocolParameters,
+    RewardAccount,
     SubmitResult,
     Tip,
     Utxo,
 )
+from runner.chain.ogmios_blocks import height_at
+from runner.chain.ogmios_rewards import parse_reward_account_summaries
 from runner.chain.retry import (
     DEFAULT_RETRY,
     LOST,
@@ -278,6 +281,28 @@ class OgmiosClient:
     def utxos_by_refs(self, refs: Sequence[OutputReference]) -> list[Utxo]:
         params = {"outputReferences": [codec.encode_output_reference(r) for r in refs]}
         return self._query("queryLedgerState/utxo", params, codec.parse_utxos)
+
+    def reward_accounts(
+        self, *, scripts: Sequence[str] = (), keys: Sequence[str] = ()
+    ) -> list[RewardAccount]:
+        """Summaries of the registered ones among these stake credentials (hex hashes);
+        the answer is checked (runner/chain/ogmios_rewards.py)."""
+        asked = {(True, c) for c in scripts} | {(False, c) for c in keys}
+        if not asked:
+            return []
+        params = {"scripts": list(scripts), "keys": list(keys)}
+        return self._query(
+            "queryLedgerState/rewardAccountSummaries",
+            params,
+            lambda result: parse_reward_account_summaries(result, asked=asked),
+        )
+
+    def block_height_at(self, slot: int, block_hash: str) -> int | None:
+        """The height of the block at (slot, hash); None when it is not on the chain
+        (chain synchronization on this connection; runner/chain/ogmios_blocks.py)."""
+        return self.retry.run(
+            lambda: height_at(self._call, slot, block_hash), sleep=self._sleep
+        )
 
     def evaluate(
         self, tx_cbor: bytes, additional_utxo: Sequence[Utxo] = ()

@@ -17,6 +17,7 @@ from runner.chain.backend import (
     GenesisConfiguration,
     OutputReference,
     ProtocolParameters,
+    RewardAccount,
     Script,
     SubmitResult,
     Tip,
@@ -82,6 +83,11 @@ class OgmiosKupoBackend:
 
     def utxos_by_refs(self, refs: Sequence[OutputReference]) -> list[Utxo]:
         return self.ogmios.utxos_by_refs(refs)
+
+    def reward_accounts(
+        self, *, scripts: Sequence[str] = (), keys: Sequence[str] = ()
+    ) -> list[RewardAccount]:
+        return self.ogmios.reward_accounts(scripts=scripts, keys=keys)
 
     def evaluate(
         self, tx_cbor: bytes, additional_utxo: Sequence[Utxo] = ()

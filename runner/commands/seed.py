@@ -139,7 +139,9 @@ def sign_milestone(
 def commit_milestone(
     milestone_identifier: Annotated[str, typer.Option("--milestone-identifier")],
     oracle_signatures: Annotated[Path, typer.Option("--oracle-signatures", help="The signatures file.")],
-    funding_key: Annotated[Path, typer.Option("--funding-key", help=".skey paying the fee.")],
+    funding_key: Annotated[Path | None, typer.Option(
+        "--funding-key", help=".skey paying the fee. Default: the key that paid register-milestone in this "
+                              "data directory.")] = None,
     quorum_threshold: Annotated[int | None, typer.Option("--quorum-threshold")] = None,
     total_oracles: Annotated[int | None, typer.Option("--total-oracles")] = None,
     contract_address: Annotated[str | None, typer.Option("--contract-address",
@@ -185,7 +187,9 @@ def submit_release(
     signing_key_path: Annotated[Path, typer.Option("--signing-key-path", help=".skey paying fees/collateral.")],
     beneficiary_address: Annotated[str | None, typer.Option("--beneficiary-address")] = None,
     beneficiary_index: Annotated[int | None, typer.Option("--beneficiary-index", min=0,
-                                                          help="Accepted for the guide; not needed.")] = None,
+                                                          help="The beneficiary's position (from 0) in the milestone's allocations, "
+                                                               "as calculate-distribution shows it; needs "
+                                                               "--milestone-identifier.")] = None,
     milestone_identifier: Annotated[str | None, typer.Option("--milestone-identifier")] = None,
     release_all: Annotated[bool, typer.Option("--all", help="Every claimable allocation.")] = False,
     no_submit: NoSubmit = None, confirmations: Confirmations = 0, timeout: Timeout = 120.0, output: Output = None,

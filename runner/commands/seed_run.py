@@ -13,6 +13,7 @@ from typing import Any
 
 from runner.cli import state
 from runner.commands import seed_inputs as inputs
+from runner.commands import seed_payer
 from runner.commands.seed import (
     Confirmations,
     ContractAddress,
@@ -50,7 +51,7 @@ from runner.engine.chainview import Retry
 from runner.engine.run import sign_only, signed_envelope
 from runner.errors import UserInputError
 from runner.store.atomic import write_json_atomic
-from runner.store.datadir import milestone_file
+from runner.store.datadir import DataDir, milestone_file
 
 
 def run_steps(steps: Sequence[Any], *, keys: KeyRing | None = None, plan: bool = False, fmt: str = "text",
@@ -143,9 +144,16 @@ def register_milestone(
                                     token_policy_id, token_name, owner_hash, payer_hash, expiry, expiry_ms, keys)
     steps = [DeployStep(target=target, id="deploy"), StakeStep(target=target, id="stake"),
              RegisterStep(target=target, id="register")]
+    paid_with = funding_key or owner_key
+
+    def after(ctx: Context, engine: Engine) -> None:
+        if not ctx.plan_mode:  # commit-milestone's default payer (the guide's commit names no key)
+            seed_payer.remember(ctx.data, paid_with, target.payer_address)
+
     engine, found, ctx = run_steps(steps, keys=keys, plan=no_submit is not None, fmt=fmt,
                                    command="register-milestone", confirmations=confirmations, timeout=timeout,
-                                   precheck=lambda c: inputs.check_against_chain(c, target, beneficiary_allocations))
+                                   precheck=lambda c: inputs.check_against_chain(c, target, beneficiary_allocations),
+                                   after=after)
     result = {**engine.results.get("deploy", {}), **engine.results.get("register", {})}
     envelopes = _write_envelopes(no_submit, engine, ctx) if no_submit is not None else []
     value = {"status": "planned" if no_submit else "success", **result,
@@ -197,7 +205,7 @@ def sign_milestone(
 def commit_milestone(
     milestone_identifier: str,
     oracle_signatures: Path,
-    funding_key: Path,
+    funding_key: Path | None = None,
     quorum_threshold: int | None = None,
     total_oracles: int | None = None,
     contract_address: str | None = None,
@@ -207,7 +215,11 @@ def commit_milestone(
     fmt = _fmt(output)
     network = canonical_network(state.config().network)
     keys = KeyRing()
-    payer = keys.address(keys.load(funding_key, "--funding-key"), ledger_network(network))
+    if funding_key is None:
+        funding_key, flag = seed_payer.remembered(DataDir(Path(state.config().data_directory))), seed_payer.SHOWN
+    else:
+        flag = "--funding-key"
+    payer = keys.address(keys.load(funding_key, flag), ledger_network(network))
     problems = Problems()
     where = str(oracle_signatures)
     parsed = sig.parse_signatures(inputs.read_text(oracle_signatures, "--oracle-signatures", problems) or "[]",
@@ -313,12 +325,17 @@ def submit_release(
     if not release_all and beneficiary_address is None and milestone_identifier is None:
         raise UserInputError("say what to release", location="submit-release",
                              hint="--beneficiary-address and/or --milestone-identifier, or --all")
+    if beneficiary_index is not None and milestone_identifier is None:
+        raise UserInputError("--beneficiary-index counts within one milestone's allocations",
+                             location=f"--beneficiary-index {beneficiary_index}",
+                             hint="add --milestone-identifier (or use --beneficiary-address alone)")
     beneficiary = inputs.key_address(beneficiary_address, network, "--beneficiary-address")
     keys = KeyRing()
     payer = keys.address(keys.load(signing_key_path, "--signing-key-path"), ledger_network(network))
+    who = beneficiary or (f"#{beneficiary_index}" if beneficiary_index is not None else "*")
     step = ReleaseStep(where=Where(contract_address=contract_address), payer_address=payer,
-                       selection=Selection(beneficiary, milestone_identifier),
-                       id=f"release:{beneficiary or '*'}:{milestone_identifier or '*'}")
+                       selection=Selection(beneficiary, milestone_identifier, beneficiary_index),
+                       id=f"release:{who}:{milestone_identifier or '*'}")
     engine, found, ctx = run_steps([step], keys=keys, plan=no_submit is not None, fmt=fmt, command="submit-release",
                                    confirmations=confirmations, timeout=timeout)
     envelopes = _write_envelopes(no_submit, engine, ctx) if no_submit is not None else []

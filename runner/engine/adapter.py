@@ -31,7 +31,7 @@ from runner.contract.blueprint import (
     schedule_scripts,
     script_hash_hex,
 )
-from runner.contract.datums import certificate_message, from_plutus_address
+from runner.contract.datums import certificate_message, entry_key, from_plutus_address, to_plutus_address
 from runner.contract.tx_core import ChainSnapshot, Evaluator, UnsignedTx, sign
 from runner.domain.schedule import ScheduleDefinition, ledger_network, milestone_bytes
 
@@ -288,9 +288,10 @@ def build_deploy(schedule: Schedule, payer: Sequence[pc.UTxO], snap: ChainSnapsh
     return T.deploy(schedule.params, schedule.scripts, payer, snap).tx
 
 
-def build_stake(dep: Deployment, payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator
-                ) -> list[UnsignedTx]:
-    tx = T.register_stake(dep, payer, snap, evaluate)
+def build_stake(dep: Deployment, payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator, *,
+                registered: bool = False) -> list[UnsignedTx]:
+    """[] when ``registered`` (the credential's reward account exists: nothing to do)."""
+    tx = T.register_stake(dep, payer, snap, evaluate, registered=registered)
     return [] if tx is None else [tx]
 
 
@@ -304,19 +305,39 @@ def build_certify(dep: Deployment, milestone: str, signatures: Mapping[bytes, by
     return T.certify(dep, milestone_bytes(milestone), dict(signatures), payer, snap, evaluate)
 
 
+def entry_order(beneficiary: str) -> bytes:
+    """Where a beneficiary's entry sits in a pot's datum: the contract sorts entries by the
+    serialised Plutus form of the address (``--beneficiary-index`` counts in this order)."""
+    return entry_key(to_plutus_address(pc.Address.from_primitive(beneficiary)))
+
+
+def one_transaction_payer(payer: Sequence[pc.UTxO]) -> list[pc.UTxO]:
+    """The payer's UTxOs cut to one fee input and the collateral, so a release or reclaim
+    round builds ONE transaction: a non-zero reward balance must be withdrawn whole, once
+    (the next round reads the balance again, then 0, and builds the rest)."""
+    fee_inputs, collateral = T.payer_inputs(payer)
+    return list({u.input: u for u in (fee_inputs[0], collateral)}.values())
+
+
+def reward_credential(dep: Deployment) -> str:
+    """The batch validator's stake credential (hex): releases and reclaims withdraw from it."""
+    return bytes(dep.scripts.batch_hash).hex()
+
+
 def build_release(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certs: Mapping[str, pc.UTxO],
-                  payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator
+                  payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator, *, reward_balance: int = 0
                   ) -> tuple[list[UnsignedTx], list[tuple[pc.UTxO, str]]]:
     """Release exactly the pots ``pot_utxos`` (the caller chose them): (transactions,
-    pots left out with the reason)."""
+    pots left out with the reason).  ``reward_balance``: the batch credential's rewards (the
+    ledger wants a withdrawal of exactly the balance)."""
     by_bytes = {milestone_bytes(k): v for k, v in certs.items()}
-    plan = R.release_plan(dep, pot_utxos, by_bytes, payer, snap, evaluate)
+    plan = R.release_plan(dep, pot_utxos, by_bytes, payer, snap, evaluate, reward_balance=reward_balance)
     return plan.transactions, [(i.utxo, i.reason) for i in plan.skipped]
 
 
 def build_reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], payer: Sequence[pc.UTxO], snap: ChainSnapshot,
-                  evaluate: Evaluator) -> list[UnsignedTx]:
-    return R.reclaim(dep, utxos, payer, snap, evaluate)
+                  evaluate: Evaluator, *, reward_balance: int = 0) -> list[UnsignedTx]:
+    return R.reclaim(dep, utxos, payer, snap, evaluate, reward_balance=reward_balance)
 
 
 def produced_at(txs: Sequence[UnsignedTx], address: str) -> list[pc.UTxO]:

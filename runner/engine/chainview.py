@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import pycardano as pc
 import tenacity
 
-from runner.chain.backend import ChainBackend, OutputReference, Utxo
+from runner.chain.backend import ChainBackend, OutputReference, RewardAccount, RewardAccounts, Utxo
 from runner.chain.pycardano_context import to_pycardano_protocol_parameters, to_pycardano_utxo
 from runner.engine.adapter import ChainSnapshot
 from runner.errors import ChainUnavailable, LedgerRejection
@@ -107,6 +107,20 @@ class ChainView:
         return evaluate
 
     @property
+    def reads_rewards(self) -> bool:
+        """Can this backend read reward accounts (Ogmios' ``rewardAccountSummaries``)?"""
+        return isinstance(self.backend, RewardAccounts)
+
+    def script_reward_account(self, script_hash: str) -> RewardAccount | None:
+        """The reward account of a script's stake credential; None when it is not registered.
+        Only when :attr:`reads_rewards`.  The answer is checked by the client (shape, amounts,
+        that it is about this credential)."""
+        backend = self.backend
+        assert isinstance(backend, RewardAccounts)
+        found = self.call(lambda: backend.reward_accounts(scripts=[script_hash]))
+        return found[0] if found else None
+
+    @property
     def has_history(self) -> bool:
         """Is there an index of spent outputs (Kupo) behind this backend?"""
         return getattr(self.backend, "kupo", None) is not None
@@ -140,6 +154,20 @@ class ChainView:
             if isinstance(raw, int):
                 return raw
         return tip.slot  # no height anywhere: slots stand in (documented in docs/engine.md)
+
+    def inclusion_height(self, tx_id: str) -> int | None:
+        """The height of the block holding ``tx_id``: Kupo's ``created_at`` of its outputs,
+        then Ogmios chain sync for that block's height.  None when either is missing or the
+        block is not (yet, or any more) on the chain: the caller counts from first sight."""
+        kupo, ogmios = getattr(self.backend, "kupo", None), getattr(self.backend, "ogmios", None)
+        if kupo is None or ogmios is None:
+            return None
+        points = {(m.created_at.slot, m.created_at.header_hash) for m in self.matches(f"*@{tx_id}")}
+        if len(points) != 1:  # not indexed yet, or an index that contradicts itself
+            return None
+        [(slot, header_hash)] = points
+        found = self.call(lambda: ogmios.block_height_at(slot, header_hash))
+        return found if isinstance(found, int) else None
 
     # ------------------------------------------------------------ writes
 

@@ -13,6 +13,7 @@ from runner.domain import claims
 from runner.engine import adapter, events
 from runner.engine.chainview import ref_text
 from runner.engine.observe import ScheduleFacts
+from runner.engine.steps_claims import milestone_order
 
 
 def milestone_record(facts: ScheduleFacts, milestone: str) -> dict[str, Any] | None:
@@ -53,11 +54,16 @@ def check_status(facts: ScheduleFacts, milestone: str | None) -> dict[str, Any]:
 
 
 def distribution(facts: ScheduleFacts, beneficiary: str) -> dict[str, Any]:
-    found = claims.select(claims.statuses(facts.allocations(), facts.claim_facts()), beneficiary=beneficiary)
+    """The guide's shape; each allocation also says its ``beneficiary_index`` (the position
+    ``submit-release --beneficiary-index`` takes with its milestone)."""
+    allocations = facts.allocations()
+    found = claims.select(claims.statuses(allocations, facts.claim_facts()), beneficiary=beneficiary)
     return {"beneficiary_address": beneficiary, "claimable_amount": claims.claimable_amount(found),
             "allocations": [{"milestone_identifier": s.allocation.milestone, "token_amount": s.allocation.amount,
                              "claimable": s.claimable, "reason": s.reason.value, "vesting_passed": s.vesting_passed,
-                             "vesting_time_ms": s.allocation.vesting_ms} for s in found]}
+                             "vesting_time_ms": s.allocation.vesting_ms,
+                             "beneficiary_index": milestone_order(allocations, s.allocation.milestone).index(
+                                 s.allocation)} for s in found]}
 
 
 def transactions(found: Sequence[events.Event]) -> list[dict[str, Any]]:

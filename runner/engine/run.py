@@ -23,8 +23,15 @@ from runner.engine.adapter import UnsignedTx, sign
 from runner.engine.chainview import describe_rejection, is_already_spent
 from runner.engine.context import Context
 from runner.engine.observe import KnownAfterApply
-from runner.engine.step import Step, WorkAlreadyDone
-from runner.errors import ChainUnavailable, InDoubt, LedgerRejection, StateError
+from runner.engine.step import ChainMoved, Step, WorkAlreadyDone
+from runner.errors import (
+    ChainUnavailable,
+    InDoubt,
+    LedgerRejection,
+    MilestonesError,
+    StateError,
+    UserInputError,
+)
 from runner.store.journal import JournalEntry, bytes_problem
 
 #: Test hook: called with the phase name ("built", "journaled", "sent" (accepted, not yet
@@ -40,10 +47,30 @@ def tx_id_of(signed_cbor: bytes) -> str:
 
 
 def inputs_moved(exc: LedgerRejection) -> bool:
-    """Evaluation or submission refused because an input we read is gone (3117, or
-    evaluation's 3004 "unknown transaction input"): the chain moved since we looked."""
-    return exc.ogmios_code == 3117 or (exc.ogmios_code == 3004 and "unknown transaction input"
-                                       in f"{exc.data} {exc.message}".lower())
+    """Evaluation or submission refused because an input we read is gone (3117; evaluation's
+    3004 "unknown transaction input"; or a 3010 whose per-validator errors are 3117, as Ogmios
+    reports a spent script input): the chain moved since we looked."""
+    if exc.ogmios_code == 3117:
+        return True
+    if exc.ogmios_code == 3004:
+        return "unknown transaction input" in f"{exc.data} {exc.message}".lower()
+    if exc.ogmios_code == 3010 and isinstance(exc.data, list):
+        return any(isinstance(e, dict) and isinstance(e.get("error"), dict) and e["error"].get("code") == 3117
+                   for e in exc.data)
+    return False
+
+
+def moved_under(exc: BaseException) -> LedgerRejection | None:
+    """The "inputs moved" refusal behind ``exc`` (itself, or its cause: the builder wraps a
+    batch's refusal, e.g. "every pot failed"), else None."""
+    seen: BaseException | None = exc
+    for _ in range(16):  # a cause chain is short; never loop on a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, LedgerRejection) and inputs_moved(seen):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _summary(tx: UnsignedTx, tx_id: str) -> ev.TxSummary:
@@ -126,7 +153,7 @@ class Engine:
         yield ev.StepStarted(step.id, step.kind)
         changed = False
         facts = None
-        moved: LedgerRejection | None = None
+        moved: MilestonesError | None = None
         for _ in range(ctx.settings.max_rounds):
             try:
                 facts = step.observe(ctx)
@@ -147,8 +174,11 @@ class Engine:
                     facts = None
                     break
                 raise
-            except LedgerRejection as exc:
-                if not inputs_moved(exc):
+            except ChainMoved as signal:  # the build found something it observed gone: look again
+                moved = signal.error
+                continue
+            except (LedgerRejection, UserInputError) as exc:
+                if moved_under(exc) is None:
                     raise
                 moved = exc  # another writer spent what we read (a payer UTxO, a pot): look again
                 continue
@@ -248,10 +278,13 @@ class Engine:
             if fate == "on chain":
                 height = chain.block_height()
                 seen_at = height if seen_at is None else seen_at
-                if height - seen_at >= settings.confirmations:
+                # depth from the block that holds it (Kupo + Ogmios); first sight when unknown
+                included = chain.inclusion_height(entry.tx_id) if settings.confirmations else None
+                depth = height - (included if included is not None and included <= height else seen_at)
+                if depth >= settings.confirmations:
                     ctx.journal.mark(entry, "confirmed")
                     self.on_phase("confirmed")
-                    yield ev.Confirmed(entry.step, entry.tx_id, height - seen_at)
+                    yield ev.Confirmed(entry.step, entry.tx_id, depth)
                     return True
             elif fate == "dead":
                 ctx.journal.mark(entry, "dead", "dropped: inputs spent elsewhere or deadline passed")

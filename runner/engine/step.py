@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from runner.engine.adapter import UnsignedTx
 from runner.engine.context import Context
-from runner.errors import LedgerRejection
+from runner.errors import LedgerRejection, MilestonesError
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,16 @@ class WorkAlreadyDone(Exception):  # a signal, not an error
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ChainMoved(Exception):  # a signal, not an error
+    """Raised by ``build`` when something it observed is gone by the time it builds (another
+    runner spent it): the engine observes again (bounded); ``error`` is raised if the chain
+    never settles."""
+
+    def __init__(self, error: MilestonesError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def noop(reason: str) -> Decision:

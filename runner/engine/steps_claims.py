@@ -6,11 +6,12 @@ so they work from an empty data directory.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from runner.domain import claims
+from runner.domain.schedule import Allocation
 from runner.engine import adapter, discovery
 from runner.engine.adapter import UnsignedTx
 from runner.engine.chainview import ref_text
@@ -33,6 +34,20 @@ class Where:
             return self.target.facts(ctx, history=history, pots=pots)
         assert self.contract_address is not None
         return schedule_facts(ctx, discovery.by_address(ctx, self.contract_address), history=history, pots=pots)
+
+
+def withdrawable(ctx: Context, dep: adapter.Deployment) -> int:
+    """The batch credential's reward balance (a release or reclaim withdraws exactly that);
+    0 when the backend cannot read reward accounts (the devnet's balance is always 0)."""
+    if not ctx.chain.reads_rewards:
+        return 0
+    account = ctx.chain.script_reward_account(adapter.reward_credential(dep))
+    if account is None:
+        raise UserInputError(f"the schedule's stake credential {adapter.reward_credential(dep)} is not registered, "
+                             "so no release or reclaim can run (each one withdraws from it)",
+                             location=str(dep.allocation_address),
+                             hint="run register-milestone again: its stake step registers the credential")
+    return account.rewards
 
 
 def _junk(facts: ScheduleFacts) -> list[tuple[str, str]]:
@@ -70,17 +85,50 @@ class CertifyStep(Step):
                 "certificate": ref_text(cert.input) if cert is not None else None}
 
 
+def milestone_order(allocations: Sequence[Allocation], milestone: str) -> list[Allocation]:
+    """A milestone's allocations in the contract's order: its pots by vesting time, and in a
+    pot the datum's entries (sorted by the beneficiary's serialised address).  The guide's
+    ``--beneficiary-index`` is a position in this list (``calculate-distribution`` shows it)."""
+    mine = [a for a in allocations if a.milestone == milestone]
+    return sorted(mine, key=lambda a: (a.vesting_ms, adapter.entry_order(a.beneficiary)))
+
+
 @dataclass(frozen=True)
 class Selection:
-    """Which allocations a release covers: all, one beneficiary, one milestone, or both."""
+    """Which allocations a release covers: all, one beneficiary, one milestone, or both;
+    ``index``: the guide's ``--beneficiary-index``, a position in the milestone's allocations
+    (:func:`milestone_order`), which must agree with ``beneficiary`` when both are given."""
 
     beneficiary: str | None = None
     milestone: str | None = None
+    index: int | None = None
 
     def describe(self) -> str:
         parts = [f"beneficiary {self.beneficiary}" if self.beneficiary else "",
-                 f"milestone {self.milestone}" if self.milestone else ""]
+                 f"milestone {self.milestone}" if self.milestone else "",
+                 f"beneficiary index {self.index}" if self.index is not None else ""]
         return ", ".join(p for p in parts if p) or "all allocations"
+
+    def resolve(self, allocations: Sequence[Allocation]) -> Selection:
+        """The beneficiary the index names (a user error if it names none, or another one)."""
+        if self.index is None:
+            return self
+        where = f"--beneficiary-index {self.index}"
+        if self.milestone is None:
+            raise UserInputError("--beneficiary-index counts within one milestone's allocations", location=where,
+                                 hint="add --milestone-identifier (or use --beneficiary-address alone)")
+        ordered = milestone_order(allocations, self.milestone)
+        if self.index >= len(ordered):
+            raise UserInputError(f"milestone {self.milestone} has {len(ordered)} allocation(s) on chain, so no index "
+                                 f"{self.index}", location=where,
+                                 hint="indexes start at 0; `calculate-distribution` shows each allocation's "
+                                      "beneficiary_index")
+        named = ordered[self.index].beneficiary
+        if self.beneficiary is not None and named != self.beneficiary:
+            raise UserInputError(f"index {self.index} of milestone {self.milestone} is {named}, not "
+                                 f"--beneficiary-address {self.beneficiary}", location=where,
+                                 hint="drop one of the two, or take the index from `calculate-distribution`")
+        return Selection(named, self.milestone)
 
 
 @register
@@ -97,8 +145,10 @@ class ReleaseStep(Step):
         return self.where.facts(ctx, history=True)
 
     def _statuses(self, facts: ScheduleFacts) -> list[claims.ClaimStatus]:
-        found = claims.statuses(facts.allocations(), facts.claim_facts())
-        return claims.select(found, beneficiary=self.selection.beneficiary, milestone=self.selection.milestone)
+        allocations = facts.allocations()
+        chosen = self.selection.resolve(allocations)
+        found = claims.statuses(allocations, facts.claim_facts())
+        return claims.select(found, beneficiary=chosen.beneficiary, milestone=chosen.milestone)
 
     def decide(self, facts: ScheduleFacts) -> Decision:
         chosen = self._statuses(facts)
@@ -119,9 +169,12 @@ class ReleaseStep(Step):
         dep = facts.require_deployment(ctx)
         utxos = [facts.locked_utxos[r] for r in decision.payload]
         payer = ctx.chain.utxos(self.payer_address)
+        balance = withdrawable(ctx, dep)
+        if balance:  # withdrawn whole, by one transaction per round
+            payer = adapter.one_transaction_payer(payer)
         try:
             txs, skipped = adapter.build_release(dep, utxos, facts.certificates, payer, facts.snap,
-                                                 ctx.chain.evaluator())
+                                                 ctx.chain.evaluator(), reward_balance=balance)
         except (UserInputError, LedgerRejection):
             if len(ctx.chain.by_refs(decision.payload)) == len(decision.payload):
                 raise  # our pots are all there: a real refusal, explained
@@ -166,8 +219,10 @@ class ReclaimStep(Step):
     def build(self, ctx: Context, facts: ScheduleFacts, decision: Decision) -> list[UnsignedTx]:
         dep = facts.require_deployment(ctx)
         utxos = list(facts.locked_utxos.values()) + [u for u, _ in facts.junk]
-        return adapter.build_reclaim(dep, utxos, ctx.chain.utxos(self.owner_address), facts.snap,
-                                     ctx.chain.evaluator())
+        payer, balance = ctx.chain.utxos(self.owner_address), withdrawable(ctx, dep)
+        if balance:  # withdrawn whole, by one transaction per round
+            payer = adapter.one_transaction_payer(payer)
+        return adapter.build_reclaim(dep, utxos, payer, facts.snap, ctx.chain.evaluator(), reward_balance=balance)
 
 
 @register

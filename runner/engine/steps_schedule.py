@@ -17,7 +17,7 @@ from runner.engine.adapter import UnsignedTx
 from runner.engine.chainview import ref_text
 from runner.engine.context import Context
 from runner.engine.observe import KnownAfterApply, ScheduleFacts, schedule_facts
-from runner.engine.step import Decision, Step, WorkAlreadyDone, noop, register
+from runner.engine.step import ChainMoved, Decision, Step, WorkAlreadyDone, noop, register
 from runner.errors import LedgerRejection, UserInputError
 
 
@@ -105,9 +105,14 @@ class StakeStep(Step):
     def build(self, ctx: Context, facts: ScheduleFacts, decision: Decision) -> list[UnsignedTx]:
         assert self.target is not None
         dep = facts.require_deployment(ctx)
+        registered = (ctx.chain.reads_rewards
+                      and ctx.chain.script_reward_account(adapter.reward_credential(dep)) is not None)
         payer = ctx.chain.utxos(self.target.payer_address)
         try:
-            return adapter.build_stake(dep, payer, facts.snap, ctx.chain.evaluator())
+            txs = adapter.build_stake(dep, payer, facts.snap, ctx.chain.evaluator(), registered=registered)
+            if not txs:  # the builder's answer to a registered credential: nothing to do
+                raise WorkAlreadyDone("the stake credential is already registered (its reward account exists)")
+            return txs
         except LedgerRejection as exc:  # evaluation refuses a registration that is already done
             if self.already_done(exc) or "already registered" in str(exc.data) + exc.message:
                 raise WorkAlreadyDone("the stake credential is already registered") from exc
@@ -145,9 +150,10 @@ class RegisterStep(Step):
         owned = ctx.chain.utxos(self.target.owner_address)
         seed = next((u for u in owned if ref_text(u.input) == facts.resolved.schedule.seed), None)
         if seed is None:
-            raise UserInputError("the schedule's seed is no longer at the owner's address",
-                                 hint="it was spent by another transaction: register the schedule again "
-                                      "(a new seed makes a new contract)")
+            raise ChainMoved(UserInputError(  # another runner registered meanwhile? look again
+                "the schedule's seed is no longer at the owner's address",
+                hint="it was spent by another transaction: register the schedule again "
+                     "(a new seed makes a new contract)"))
         self.registered_now = True
         return adapter.build_register(dep, self.target.definition, seed, owned, facts.snap)
 
