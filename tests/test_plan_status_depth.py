@@ -165,8 +165,7 @@ def served_status(devnet: Path, data: Path, plan: Path) -> dict[str, dict[str, A
 def test_after_apply_every_transaction_of_a_done_step_has_depth_at_least_1(seen: dict[str, Any]):
     assert seen["killed"].returncode == -signal.SIGKILL, seen["killed"].stderr[-2000:]
     deploy = seen["first"]["deploy"]
-    # (its status here is "planned": before register, plan mode cannot see the stake registration; an engine matter)
-    assert len(deploy["confirmations"]) == 2  # the scripts and the stake registration
+    assert deploy["status"] == "noop" and len(deploy["confirmations"]) == 2  # the scripts and the stake registration
     for tx in deploy["confirmations"]:
         assert tx["state"] == "on chain" and tx["depth"] >= 1 and tx["block_height"] >= 1, tx
     kinds = {tx["kind"]: tx["found_by"] for tx in deploy["confirmations"]}

@@ -7,23 +7,21 @@ the register chain in Kupo's history for ``register``, the certificate output fo
 journal adds the ids the chain cannot attribute to a step (the stake registration, a
 transaction still in flight); such a transaction says ``found_by: journal``.
 
-Depth is read from the chain, never from the journal: Kupo says in which block (slot and
-header hash) an output of the transaction was created; Ogmios' chain synchronization
-(``findIntersection`` at that block, then ``nextBlock``) gives that block's height; the
-depth is ``tip height - block height + 1`` (1: in the tip block).  A transaction in the
-node's mempool has depth 0; one the chain does not know is ``not found``.  Read-only: the
-chain-sync cursor is this connection's own and moves no one else's.
+Depth is read from the chain, never from the journal: the engine's
+``ChainView.inclusion_height`` (Kupo says in which block an output of the transaction was
+created, Ogmios' chain synchronization gives that block's height, the answers checked); the
+depth is ``tip height - block height + 1`` (1: in the tip block), the same count the engine
+confirms with.  A transaction in the node's mempool has depth 0; one the chain does not
+know is ``not found``.  Read-only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from runner.commands.plans_engine import PlanRun, StepOutcome
 from runner.engine.chainview import ChainView
-from runner.errors import ProtocolError
 from runner.plan import Plan, PlanInvalid, Step
 
 #: the ``found_by`` values
@@ -133,53 +131,13 @@ def _selection(run: PlanRun, plan: Plan, step: Step) -> Any:
 
 def depth_of(chain: ChainView, tx_id: str, kind: str, found_by: str) -> TxDepth:
     """Where the chain has ``tx_id``: its block and depth, the mempool, or nowhere."""
-    matches = chain.matches(f"*@{tx_id}")
-    if matches:
-        point = matches[0].created_at
-        heights = block_height(chain, point.slot, point.header_hash)
-        if heights is not None:
-            height, tip_height = heights
-            return TxDepth(tx_id, kind, found_by, "on chain", tip_height - height + 1, height, point.slot)
+    height = chain.inclusion_height(tx_id)  # Kupo's block point, then Ogmios chain sync (checked answers)
+    if height is not None:
+        tip = chain.block_height()
+        slots = [m.created_at.slot for m in chain.matches(f"*@{tx_id}")]
+        return TxDepth(tx_id, kind, found_by, "on chain", tip - height + 1, height, min(slots) if slots else None)
     if chain.in_mempool(tx_id):
         return TxDepth(tx_id, kind, found_by, "in mempool", 0)
     if chain.by_refs([f"{tx_id}#0"]):
         return TxDepth(tx_id, kind, found_by, "on chain", None)
     return TxDepth(tx_id, kind, found_by, "not found", None)
-
-
-def block_height(chain: ChainView, slot: int, header_hash: str) -> tuple[int, int] | None:
-    """(height of the block at ``slot``/``header_hash``, the tip's height), by chain sync; None
-    when the block is no longer on the chain (rolled back) or there is no Ogmios to ask."""
-    ogmios = getattr(chain.backend, "ogmios", None)
-    if ogmios is None:
-        return None
-
-    def ask() -> tuple[int, int] | None:
-        found = ogmios.request("findIntersection", {"points": [{"slot": slot, "id": header_hash}]})
-        tip = _field(found, "tip")
-        if _field(tip, "id") == header_hash:  # the tip block: nextBlock would wait for the next one
-            return _height(tip), _height(tip)
-        back = ogmios.request("nextBlock")  # a reconnect in between would roll back to "origin" instead
-        if _field(back, "direction") != "backward" or _field(_field(back, "point"), "id") != header_hash:
-            return None
-        forward = ogmios.request("nextBlock")
-        block = _field(forward, "block")
-        if _field(forward, "direction") != "forward" or _field(block, "ancestor") != header_hash:
-            return None
-        return _height(block) - 1, _height(_field(forward, "tip"))
-
-    try:
-        return chain.call(ask)
-    except ProtocolError:  # IntersectionNotFound (1000): the block was rolled back; or an unreadable answer
-        return None
-
-
-def _field(value: Any, name: str) -> Any:
-    return value.get(name) if isinstance(value, Mapping) else None
-
-
-def _height(value: Any) -> int:
-    height = _field(value, "height")
-    if not isinstance(height, int) or isinstance(height, bool):
-        raise ProtocolError(f"Ogmios sent a block or tip without a height: {str(value)[:200]}")
-    return height
