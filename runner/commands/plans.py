@@ -76,6 +76,8 @@ def validate(
 
 EVENTS_FORMAT = "milestones.plan-events"
 EVENTS_VERSION = 1
+#: additions that break no reader of version 1 (1: ``confirmations`` on status' PlanStep events)
+EVENTS_MINOR = 1
 SAVED_FORMAT = "milestones.saved-plan"
 MAX_ROUNDS = 200
 PlanArgument = Annotated[Path, typer.Argument(help="The plan file (apply: or a file saved by `plan --out`).",
@@ -97,7 +99,7 @@ class Printer:
         self.console = _console()
         if self.json:
             self.line({"v": EVENTS_VERSION, "event": "PlanFormat", "format": EVENTS_FORMAT, "version": EVENTS_VERSION,
-                       "mode": mode, "plan": plan.file, "name": plan.name, "network": plan.network})
+                       "minor": EVENTS_MINOR, "mode": mode, "plan": plan.file, "name": plan.name, "network": plan.network})
 
     def line(self, value: dict[str, Any]) -> None:
         typer.echo(json.dumps(value, default=str))
@@ -116,6 +118,8 @@ class Printer:
         extra = f" ({len(outcome.txs)} tx, fees {fees / 1e6:.6f} ADA)" if outcome.txs else ""
         self.console.print(f"{mark[outcome.status]} {outcome.id} [dim]{outcome.kind}[/]: "
                            f"{_escape(outcome.reason)}{extra}")
+        for tx in outcome.confirmations or ():
+            self.console.print(f"    tx {_escape(tx.text())}")
 
     def finish(self, summary: dict[str, Any]) -> None:
         if self.json:
@@ -171,12 +175,14 @@ def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOu
                       remote=remote) as (ctx, connection):
         run = PlanRun(source, ctx, connection, printer.engine_event, on_phase=_crash_hook())
         steps = run.run()
+        depths = _status_txs(run) if mode == "status" else None
         while True:
             with printer.console.status(f"{mode}: step {len(outcomes) + 1} of {len(plan.steps)}"):
                 outcome = next(steps, None)
             if outcome is None:
                 break
-            if mode == "status":
+            if depths is not None:
+                depths.annotate(outcome)
                 _in_doubt(ctx, outcome)
             outcomes.append(outcome)
             printer.step(outcome)
@@ -190,6 +196,12 @@ def execute(path: Path, inputs: Inputs, *, mode: str) -> tuple[Plan, list[StepOu
     printer.finish({"mode": mode, "changes": len(changes), "transactions": len(txs),
                     "fees": sum(t["fee"] for t in txs), "text": text})
     return plan, outcomes, run
+
+
+def _status_txs(run: PlanRun) -> Any:
+    from runner.commands.plans_status import StatusTxs
+
+    return StatusTxs(run)
 
 
 def _in_doubt(ctx: Any, outcome: StepOutcome) -> None:

@@ -57,10 +57,15 @@ class StepOutcome:
     reason: str
     outputs: dict[str, Any] = field(default_factory=dict)
     txs: list[dict[str, Any]] = field(default_factory=list)
+    #: status: this step's transactions on chain, with their depth (``plans_status.TxDepth``)
+    confirmations: list[Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"event": "PlanStep", "step": self.id, "kind": self.kind, "status": self.status,
-                "reason": self.reason, "outputs": self.outputs, "transactions": self.txs}
+        value = {"event": "PlanStep", "step": self.id, "kind": self.kind, "status": self.status,
+                 "reason": self.reason, "outputs": self.outputs, "transactions": self.txs}
+        if self.confirmations is not None:
+            value["confirmations"] = [c.to_json() for c in self.confirmations]
+        return value
 
 
 @dataclass
@@ -100,7 +105,8 @@ class PlanRun:
             keys = self.keys(plan)
             self.ctx.keys = keys.ring
             outcome = HANDLERS[step.kind](self, plan, step, keys)
-            self.outputs[step.id] = outcome.outputs
+            # an output only apply knows is left out: templates then see KNOWN_AFTER_APPLY, never the text
+            self.outputs[step.id] = {k: v for k, v in outcome.outputs.items() if not _unknown(v)}
             if outcome.status == "changed":
                 self._facts.clear()
             self.pending = self.pending or outcome.status in ("planned", "unknown")
@@ -149,6 +155,10 @@ class PlanRun:
             self._facts[key] = StatusStep(where=Where(target=target), id="facts").observe(self.ctx)
         self.last_facts = self._facts[key]
         return self._facts[key]
+
+
+def _unknown(value: Any) -> bool:
+    return isinstance(value, str) and value == UNKNOWN
 
 
 def outcome_of(step: Step, found: Sequence[events.Event]) -> StepOutcome:
@@ -229,19 +239,42 @@ def _registered(run: PlanRun, plan: Plan, keys: PlanKeys) -> bool:
 
 
 def _advance(run: PlanRun, plan: Plan, step: Step, keys: PlanKeys) -> StepOutcome:
-    now = run.ctx.chain.snapshot().now_ms
-    target = step.options.to_ms if step.options.to_ms is not None else now + int(step.options.by_ms)
+    snap = run.ctx.chain.snapshot()
+    now = snap.now_ms
+    target, anchor = _advance_target(run, plan, step, snap.system_start_ms)
+    if target is None:
+        return StepOutcome(step.id, step.kind, "unknown", f"move the devnet clock to {anchor.strip(' ()')}",
+                           {"target_ms": UNKNOWN, "tip_slot": UNKNOWN, "tip_time_ms": UNKNOWN})
     if now >= target:
-        return StepOutcome(step.id, step.kind, "noop", f"chain time {now} ms is already at or past {target} ms",
-                           {"tip_slot": run.ctx.chain.snapshot().slot, "tip_time_ms": now})
+        return StepOutcome(step.id, step.kind, "noop", f"chain time {now} ms is already at or past {target} ms{anchor}",
+                           {"target_ms": target, "tip_slot": snap.slot, "tip_time_ms": now})
     if run.plan_mode:
-        return StepOutcome(step.id, step.kind, "planned", f"move the devnet clock from {now} to {target} ms",
-                           {"tip_slot": UNKNOWN, "tip_time_ms": target})
+        return StepOutcome(step.id, step.kind, "planned", f"move the devnet clock from {now} to {target} ms{anchor}",
+                           {"target_ms": target, "tip_slot": UNKNOWN, "tip_time_ms": target})
     run.connection.devnet_control("devnet/advance", {"posixMs": target})
     run.connection.devnet_control("devnet/tick", {})
     snap = run.ctx.chain.snapshot()
     return StepOutcome(step.id, step.kind, "changed", f"moved the devnet clock from {now} to {snap.now_ms} ms",
-                       {"tip_slot": snap.slot, "tip_time_ms": snap.now_ms})
+                       {"target_ms": target, "tip_slot": snap.slot, "tip_time_ms": snap.now_ms})
+
+
+def _advance_target(run: PlanRun, plan: Plan, step: Step, system_start_ms: int) -> tuple[int | None, str]:
+    """``to``: that time.  ``by``: after the previous advance-time step's target, or after the
+    chain's start for the first one; never after "now", so a finished plan stays finished
+    (a second apply finds the clock already there and moves nothing)."""
+    if step.options.to_ms is not None:
+        to = step.options.to_ms
+        return (to, "") if isinstance(to, int) else (None, "a time known after apply")
+    by = step.options.by_ms
+    if not isinstance(by, int):
+        return None, "a time known after apply"
+    earlier = [s for s in plan.steps[:[s.id for s in plan.steps].index(step.id)] if s.kind == "advance-time"]
+    if not earlier:
+        return system_start_ms + by, f" ({by} ms after the chain's start)"
+    anchor = run.outputs.get(earlier[-1].id, {}).get("target_ms")
+    if not isinstance(anchor, int):
+        return None, f"{by} ms after step {earlier[-1].id}'s target, known after apply"
+    return anchor + by, f" ({by} ms after step {earlier[-1].id}'s target)"
 
 
 def _deploy(run: PlanRun, plan: Plan, step: Step, keys: PlanKeys) -> StepOutcome:

@@ -33,7 +33,7 @@ STEP_KINDS: dict[str, StepKind] = {k.name: k for k in (
     StepKind("init", frozenset({"network", "tip_slot", "tip_time_ms", "system_start_ms", "faucet_policy_id"}),
              uses_schedule=False),
     StepKind("fund", frozenset({"address", "output_ref"}), devnet_only=True, uses_schedule=False),
-    StepKind("advance-time", frozenset({"tip_slot", "tip_time_ms"}), devnet_only=True, uses_schedule=False),
+    StepKind("advance-time", frozenset({"target_ms", "tip_slot", "tip_time_ms"}), devnet_only=True, uses_schedule=False),
     StepKind("deploy", frozenset({"allocation_address", "certificate_address", "policy_id", "tx_ids"})),
     StepKind("register", frozenset({"allocations", "tx_ids"})),
     StepKind("sign", frozenset({"signatures", "signatures_file"})),

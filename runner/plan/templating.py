@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import copy
 import re
-import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2 import StrictUndefined, TemplateError, Undefined, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from runner.plan.problems import Path, Problem
+from runner.plan.sandbox import HINT, JINJA_FILTERS, JINJA_TESTS, PlanSandbox
 from runner.plan.yaml_source import Marks
 
 RESERVED = ("steps", "env", "vars", "network", "loop")
@@ -88,91 +87,6 @@ HELPERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-MAX_REPEAT = 100_000
-MAX_EXPONENT = 512
-MAX_POWER_BITS = 4096  # the result of ``**`` too: ((9 ** 512) ** 512) ** 512 passes MAX_EXPONENT each time
-
-
-class PlanSandbox(SandboxedEnvironment):
-    """Jinja's sandbox, plus limits on ``*`` and ``**`` so a template cannot exhaust memory."""
-
-    intercepted_binops = frozenset({"*", "**", "%"})
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        for name in ("lipsum", "cycler", "joiner", "namespace"):  # lipsum(10**6) builds ~450 MB; plans need none
-            self.globals.pop(name, None)
-        for name in ("center", "indent", "format"):  # padding filters: bounded like the str methods
-            self.filters[name] = _bounded_filter(name, self.filters[name])
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
-        if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 \
-                and left.bit_length() * right > MAX_POWER_BITS:
-            raise SecurityError(f"the power would have about {left.bit_length() * right:,} bits "
-                                f"(limit {MAX_POWER_BITS:,})")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
-                    raise SecurityError(f"repetition would make {len(seq) * times:,} items (limit {MAX_REPEAT:,})")
-        if operator == "%" and isinstance(left, str):
-            _check_printf(left)
-        return super().call_binop(context, operator, left, right)
-
-    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        """``str`` padding methods: the result may not be wider than MAX_REPEAT characters."""
-        text = getattr(obj, "__self__", None)
-        if isinstance(text, str) and getattr(obj, "__name__", "") in _PADDING_METHODS:
-            tabs = max(1, text.count("\t")) if obj.__name__ == "expandtabs" else 1
-            for width in (*args, *kwargs.values()):
-                if isinstance(width, int):
-                    _check_width(width * tabs, f"{obj.__name__}()")
-        return super().call(context, obj, *args, **kwargs)
-
-    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        """``str.format``: widths and precisions in the format string are bounded too."""
-        wrapped = super().wrap_str_format(value)
-        if wrapped is not None:
-            for _, _, spec, _ in string.Formatter().parse(value.__self__):
-                if spec and "{" in spec:
-                    raise SecurityError("a width given by another field ('{:{}}') is not allowed in plans")
-                for digits in re.findall(r"\d+", spec or ""):
-                    _check_width(int(digits), "a format width")
-        return wrapped
-
-
-_PADDING_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
-_PRINTF_FIELD = re.compile(r"%%|%(?:\([^)]*\))?[-#0 +]*(?P<width>\*|\d+)?(?:\.(?P<precision>\*|\d+))?")
-
-
-def _check_width(width: int, what: str) -> None:
-    if width > MAX_REPEAT:
-        raise SecurityError(f"{what} would make {width:,} characters (limit {MAX_REPEAT:,})")
-
-
-def _check_printf(text: str) -> None:
-    """``'%10s' % x`` and ``|format``: literal widths bounded, ``*`` widths refused."""
-    for match in _PRINTF_FIELD.finditer(text):
-        for part in match.group("width", "precision"):
-            if part == "*":
-                raise SecurityError("a '*' width is not allowed in plans; write the number")
-            if part:
-                _check_width(int(part), "a % width")
-
-
-def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
-    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
-        if name == "format":
-            _check_printf(str(value))
-        else:  # center(width), indent(width): width is a number, or for indent the text to indent with
-            width = kwargs.get("width", args[0] if args else 0)
-            lines = str(value).count("\n") + 1 if name == "indent" else 1
-            _check_width((len(width) if isinstance(width, str) else int(width)) * lines, f"|{name}")
-        return original(value, *args, **kwargs)
-    return bounded
-
-
 @dataclass(frozen=True)
 class StepScope:
     """Which step ids exist, in order, and what each one outputs (declared and known)."""
@@ -208,9 +122,7 @@ class Renderer:
     _results: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._env = PlanSandbox(undefined=StrictUndefined, autoescape=False)
-        self._env.globals.update(HELPERS)
-        self._env.filters.update(HELPERS)
+        self._env = PlanSandbox(HELPERS, undefined=StrictUndefined, autoescape=False)  # one budget per document
         self._views: dict[int, dict[str, Any]] = {}
 
     def forget(self) -> None:
@@ -259,35 +171,49 @@ class Renderer:
         compiled = self._compile(source)
         if isinstance(compiled, list):
             return "broken", compiled
-        kind, program, tree = compiled
+        program, tree = compiled
         found = self._check_names(tree, visible)
         if found:
             return "broken", found
         texts = KnownAfterApply.texts
         try:
-            result = program(**self._context(visible)) if kind == "expr" else program.render(self._context(visible))
+            result = program(self._context(visible))
+            if isinstance(result, Undefined):  # a lone {{ x.refused }}: say why, not "wrong type"
+                result._fail_with_undefined_error()
+            if callable(result):
+                raise TypeError(f"the expression is a function ({getattr(result, '__name__', 'callable')}), "
+                                "not a value: call it")
+        except RecursionError:
+            return "broken", [("template-error", "the template is nested too deeply to evaluate",
+                               "split it: compute parts in variables: and combine them")]
         except (TemplateError, ArithmeticError, TypeError, ValueError, OverflowError) as exc:
-            return "broken", [("template-error", f"the template failed: {_reason(exc)}",
-                               "check the expression; variables are listed under variables: or given with --var")]
+            hint = HINT if isinstance(exc, SecurityError) else \
+                "check the expression; variables are listed under variables: or given with --var"
+            return "broken", [("template-error", f"the template failed: {_reason(exc)}", hint)]
         if result is KNOWN_AFTER_APPLY or KnownAfterApply.texts != texts:
             return "deferred", None
         return "ok", result
 
-    def _compile(self, source: str) -> tuple[str, Any, nodes.Template] | list[Issue]:
+    def _compile(self, source: str) -> tuple[Any, nodes.Template] | list[Issue]:
         whole = _WHOLE_EXPRESSION.match(source)
-        compiled: tuple[str, Any, nodes.Template]
         try:
+            too_big = self._env.shape(source)
+            if too_big is not None:
+                return [("template-error", too_big, "split it: compute parts in variables: and combine them")]
             tree = self._env.parse(source)
-            if whole is not None:
-                compiled = ("expr", self._env.compile_expression(whole.group("expr"), undefined_to_none=False), tree)
-            else:
-                compiled = ("text", self._env.from_string(source), tree)
+            refused = [r for r in self._env.refusals(tree) if _known_to_jinja(r)]
+            if refused:
+                return [("template-error", f"{', '.join(refused)} is not available in plans", HINT)]
+            program = self._env.program(source, whole.group("expr") if whole is not None else None)
+        except (RecursionError, SyntaxError):  # the shape limits make these unlikely; never a traceback
+            return [("template-error", "the template is nested too deeply to compile",
+                     "split it: compute parts in variables: and combine them")]
         except TemplateError as exc:
             line = getattr(exc, "lineno", None) or 1
             where = f" (line {line} of the template)" if line > 1 else ""
             return [("template-syntax", f"template syntax error{where}: {_reason(exc)}",
                      "fix the {{ ... }} / {% ... %} expression")]
-        return compiled
+        return program, tree
 
     def _check_names(self, tree: nodes.Template, visible: int) -> list[Issue]:
         """Unknown variables, unlisted environment names, unknown or later steps: said plainly."""
@@ -324,6 +250,15 @@ class Renderer:
             return [("unknown-output", f"step '{step_id}' has no output '{keys[2]}'",
                                        f"its outputs are: {', '.join(sorted(outputs)) or '(none)'}")]
         return []
+
+
+def _known_to_jinja(refusal: str) -> bool:
+    """A filter or test Jinja has (refused by the allowlist); an unknown name stays a syntax error."""
+    kind, _, name = refusal.partition(" '")
+    name = name.rstrip("'")
+    if kind in ("the filter", "the test"):
+        return name in (JINJA_FILTERS if kind == "the filter" else JINJA_TESTS)
+    return True
 
 
 def _is_template(text: str) -> bool:

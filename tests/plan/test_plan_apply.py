@@ -135,6 +135,10 @@ def test_status_reports_every_step_done_with_its_reason(ci: dict[str, Any]):
     steps = [e for e in status.events() if e["event"] == "PlanStep"]
     assert len(steps) == 16 and {s["status"] for s in steps} == {"noop"}
     assert any("certified on chain" in s["reason"] for s in steps)
+    # from the chain alone (empty data directory): deploy, register, 2 certify, release, reclaim; each in a block
+    found = [c for s in steps for c in s["confirmations"]]
+    assert len(found) == 6 and {c["found_by"] for c in found} == {"chain"}
+    assert all(c["state"] == "on chain" and c["depth"] >= 1 for c in found), found
 
 
 def test_no_signing_key_appears_in_any_output_report_saved_plan_or_data_file(ci: dict[str, Any]):

@@ -108,13 +108,49 @@ REQUIRED_LINES = [("version: 1", 0), ("network: devnet", 0), ("  owner: owner", 
                   ("      lovelace: 100000000", 0), ("      payer: payer", 0, "wrong-type"), ("      out: sig/m1.json", 0),
                   ("            tokens: 100", 0), ("      oracles: [o1, o2]", 0)]
 
+#: templates that would build gigabytes or loop for hours without the sandbox's allowlist and budgets
+#: (runner/plan/sandbox.py); tests/test_plan_sandbox.py runs them under a memory and CPU limit
+HUGE = [
+    "{{ range(10000) | join('b' * 100000) }}",
+    "{% set s = 'b' * 100000 %}{{ ([s] * 100000) | join(s) }}",
+    "{{ ('b' * 100000).join(range(10000)) }}",
+    "{{ ('b' * 100000).replace('', 'c' * 100000) }}",
+    "{{ ('b' * 100000) | replace('', 'c' * 100000) }}",
+    "{{ range(10000) | list | tojson(indent=10**6) }}",
+    "{{ ('b ' * 50000) | wordwrap(1) }}",
+    "{{ ('b' * 100000) | truncate(10**9) }}",
+    "{{ 'b' | center(10**9) }}",
+    "{{ range(10**7) | list }}",
+    "{% for i in range(10**9) %}{% endfor %}",
+    ("{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}{% endfor %}{% endfor %}"
+     "{% endfor %}"),
+    "{% for i in range(10000) %}{% for j in range(10000) %}{{ 'b' * 100000 }}{% endfor %}{% endfor %}",
+    "{% for i in range(10000) %}{{ ('b' * 100000) ~ i }}{% endfor %}",
+    "{{ ('b' * 100000) ~ ('b' * 100000) }}",
+    "{{ ('b' * 100000) + ('b' * 100000) }}",
+    "{% set s = 'b' * 100000 %}{{ [s, s] }}",
+    "{% set s = 'b' * 100000 %}{{ [s, s] | string }}",
+    "{{ '{:>1000000000}'.format(1) }}",
+    "{{ '%1000000000d' % 1 }}",
+    "{{ (9 ** 512) * (9 ** 512) * (9 ** 512) }}",
+    "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+    "{% for x in [1] recursive %}{{ loop([x]) }}{% endfor %}",
+    "{% set x %}{{ 'b' * 100000 }}{% endset %}{{ x }}",
+    "{{ 'b'.encode() }}",
+    "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+    "{{ " + "[" * 5000 + "]" * 5000 + " }}",
+    "{{ 1" + " + 1" * 190 + " }}",
+    "{{ 1" + " + 1" * 20000 + " }}",
+    "x" + "{% if true %}" * 3000 + "{% endif %}" * 3000,
+]
+
 TEMPLATES = {'"{{ nope }}"': "unknown-variable", '"{{ token_name + }}"': "template-syntax", '"{{ 1 // 0 }}"': "template-error",
              "\"{{ ''.__class__.__mro__ }}\"": "template-error", '"{{ env.HOME }}"': "unknown-environment",
              '"{{ env.CORPUS_ENV }}"': "unknown-environment", '"{{ steps.init.outputs.nope }}"': "unknown-output",
              '"{{ steps.ghost.outputs.x }}"': "unknown-step", '"{% for x in %}"': "template-syntax",
              '"{{ range(10**9) | list }}"': "template-error", '"{{ 2 ** 100000 }}"': "template-error",
              '"{{ \'ab\' * 1000000000 }}"': "template-error", '"{{ steps.init.result }}"': "unknown-output",
-             '"{{ t0 | nosuchfilter }}"': "template-syntax"}
+             '"{{ t0 | nosuchfilter }}"': "template-syntax", **{f'"{text}"': "template-error" for text in HUGE}}
 TEMPLATE_FIELDS = ['    name: "{{ token_name }}"', "      amount: 100", "  expiry: 86400000", '      vesting: "{{ t0 + hours(2) }}"',
                    "      lovelace: 100000000"]
 
