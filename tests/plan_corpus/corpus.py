@@ -109,7 +109,7 @@ REQUIRED_LINES = [("version: 1", 0), ("network: devnet", 0), ("  owner: owner", 
                   ("            tokens: 100", 0), ("      oracles: [o1, o2]", 0)]
 
 #: templates that would build gigabytes or loop for hours without the sandbox's allowlist and budgets
-#: (runner/plan/sandbox.py); tests/test_plan_sandbox.py runs them under a memory and CPU limit
+#: (runner/plan/sandbox.py); tests/plan/test_plan_sandbox.py runs them under a memory and CPU limit
 HUGE = [
     "{{ range(10000) | join('b' * 100000) }}",
     "{% set s = 'b' * 100000 %}{{ ([s] * 100000) | join(s) }}",

@@ -15,13 +15,13 @@ import pytest
 
 from runner.plan import check_plan
 from runner.plan.sandbox import FILTERS, MAX_DOCUMENT, METHODS, TESTS
-from tests.test_plan_render import write
+from runner.testing.plans import write
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "plan_corpus"))
 import corpus
 
-NAME_LINE = 11  # the token name's line in tests/test_plan_render.py's plan
+NAME_LINE = 11  # the token name's line in tests/plan/test_plan_render.py's plan
 
 
 def quoted(template: str) -> str:

@@ -29,10 +29,11 @@ from typing import Any
 
 import pytest
 
-from runner.chain.devnet.genesis import derive_wallet
+from runner.devnet import save_ledger
+from runner.devnet.ledger.genesis import derive_wallet
 from runner.engine.backends import DEVNET_SEED
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 PLAN = """\
 version: 1
@@ -96,7 +97,7 @@ def on_ledger(data: Path, change: Callable[[Any], None]) -> None:
 
     ledger = open_ledger(data / "devnet")
     change(ledger)
-    ledger.save(data / "devnet")
+    save_ledger(ledger, data / "devnet")
 
 
 @pytest.fixture(scope="module")
