@@ -87,6 +87,8 @@ class PlanSource:
     inputs: Inputs
     problems: list[Problem] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)  # YAML problems that do not stop the checks
+    #: after :meth:`render`: the steps whose outputs its templates read (None: any of them)
+    step_reads: frozenset[str] | None = None
 
     @classmethod
     def read(cls, path: str | FsPath, inputs: Inputs | None = None) -> PlanSource:
@@ -109,6 +111,7 @@ class PlanSource:
         marks = self.document.marks
         problems: list[Problem] = list(self.notes)
         scope = _scope(data, outputs or {})
+        self.step_reads = None
         variables = self._variables(data, scope, problems)
         renderer = Renderer(marks, variables, self._environment(data), str(data.get("network")), scope)
         rendered = {key: self._render_top(renderer, key, value, data) for key, value in data.items()}
@@ -122,7 +125,9 @@ class PlanSource:
                                   frozenset(renderer.templated)).run())
         if problems:
             return None, problems
-        return build_plan(rendered, marks, str(self.base_dir), allocations, variables), []
+        plan = build_plan(rendered, marks, str(self.base_dir), allocations, variables)
+        self.step_reads = None if scope.reads.every else frozenset(scope.reads.ids)
+        return plan, []
 
     def _environment(self, data: Mapping[str, Any]) -> dict[str, str]:
         listed = data.get("environment")

@@ -87,6 +87,33 @@ HELPERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+@dataclass
+class StepReads:
+    """Which steps' outputs the templates of one render read: ``every`` when that is not
+    known from the templates' text (``steps[name]``, a loop over ``steps``, ``{{ steps }}``)."""
+
+    ids: set[str] = field(default_factory=set)
+    every: bool = False
+
+    def note(self, tree: nodes.Template) -> None:
+        names = [n for n in tree.find_all(nodes.Name) if n.name == "steps"]
+        if any(n.ctx != "load" for n in names):
+            self.every = True
+            return
+        ids: list[str] = []
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            if not (isinstance(node, (nodes.Getattr, nodes.Getitem)) and isinstance(node.node, nodes.Name)
+                    and node.node.name == "steps"):
+                continue
+            if isinstance(node, nodes.Getattr):
+                ids.append(node.attr)
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                ids.append(node.arg.value)
+        if len(ids) != len(names):
+            self.every = True
+        self.ids.update(ids)
+
+
 @dataclass(frozen=True)
 class StepScope:
     """Which step ids exist, in order, and what each one outputs (declared and known)."""
@@ -94,6 +121,7 @@ class StepScope:
     ids: Sequence[str]
     declared: Mapping[str, frozenset[str]]
     known: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    reads: StepReads = field(default_factory=StepReads)  # filled while rendering
 
     def view(self, visible: int) -> dict[str, Any]:
         """``steps`` as a template sees it: the first ``visible`` steps' outputs."""
@@ -172,6 +200,7 @@ class Renderer:
         if isinstance(compiled, list):
             return "broken", compiled
         program, tree = compiled
+        self.scope.reads.note(tree)
         found = self._check_names(tree, visible)
         if found:
             return "broken", found
