@@ -7,10 +7,11 @@ Ogmios, and in benchmarks, so it takes everything it needs as arguments — a
 transactions (:class:`UnsignedTx`) that the caller signs with :func:`sign`.
 
 Fee: the exact Conway minimum fee, ``size * a + b + ceil(mem * price_mem + steps *
-price_step) + reference-script fee`` (size: the ledger's, without the ``is_valid`` byte) (25 KiB tiers, x1.2 per tier), computed on the
-transaction with placeholder witnesses of the right size and iterated until the fee,
-the evaluated units and the size no longer change (the V3 script context contains the
-fee and the declared units, so they feed back into each other).
+price_step) + reference-script fee`` (size: the ledger's, without the ``is_valid`` byte;
+reference scripts in 25 KiB tiers, x1.2 per tier), computed on the transaction with
+placeholder witnesses of the right size and iterated until the fee and the size no
+longer change.  Scripts are evaluated once per draft: their cost does not depend on the
+fee or the declared units (see :func:`finish`).
 
 Ex-unit margin: each redeemer declares its evaluated units plus
 :data:`EX_UNIT_MARGIN` (2 %), rounded up.  Evaluation is deterministic, so the margin
@@ -323,27 +324,37 @@ def finish(d: Draft, snap: ChainSnapshot, evaluate: Evaluator | None) -> Unsigne
     scripted = bool(d.spend or d.mints or d.withdraws or d.publish)
     if scripted and evaluate is None:
         raise UserInputError(f"{d.kind}: an evaluator is needed for a script transaction")
-    evaluated_with: dict[RedeemerKey, Units] | None = None  # declared units of the last evaluated draft
+    evaluated = False
     for _ in range(8):
         built = _assemble(d, snap, fee, units)
         wire = len(built.tx.to_cbor())
         size = ledger_size(wire)
         if size > params.max_tx_size:
             raise TooLarge("size", size, params.max_tx_size)
-        if scripted and evaluate is not None and units != evaluated_with:
-            # evaluated again only when the declared units changed: the fee, the change and the
-            # collateral return are the only other things that move, and no script of a
-            # schedule reads them (each evaluation of a full release costs seconds)
+        if scripted and evaluate is not None and not evaluated:
+            # ONE evaluation per draft (each of a full release costs seconds).  What moves
+            # after it — the declared units, the fee, the change, the collateral return —
+            # cannot change what a script of a schedule costs: a V3 ScriptContext carries the
+            # redeemers' data but not their units (txInfoRedeemers :: Map ScriptPurpose
+            # Redeemer, Redeemer = BuiltinData); the units reach it only inside txInfoId, a
+            # 32-byte hash of the body whatever they are; and none of the schedule's scripts
+            # reads txInfoFee, txInfoId or the change output (the batch validator and the
+            # forwarder read inputs, reference inputs, outputs up to the last entry paid,
+            # withdrawals, signatories and the validity range; the certificate policy its
+            # redeemer, the mint and the outputs up to its own address: onchain/README.md).
+            # tests/test_contract_single_evaluation.py evaluates every kind's final
+            # transaction again (same units) and submits it to the devnet's ledger (phase 2).
+            # Were a script to start reading them, the ledger would refuse the transaction
+            # at submission (a node's mempool runs phase 2 and drops it: no collateral).
             measured = _evaluate(evaluate, built.tx)
-            evaluated_with = units
+            evaluated = True
             mem, steps = sum(u.mem for u in measured.values()), sum(u.steps for u in measured.values())
             if mem > params.max_tx_ex_mem:
                 raise TooLarge("memory", mem, params.max_tx_ex_mem)
             if steps > params.max_tx_ex_steps:
                 raise TooLarge("steps", steps, params.max_tx_ex_steps)
-            if measured != units:
-                units = measured
-                continue
+            units = measured
+            continue
         needed = min_fee(params, size, sum(u.mem for u in units.values()),
                          sum(u.steps for u in units.values()), ref_bytes)
         if needed == fee:
