@@ -194,16 +194,26 @@ def min_fee(params: pc.ProtocolParameters, size: int, mem: int, steps: int, ref_
             + reference_script_fee(params, ref_bytes))
 
 
+def cbor_uint_size(n: int) -> int:
+    """Bytes of a non-negative integer in canonical CBOR (head byte + argument)."""
+    return 1 if n < 24 else 2 if n < 0x100 else 3 if n < 0x10000 else 5 if n < 0x1_0000_0000 else 9
+
+
 def min_lovelace(params: pc.ProtocolParameters, output: pc.TransactionOutput) -> int:
-    """Conway min-UTxO: (160 + serialized size) * coinsPerUTxOByte, iterated on the coin."""
-    out = output
+    """Conway min-UTxO: (160 + serialized size) * coinsPerUTxOByte, iterated on the coin.
+
+    Serialised once: the coin appears once in an output's CBOR, as an unsigned integer
+    (alone, or first in ``[coin, assets]``), so changing it changes only that integer's
+    length (:func:`cbor_uint_size`); the rest of the output is the same bytes."""
+    coin = output.amount.coin
+    rest = len(output.to_cbor()) - cbor_uint_size(coin)
+    per_byte = int(params.coins_per_utxo_byte)
     for _ in range(4):
-        need = (160 + len(out.to_cbor())) * params.coins_per_utxo_byte
-        if out.amount.coin >= need:
-            return int(need)
-        out = pc.TransactionOutput(out.address, pc.Value(need, out.amount.multi_asset), datum=out.datum,
-                                   script=out.script)
-    return int((160 + len(out.to_cbor())) * int(params.coins_per_utxo_byte))
+        need = (160 + rest + cbor_uint_size(coin)) * per_byte
+        if coin >= need:
+            return need
+        coin = need
+    return (160 + rest + cbor_uint_size(coin)) * per_byte
 
 
 def with_margin(units: pc.ExecutionUnits) -> pc.ExecutionUnits:
