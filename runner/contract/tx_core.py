@@ -23,6 +23,7 @@ largest batch reported is the one this builder really submits.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,14 +98,19 @@ class UnsignedTx:
     produced: tuple[pc.UTxO, ...]  # the outputs, as UTxOs (for chaining and bookkeeping)
     deadline_slot: int | None
     size: int  # bytes on the wire, signed (the ledger charges for ``ledger_size(size)`` = size - 1)
+    #: (the body, its CBOR) as the builder serialised it once; used only while ``body`` is
+    #: that very object (``dataclasses.replace(tx, body=...)`` makes a copy with another body)
+    serialised: tuple[pc.TransactionBody, bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def body_cbor(self) -> bytes:
+        if self.serialised is not None and self.serialised[0] is self.body:
+            return self.serialised[1]
         return bytes(self.body.to_cbor())
 
     @property
     def tx_id(self) -> str:
-        return str(self.body.id)
+        return hashlib.blake2b(self.body_cbor, digest_size=32).hexdigest()
 
     @property
     def memory(self) -> int:
@@ -117,7 +123,18 @@ class UnsignedTx:
 
 def sign(unsigned: UnsignedTx, keys: Sequence[pc.SigningKey]) -> pc.Transaction:
     """The submittable transaction; refuses when a required signer's key is missing."""
-    digest = unsigned.body.hash()
+    return pc.Transaction(unsigned.body, _witnesses(unsigned, keys))
+
+
+def signed_cbor(unsigned: UnsignedTx, keys: Sequence[pc.SigningKey]) -> bytes:
+    """``sign(unsigned, keys).to_cbor()`` without serialising the body again (pycardano's
+    serialiser is slow; a full release body is ~16 kB): the transaction is the CBOR array
+    [body, witnesses, is_valid = true, auxiliary data = null], the body's bytes as built."""
+    return b"\x84" + unsigned.body_cbor + bytes(_witnesses(unsigned, keys).to_cbor()) + b"\xf5\xf6"
+
+
+def _witnesses(unsigned: UnsignedTx, keys: Sequence[pc.SigningKey]) -> pc.TransactionWitnessSet:
+    digest = hashlib.blake2b(unsigned.body_cbor, digest_size=32).digest()
     by_hash = {bytes(k.to_verification_key().hash()): k for k in keys}
     missing = [h.hex() for h in unsigned.signers if h not in by_hash]
     if missing:
@@ -125,9 +142,7 @@ def sign(unsigned: UnsignedTx, keys: Sequence[pc.SigningKey]) -> pc.Transaction:
                              hint="pass the signing keys of these payment key hashes")
     witnesses = [pc.VerificationKeyWitness(by_hash[h].to_verification_key(), by_hash[h].sign(digest))
                  for h in unsigned.signers]
-    witness = pc.TransactionWitnessSet(vkey_witnesses=witnesses or None,
-                                       redeemer=list(unsigned.redeemers) or None)
-    return pc.Transaction(unsigned.body, witness)
+    return pc.TransactionWitnessSet(vkey_witnesses=witnesses or None, redeemer=list(unsigned.redeemers) or None)
 
 
 @dataclass
@@ -368,10 +383,11 @@ def finish(d: Draft, snap: ChainSnapshot, evaluate: Evaluator | None) -> Unsigne
         needed = min_fee(params, size, sum(u.mem for u in units.values()),
                          sum(u.steps for u in units.values()), ref_bytes)
         if needed == fee:
-            tx_id = built.body.id  # hashing the body is slow in pycardano: once
+            body_bytes = bytes(built.body.to_cbor())  # serialising is slow in pycardano: once
+            tx_id = pc.TransactionId(hashlib.blake2b(body_bytes, digest_size=32).digest())
             produced = tuple(pc.UTxO(pc.TransactionInput(tx_id, i), o)
                              for i, o in enumerate(built.body.outputs))
             return UnsignedTx(d.kind, built.body, tuple(built.redeemers), _key_hashes(d), fee, dict(units),
-                              tuple(u.input for u in d.inputs), produced, d.ttl, wire)
+                              tuple(u.input for u in d.inputs), produced, d.ttl, wire, (built.body, body_bytes))
         fee = needed
     raise RuntimeError(f"{d.kind}: fee and execution units did not converge in 8 rounds")

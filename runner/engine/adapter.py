@@ -32,10 +32,10 @@ from runner.contract.blueprint import (
     script_hash_hex,
 )
 from runner.contract.datums import certificate_message, entry_key, from_plutus_address, to_plutus_address
-from runner.contract.tx_core import ChainSnapshot, Evaluator, UnsignedTx, sign
+from runner.contract.tx_core import ChainSnapshot, Evaluator, UnsignedTx, sign, signed_cbor
 from runner.domain.schedule import ScheduleDefinition, ledger_network, milestone_bytes
 
-__all__ = ["ChainSnapshot", "Evaluator", "Locked", "Schedule", "UnsignedTx", "sign"]
+__all__ = ["ChainSnapshot", "Evaluator", "Locked", "Schedule", "UnsignedTx", "sign", "signed_cbor"]
 
 SCRIPT_NAMES = T.SCRIPT_NAMES
 Deployment = T.Deployment
