@@ -352,7 +352,10 @@ def finish(d: Draft, snap: ChainSnapshot, evaluate: Evaluator | None) -> Unsigne
     evaluated = False
     for _ in range(8):
         built = _assemble(d, snap, fee, units)
-        wire = len(built.tx.to_cbor())
+        # the transaction is [body, witnesses, true, null]: its size from the body's bytes, which
+        # the last round keeps (serialising a 16 kB body is slow in pycardano)
+        body_bytes = bytes(built.body.to_cbor())
+        wire = 1 + len(body_bytes) + len(built.tx.transaction_witness_set.to_cbor()) + 2
         size = ledger_size(wire)
         if size > params.max_tx_size:
             raise TooLarge("size", size, params.max_tx_size)
@@ -383,7 +386,6 @@ def finish(d: Draft, snap: ChainSnapshot, evaluate: Evaluator | None) -> Unsigne
         needed = min_fee(params, size, sum(u.mem for u in units.values()),
                          sum(u.steps for u in units.values()), ref_bytes)
         if needed == fee:
-            body_bytes = bytes(built.body.to_cbor())  # serialising is slow in pycardano: once
             tx_id = pc.TransactionId(hashlib.blake2b(body_bytes, digest_size=32).digest())
             produced = tuple(pc.UTxO(pc.TransactionInput(tx_id, i), o)
                              for i, o in enumerate(built.body.outputs))
