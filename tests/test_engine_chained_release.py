@@ -9,9 +9,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pycardano as pc
 import pytest
 
+from runner.chain.pycardano_context import to_pycardano_utxo
 from runner.engine import Engine, discovery, events
+from runner.engine.chainview import backend_utxo
 from tests.test_engine_kit import TOKEN, World, address, key, run
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
@@ -82,3 +85,22 @@ def test_recovery_resubmits_the_chain_in_order_and_every_beneficiary_is_paid_onc
     for i, b in enumerate(world.beneficiaries):
         assert world.tokens_of(b) == sum(a.amount for a in world.definition.allocations
                                          if a.beneficiary == address(b)), i
+
+
+def test_an_output_given_to_the_evaluator_reads_back_as_the_same_output() -> None:
+    ref = pc.TransactionInput(pc.TransactionId(bytes(range(32))), 3)
+    tokens = pc.MultiAsset.from_primitive({bytes(28): {b"GRANT": 7, b"": 1}})
+    shapes = [
+        pc.TransactionOutput(pc.Address.from_primitive(address(key("a"))), pc.Value(5_000_000)),
+        pc.TransactionOutput(pc.Address.from_primitive(address(key("b"))), pc.Value(2_000_000, tokens),
+                             datum=pc.RawCBOR(bytes.fromhex("d87980"))),
+        pc.TransactionOutput(pc.Address.from_primitive(address(key("c"))), pc.Value(2_000_000),
+                             datum_hash=pc.DatumHash(bytes(32))),
+    ]
+    for out in shapes:
+        back = to_pycardano_utxo(backend_utxo(pc.UTxO(ref, out)))
+        assert back.input == ref
+        assert back.output.to_cbor() == out.to_cbor()
+    with pytest.raises(ValueError, match="reference script"):
+        backend_utxo(pc.UTxO(ref, pc.TransactionOutput(shapes[0].address, pc.Value(5_000_000),
+                                                       script=pc.PlutusV3Script(b"\x01"))))
