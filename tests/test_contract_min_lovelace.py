@@ -5,7 +5,9 @@ arithmetically; it must equal the plain definition — serialise the output with
 would hold, iterate until the coin covers (160 + size) * coinsPerUTxOByte — for every shape
 of output (addresses, tokens, datums, reference scripts, coins at every CBOR length).
 ``datums.entry_key`` keeps each address shape's CBOR: it must equal serialising the
-address, for every shape (a pointer stake part and odd hash lengths included)."""
+address, for every shape (a pointer stake part and odd hash lengths included).
+``tx_core.balance`` sums values on plain dicts: it must equal pycardano's ``Value``
+arithmetic, the order of the assets included (it decides the change output's CBOR)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from runner.chain.devnet.params import LedgerParams
 from runner.contract import datums as D
-from runner.contract.tx_core import cbor_uint_size, min_lovelace
+from runner.contract.tx_core import balance, cbor_uint_size, min_lovelace
 
 PARAMS = LedgerParams.mainnet().to_pycardano()
 #: every length a CBOR unsigned integer can take, at both ends
@@ -108,3 +110,32 @@ def test_entry_key_equals_the_addresss_serialised_data_for_any_shape(pay: D.Cred
     expected = bytes(address.to_cbor())
     assert D.entry_key(address) == expected
     assert D.entry_key(D.PlutusAddress.from_cbor(expected)) == expected  # decoded from a datum: the same
+
+
+def pycardano_fold(coin: int, mint: pc.MultiAsset | None, plus: list[pc.Value], minus: list[pc.Value]) -> pc.Value:
+    """What ``tx_core._assemble`` computed with pycardano's own ``Value`` arithmetic."""
+    total = pc.Value(coin, mint or pc.MultiAsset())
+    for v in plus:
+        total = total + v
+    for v in minus:
+        total = total - v
+    return total
+
+
+small_assets = st.dictionaries(st.sampled_from([b"", b"A", b"GRANT", b"m1"]), st.integers(-3, 3), max_size=3)
+small_multi = st.dictionaries(st.integers(0, 3).map(lambda i: _hash(f"policy {i}")), small_assets, max_size=3)
+values = st.builds(lambda c, m: pc.Value(c, pc.MultiAsset.from_primitive(m)), st.integers(0, 10**7),
+                   small_multi.map(lambda m: {p: {n: abs(q) for n, q in a.items()} for p, a in m.items()}))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(-10**6, 10**6), st.one_of(st.none(), small_multi.map(pc.MultiAsset.from_primitive)),
+       st.lists(values, max_size=5), st.lists(values, max_size=5))
+def test_balance_equals_pycardanos_value_arithmetic_order_included(
+        coin: int, mint: pc.MultiAsset | None, plus: list[pc.Value], minus: list[pc.Value]) -> None:
+    expected = pycardano_fold(coin, copy.deepcopy(mint), plus, minus)
+    found = balance(coin, mint, plus, minus)
+    assert found == expected
+    assert [(p, list(a.items())) for p, a in found.multi_asset.items()] == \
+        [(p, list(a.items())) for p, a in expected.multi_asset.items()]  # the same order: the same CBOR
+    assert found.to_cbor() == expected.to_cbor()
