@@ -1,12 +1,12 @@
 """Serialisation shortcuts of the builder equal what they stand for.
 
-``tx_core.min_lovelace`` serialises an output once and adjusts the coin's CBOR length
+``tx_values.min_lovelace`` serialises an output once and adjusts the coin's CBOR length
 arithmetically; it must equal the plain definition — serialise the output with the coin it
 would hold, iterate until the coin covers (160 + size) * coinsPerUTxOByte — for every shape
 of output (addresses, tokens, datums, reference scripts, coins at every CBOR length).
 ``datums.entry_key`` keeps each address shape's CBOR: it must equal serialising the
 address, for every shape (a pointer stake part and odd hash lengths included).
-``tx_core.balance`` sums values on plain dicts: it must equal pycardano's ``Value``
+``tx_values.balance`` sums values on plain dicts: it must equal pycardano's ``Value``
 arithmetic, the order of the assets included (it decides the change output's CBOR)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from runner.chain.devnet.params import LedgerParams
 from runner.contract import datums as D
-from runner.contract.tx_core import balance, cbor_uint_size, min_lovelace
+from runner.contract.tx_values import balance, cbor_uint_size, min_lovelace
 
 PARAMS = LedgerParams.mainnet().to_pycardano()
 #: every length a CBOR unsigned integer can take, at both ends

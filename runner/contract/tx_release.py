@@ -54,8 +54,8 @@ from runner.contract.tx_core import (
     TooLarge,
     UnsignedTx,
     finish,
-    min_lovelace,
 )
+from runner.contract.tx_values import min_lovelace
 from runner.errors import UserInputError
 
 #: An evaluator that also sees the given outputs of transactions not yet on chain (the
