@@ -160,8 +160,44 @@ class PotDatum(PlutusData):  # type: ignore[misc]  # pycardano ships no type hin
 
 def entry_key(beneficiary: PlutusAddress) -> bytes:
     """The order of pot entries: the beneficiary's serialised Plutus data (``serialiseData``
-    on chain).  pycardano's CBOR of Plutus data is the canonical one the ledger gives scripts."""
-    return bytes(beneficiary.to_cbor())
+    on chain).  pycardano's CBOR of Plutus data is the canonical one the ledger gives scripts.
+
+    Kept per address shape (:func:`_address_shape`: every field, exact types), since
+    pycardano's serialiser is slow and a schedule's scan asks for the same beneficiaries
+    again and again; an address of any other shape is serialised each time."""
+    shape = _address_shape(beneficiary)
+    if shape is None:
+        return bytes(beneficiary.to_cbor())
+    found = _ENTRY_KEYS.get(shape)
+    if found is None:
+        if len(_ENTRY_KEYS) >= 100_000:
+            _ENTRY_KEYS.clear()
+        found = _ENTRY_KEYS[shape] = bytes(beneficiary.to_cbor())
+    return found
+
+
+_ENTRY_KEYS: dict[tuple[object, ...], bytes] = {}
+
+
+def _credential_shape(cred: object) -> tuple[int, bytes] | None:
+    if type(cred) in (PubKeyCredential, ScriptCredential) and type(cred.credential_hash) is bytes:  # type: ignore[attr-defined]
+        return (cred.CONSTR_ID, cred.credential_hash)  # type: ignore[attr-defined]
+    return None
+
+
+def _address_shape(address: object) -> tuple[object, ...] | None:
+    """Everything that makes up a plain PlutusAddress's CBOR (None: another shape)."""
+    if type(address) is not PlutusAddress:
+        return None
+    pay, stake = _credential_shape(address.payment_credential), address.staking_credential
+    if pay is None:
+        return None
+    if type(stake) is NoStakingCredential:
+        return (pay,)
+    if type(stake) is SomeStakingCredential and type(stake.staking_credential) is StakingHash:
+        inner = _credential_shape(stake.staking_credential.value)
+        return None if inner is None else (pay, inner)
+    return None
 
 
 @dataclass

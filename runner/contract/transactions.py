@@ -44,9 +44,9 @@ from runner.contract.tx_core import (
     TooLarge,
     UnsignedTx,
     finish,
-    min_lovelace,
     sign,
 )
+from runner.contract.tx_values import min_lovelace
 from runner.errors import UserInputError
 
 SCRIPT_NAMES = ("certificate_policy", "batch_release", "spend_forwarder")

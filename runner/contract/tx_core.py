@@ -7,10 +7,11 @@ Ogmios, and in benchmarks, so it takes everything it needs as arguments — a
 transactions (:class:`UnsignedTx`) that the caller signs with :func:`sign`.
 
 Fee: the exact Conway minimum fee, ``size * a + b + ceil(mem * price_mem + steps *
-price_step) + reference-script fee`` (size: the ledger's, without the ``is_valid`` byte) (25 KiB tiers, x1.2 per tier), computed on the
-transaction with placeholder witnesses of the right size and iterated until the fee,
-the evaluated units and the size no longer change (the V3 script context contains the
-fee and the declared units, so they feed back into each other).
+price_step) + reference-script fee`` (size: the ledger's, without the ``is_valid`` byte;
+reference scripts in 25 KiB tiers, x1.2 per tier), computed on the transaction with
+placeholder witnesses of the right size and iterated until the fee and the size no
+longer change.  Scripts are evaluated once per draft: their cost does not depend on the
+fee or the declared units (see :func:`finish`).
 
 Ex-unit margin: each redeemer declares its evaluated units plus
 :data:`EX_UNIT_MARGIN` (2 %), rounded up.  Evaluation is deterministic, so the margin
@@ -22,6 +23,7 @@ largest batch reported is the one this builder really submits.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ import pycardano as pc
 from pycardano import ExecutionUnits as Units
 from pycardano.utils import script_data_hash
 
+from runner.contract.tx_values import balance, min_lovelace
 from runner.errors import UserInputError
 
 EX_UNIT_MARGIN = Fraction(2, 100)
@@ -96,14 +99,19 @@ class UnsignedTx:
     produced: tuple[pc.UTxO, ...]  # the outputs, as UTxOs (for chaining and bookkeeping)
     deadline_slot: int | None
     size: int  # bytes on the wire, signed (the ledger charges for ``ledger_size(size)`` = size - 1)
+    #: (the body, its CBOR) as the builder serialised it once; used only while ``body`` is
+    #: that very object (``dataclasses.replace(tx, body=...)`` makes a copy with another body)
+    serialised: tuple[pc.TransactionBody, bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def body_cbor(self) -> bytes:
+        if self.serialised is not None and self.serialised[0] is self.body:
+            return self.serialised[1]
         return bytes(self.body.to_cbor())
 
     @property
     def tx_id(self) -> str:
-        return str(self.body.id)
+        return hashlib.blake2b(self.body_cbor, digest_size=32).hexdigest()
 
     @property
     def memory(self) -> int:
@@ -116,7 +124,18 @@ class UnsignedTx:
 
 def sign(unsigned: UnsignedTx, keys: Sequence[pc.SigningKey]) -> pc.Transaction:
     """The submittable transaction; refuses when a required signer's key is missing."""
-    digest = unsigned.body.hash()
+    return pc.Transaction(unsigned.body, _witnesses(unsigned, keys))
+
+
+def signed_cbor(unsigned: UnsignedTx, keys: Sequence[pc.SigningKey]) -> bytes:
+    """``sign(unsigned, keys).to_cbor()`` without serialising the body again (pycardano's
+    serialiser is slow; a full release body is ~16 kB): the transaction is the CBOR array
+    [body, witnesses, is_valid = true, auxiliary data = null], the body's bytes as built."""
+    return b"\x84" + unsigned.body_cbor + bytes(_witnesses(unsigned, keys).to_cbor()) + b"\xf5\xf6"
+
+
+def _witnesses(unsigned: UnsignedTx, keys: Sequence[pc.SigningKey]) -> pc.TransactionWitnessSet:
+    digest = hashlib.blake2b(unsigned.body_cbor, digest_size=32).digest()
     by_hash = {bytes(k.to_verification_key().hash()): k for k in keys}
     missing = [h.hex() for h in unsigned.signers if h not in by_hash]
     if missing:
@@ -124,9 +143,7 @@ def sign(unsigned: UnsignedTx, keys: Sequence[pc.SigningKey]) -> pc.Transaction:
                              hint="pass the signing keys of these payment key hashes")
     witnesses = [pc.VerificationKeyWitness(by_hash[h].to_verification_key(), by_hash[h].sign(digest))
                  for h in unsigned.signers]
-    witness = pc.TransactionWitnessSet(vkey_witnesses=witnesses or None,
-                                       redeemer=list(unsigned.redeemers) or None)
-    return pc.Transaction(unsigned.body, witness)
+    return pc.TransactionWitnessSet(vkey_witnesses=witnesses or None, redeemer=list(unsigned.redeemers) or None)
 
 
 @dataclass
@@ -193,18 +210,6 @@ def min_fee(params: pc.ProtocolParameters, size: int, mem: int, steps: int, ref_
             + reference_script_fee(params, ref_bytes))
 
 
-def min_lovelace(params: pc.ProtocolParameters, output: pc.TransactionOutput) -> int:
-    """Conway min-UTxO: (160 + serialized size) * coinsPerUTxOByte, iterated on the coin."""
-    out = output
-    for _ in range(4):
-        need = (160 + len(out.to_cbor())) * params.coins_per_utxo_byte
-        if out.amount.coin >= need:
-            return int(need)
-        out = pc.TransactionOutput(out.address, pc.Value(need, out.amount.multi_asset), datum=out.datum,
-                                   script=out.script)
-    return int((160 + len(out.to_cbor())) * int(params.coins_per_utxo_byte))
-
-
 def with_margin(units: pc.ExecutionUnits) -> pc.ExecutionUnits:
     return pc.ExecutionUnits(math.ceil(units.mem * (1 + EX_UNIT_MARGIN)),
                              math.ceil(units.steps * (1 + EX_UNIT_MARGIN)))
@@ -249,11 +254,8 @@ class Assembled:
 
 
 def _assemble(d: Draft, snap: ChainSnapshot, fee: int, units: Mapping[RedeemerKey, Units]) -> Assembled:
-    total = pc.Value(sum(d.withdrawals.values()) - d.deposits - fee, d.mint or pc.MultiAsset())
-    for u in d.inputs:
-        total = total + u.output.amount
-    for out in d.outputs:
-        total = total - out.amount
+    total = balance(sum(d.withdrawals.values()) - d.deposits - fee, d.mint,
+                    [u.output.amount for u in d.inputs], [out.amount for out in d.outputs])
     if total.coin < 0 or any(q < 0 for a in total.multi_asset.values() for q in a.values()):
         raise UserInputError(f"{d.kind}: the inputs do not cover the outputs and the fee "
                              f"(short by {-total.coin} lovelace or some tokens)",
@@ -323,34 +325,47 @@ def finish(d: Draft, snap: ChainSnapshot, evaluate: Evaluator | None) -> Unsigne
     scripted = bool(d.spend or d.mints or d.withdraws or d.publish)
     if scripted and evaluate is None:
         raise UserInputError(f"{d.kind}: an evaluator is needed for a script transaction")
-    evaluated_with: dict[RedeemerKey, Units] | None = None  # declared units of the last evaluated draft
+    evaluated = False
     for _ in range(8):
         built = _assemble(d, snap, fee, units)
-        wire = len(built.tx.to_cbor())
+        # the transaction is [body, witnesses, true, null]: its size from the body's bytes, which
+        # the last round keeps (serialising a 16 kB body is slow in pycardano)
+        body_bytes = bytes(built.body.to_cbor())
+        wire = 1 + len(body_bytes) + len(built.tx.transaction_witness_set.to_cbor()) + 2
         size = ledger_size(wire)
         if size > params.max_tx_size:
             raise TooLarge("size", size, params.max_tx_size)
-        if scripted and evaluate is not None and units != evaluated_with:
-            # evaluated again only when the declared units changed: the fee, the change and the
-            # collateral return are the only other things that move, and no script of a
-            # schedule reads them (each evaluation of a full release costs seconds)
+        if scripted and evaluate is not None and not evaluated:
+            # ONE evaluation per draft (each of a full release costs seconds).  What moves
+            # after it — the declared units, the fee, the change, the collateral return —
+            # cannot change what a script of a schedule costs: a V3 ScriptContext carries the
+            # redeemers' data but not their units (txInfoRedeemers :: Map ScriptPurpose
+            # Redeemer, Redeemer = BuiltinData); the units reach it only inside txInfoId, a
+            # 32-byte hash of the body whatever they are; and none of the schedule's scripts
+            # reads txInfoFee, txInfoId or the change output (the batch validator and the
+            # forwarder read inputs, reference inputs, outputs up to the last entry paid,
+            # withdrawals, signatories and the validity range; the certificate policy its
+            # redeemer, the mint and the outputs up to its own address: onchain/README.md).
+            # tests/test_contract_single_evaluation.py evaluates every kind's final
+            # transaction again (same units) and submits it to the devnet's ledger (phase 2).
+            # Were a script to start reading them, the ledger would refuse the transaction
+            # at submission (a node's mempool runs phase 2 and drops it: no collateral).
             measured = _evaluate(evaluate, built.tx)
-            evaluated_with = units
+            evaluated = True
             mem, steps = sum(u.mem for u in measured.values()), sum(u.steps for u in measured.values())
             if mem > params.max_tx_ex_mem:
                 raise TooLarge("memory", mem, params.max_tx_ex_mem)
             if steps > params.max_tx_ex_steps:
                 raise TooLarge("steps", steps, params.max_tx_ex_steps)
-            if measured != units:
-                units = measured
-                continue
+            units = measured
+            continue
         needed = min_fee(params, size, sum(u.mem for u in units.values()),
                          sum(u.steps for u in units.values()), ref_bytes)
         if needed == fee:
-            tx_id = built.body.id  # hashing the body is slow in pycardano: once
+            tx_id = pc.TransactionId(hashlib.blake2b(body_bytes, digest_size=32).digest())
             produced = tuple(pc.UTxO(pc.TransactionInput(tx_id, i), o)
                              for i, o in enumerate(built.body.outputs))
             return UnsignedTx(d.kind, built.body, tuple(built.redeemers), _key_hashes(d), fee, dict(units),
-                              tuple(u.input for u in d.inputs), produced, d.ttl, wire)
+                              tuple(u.input for u in d.inputs), produced, d.ttl, wire, (built.body, body_bytes))
         fee = needed
     raise RuntimeError(f"{d.kind}: fee and execution units did not converge in 8 rounds")

@@ -18,7 +18,11 @@ dropped with the reason while the rest proceed (:class:`ReleasePlan`).
 Batch size: the largest prefix of pots that fits the size and ex-unit limits with the
 margin the builder declares (``tx_core.EX_UNIT_MARGIN``), found by scaling from the
 measured use and then stepping; the rest goes into further transactions, each paid by
-another of the payer's UTxOs (so each can be evaluated against the chain as it is).
+another of the payer's UTxOs (so each can be evaluated against the chain as it is) and,
+when those run out and the caller can evaluate against outputs not yet on chain
+(``evaluate_after``), by the change of the previous transaction: a chain of transactions
+built from one look at the chain, submitted in order (a transaction whose predecessor
+does not land can never land either: its fee input does not exist).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from runner.contract.pots import (
     release_output,
     scan_pots,
 )
-from runner.contract.transactions import AllocationSpec, Deployment, payer_inputs
+from runner.contract.transactions import COLLATERAL_MIN, AllocationSpec, Deployment, payer_inputs
 from runner.contract.tx_core import (
     DEFAULT_TTL_SLOTS,
     ChainSnapshot,
@@ -50,9 +54,13 @@ from runner.contract.tx_core import (
     TooLarge,
     UnsignedTx,
     finish,
-    min_lovelace,
 )
+from runner.contract.tx_values import min_lovelace
 from runner.errors import UserInputError
+
+#: An evaluator that also sees the given outputs of transactions not yet on chain (the
+#: change a chained transaction spends): Ogmios' ``additionalUtxo``.
+EvaluatorAfter = Callable[[Sequence[pc.UTxO]], Evaluator]
 
 
 class NothingToRelease(UserInputError):
@@ -81,6 +89,8 @@ def claimable(dep: Deployment, utxos: Sequence[pc.UTxO], certificates: Mapping[b
 
 
 Item = TypeVar("Item", Pot, pc.UTxO)
+#: ``build(pots, fee input, collateral, evaluator)``: one transaction of a plan.
+Build = Callable[[Sequence[Item], pc.UTxO, pc.UTxO, Evaluator], UnsignedTx]
 
 
 def _utxo(item: Pot | pc.UTxO) -> pc.UTxO:
@@ -110,9 +120,22 @@ def _fit(items: Sequence[Item], build: Callable[[Sequence[Item]], UnsignedTx]) -
         n = (n + failed_at) // 2 if failed_at - n > 3 else n + 1  # bisect a wide gap, else step
 
 
-def _call(build: Callable[[Sequence[Item], pc.UTxO, pc.UTxO], UnsignedTx], part: Sequence[Item], *,
-          fee_input: pc.UTxO, collateral: pc.UTxO) -> UnsignedTx:
-    return build(part, fee_input, collateral)
+def _call(build: Build[Item], part: Sequence[Item], *, fee_input: pc.UTxO, collateral: pc.UTxO,
+          evaluate: Evaluator) -> UnsignedTx:
+    return build(part, fee_input, collateral, evaluate)
+
+
+def _change(tx: UnsignedTx, fee_input: pc.UTxO) -> pc.UTxO | None:
+    """The change of ``tx`` when it can pay (and back) the next transaction of a chain: the
+    last output, back at the fee input's address, ADA only, at least the collateral minimum."""
+    if not tx.produced:
+        return None
+    last = tx.produced[-1]
+    out = last.output
+    if (out.address != fee_input.output.address or out.amount.multi_asset or out.datum is not None
+            or out.datum_hash is not None or out.script is not None or out.amount.coin < COLLATERAL_MIN):
+        return None
+    return last
 
 
 def _culprits(items: Sequence[Item], build: Callable[[Sequence[Item]], UnsignedTx]) -> list[Ignored]:
@@ -126,18 +149,23 @@ def _culprits(items: Sequence[Item], build: Callable[[Sequence[Item]], UnsignedT
     return found
 
 
-def _plan(items: Sequence[Item], payer: Sequence[pc.UTxO],
-          build: Callable[[Sequence[Item], pc.UTxO, pc.UTxO], UnsignedTx]) -> ReleasePlan:
-    """One transaction per existing fee input of the payer (so that every transaction can
-    be evaluated now and submitted in any order); what is left when the payer's UTxOs run
-    out waits for the next call, once these are on chain.  A batch failing for another
-    reason than the limits: the items failing alone are dropped (reported), the rest retried."""
+def _plan(items: Sequence[Item], payer: Sequence[pc.UTxO], build: Build[Item], evaluate: Evaluator,
+          evaluate_after: EvaluatorAfter | None = None) -> ReleasePlan:
+    """One transaction per existing fee input of the payer (independent: each can be
+    evaluated now and submitted in any order); when they run out, with ``evaluate_after``,
+    further transactions each paid by the previous one's change (a chain, evaluated with
+    the change as an additional UTxO); without it, what is left waits for the next call,
+    once these are on chain.  A batch failing for another reason than the limits: the
+    items failing alone are dropped (reported), the rest retried."""
     fee_inputs, collateral = payer_inputs(payer)
     txs: list[UnsignedTx] = []
     skipped: list[Ignored] = []
     rest = list(items)
-    for fee_input in fee_inputs:
-        build_one = functools.partial(_call, build, fee_input=fee_input, collateral=collateral)
+    queue: list[tuple[pc.UTxO, Evaluator]] = [(f, evaluate) for f in fee_inputs]
+    while queue:
+        fee_input, evaluate_now = queue.pop(0)
+        build_one = functools.partial(_call, build, fee_input=fee_input, collateral=collateral,
+                                      evaluate=evaluate_now)
         while rest:
             try:
                 tx = _fit(rest, build_one)
@@ -156,6 +184,11 @@ def _plan(items: Sequence[Item], payer: Sequence[pc.UTxO],
         txs.append(tx)
         spent = set(tx.inputs)
         rest = [a for a in rest if _utxo(a).input not in spent]
+        change = _change(tx, fee_input) if rest and not queue and evaluate_after is not None else None
+        if change is not None and evaluate_after is not None:
+            if collateral.input in spent:  # the payer's only UTxO paid this one: the change backs the next
+                collateral = change
+            queue.append((change, evaluate_after([change])))
     return ReleasePlan(txs, skipped)
 
 
@@ -174,9 +207,11 @@ def _pot_outputs(dep: Deployment, pot: Pot, params: pc.ProtocolParameters) -> li
 
 def release_plan(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certificates: Mapping[bytes, pc.UTxO],
                  payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator, *,
-                 schedule: Sequence[AllocationSpec] | None = None, reward_balance: int = 0) -> ReleasePlan:
+                 schedule: Sequence[AllocationSpec] | None = None, reward_balance: int = 0,
+                 evaluate_after: EvaluatorAfter | None = None) -> ReleasePlan:
     """Release every claimable pot, in as few transactions as the limits allow, and say
-    what was left out and why."""
+    what was left out and why.  ``evaluate_after``: chain transactions when the payer's
+    UTxOs run out (not with a reward balance: it is withdrawn whole, by one transaction)."""
     scan = scan_pots(dep, pot_utxos, schedule=schedule)
     items = claimable_pots(scan.pots, certificates, snap.now_ms)
     if not items:
@@ -189,7 +224,7 @@ def release_plan(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certificates: Ma
 
     paying = {p.key: _pot_outputs(dep, p, snap.params) for p in items}  # once, not per attempt
 
-    def build(part: Sequence[Pot], fee_input: pc.UTxO, collateral: pc.UTxO) -> UnsignedTx:
+    def build(part: Sequence[Pot], fee_input: pc.UTxO, collateral: pc.UTxO, evaluate: Evaluator) -> UnsignedTx:
         outputs = [o for p in part for o in paying[p.key]]
         milestones = sorted({p.milestone_id for p in part})
         lower = snap.first_slot_at_or_after(max(p.vesting_ms for p in part))
@@ -202,16 +237,17 @@ def release_plan(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certificates: Ma
             ttl=snap.slot + DEFAULT_TTL_SLOTS, change_address=fee_input.output.address, collateral=collateral)
         return finish(d, snap, evaluate)
 
-    plan = _plan(items, payer, build)
+    plan = _plan(items, payer, build, evaluate, None if reward_balance else evaluate_after)
     return ReleasePlan(plan.transactions, scan.ignored + plan.skipped)
 
 
 def release(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certificates: Mapping[bytes, pc.UTxO],
             payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator, *,
-            schedule: Sequence[AllocationSpec] | None = None, reward_balance: int = 0) -> list[UnsignedTx]:
+            schedule: Sequence[AllocationSpec] | None = None, reward_balance: int = 0,
+            evaluate_after: EvaluatorAfter | None = None) -> list[UnsignedTx]:
     """The transactions of :func:`release_plan`."""
     return release_plan(dep, pot_utxos, certificates, payer, snap, evaluate, schedule=schedule,
-                        reward_balance=reward_balance).transactions
+                        reward_balance=reward_balance, evaluate_after=evaluate_after).transactions
 
 
 def _split_values(values: Sequence[pc.Value], max_value_bytes: int) -> list[pc.Value]:
@@ -227,9 +263,11 @@ def _split_values(values: Sequence[pc.Value], max_value_bytes: int) -> list[pc.V
 
 
 def reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], owner_payer: Sequence[pc.UTxO], snap: ChainSnapshot,
-            evaluate: Evaluator, *, to: pc.Address | None = None, reward_balance: int = 0) -> list[UnsignedTx]:
+            evaluate: Evaluator, *, to: pc.Address | None = None, reward_balance: int = 0,
+            evaluate_after: EvaluatorAfter | None = None) -> list[UnsignedTx]:
     """After expiry, the owner takes back everything left at the pot address (junk too);
-    the owner's key signs (required signer).  Outputs stay under the max value size."""
+    the owner's key signs (required signer).  Outputs stay under the max value size.
+    ``evaluate_after``: as for :func:`release_plan`."""
     expiry = dep.params.expiry_ms
     if snap.now_ms < expiry:
         raise UserInputError(f"the schedule expires at POSIX ms {expiry}; it is {snap.now_ms} now",
@@ -242,7 +280,7 @@ def reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], owner_payer: Sequence[pc.
     destination = to or pc.Address(pc.VerificationKeyHash(owner), network=dep.network)
     max_value = int(snap.params.max_val_size or 5000) - 100
 
-    def build(part: Sequence[pc.UTxO], fee_input: pc.UTxO, collateral: pc.UTxO) -> UnsignedTx:
+    def build(part: Sequence[pc.UTxO], fee_input: pc.UTxO, collateral: pc.UTxO, evaluate: Evaluator) -> UnsignedTx:
         values = _split_values([u.output.amount for u in part], max_value)
         d = Draft(
             "reclaim", inputs=list(part) + [fee_input],
@@ -254,7 +292,7 @@ def reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], owner_payer: Sequence[pc.
             required_signers=[owner], change_address=fee_input.output.address, collateral=collateral)
         return finish(d, snap, evaluate)
 
-    return _plan(items, owner_payer, build).transactions
+    return _plan(items, owner_payer, build, evaluate, None if reward_balance else evaluate_after).transactions
 
 
 __all__ = ["Ignored", "NothingToRelease", "Pot", "PotScan", "ReleasePlan", "certificates_at", "claimable",

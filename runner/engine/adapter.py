@@ -32,10 +32,10 @@ from runner.contract.blueprint import (
     script_hash_hex,
 )
 from runner.contract.datums import certificate_message, entry_key, from_plutus_address, to_plutus_address
-from runner.contract.tx_core import ChainSnapshot, Evaluator, UnsignedTx, sign
+from runner.contract.tx_core import ChainSnapshot, Evaluator, UnsignedTx, sign, signed_cbor
 from runner.domain.schedule import ScheduleDefinition, ledger_network, milestone_bytes
 
-__all__ = ["ChainSnapshot", "Evaluator", "Locked", "Schedule", "UnsignedTx", "sign"]
+__all__ = ["ChainSnapshot", "Evaluator", "Locked", "Schedule", "UnsignedTx", "sign", "signed_cbor"]
 
 SCRIPT_NAMES = T.SCRIPT_NAMES
 Deployment = T.Deployment
@@ -325,19 +325,25 @@ def reward_credential(dep: Deployment) -> str:
 
 
 def build_release(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certs: Mapping[str, pc.UTxO],
-                  payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator, *, reward_balance: int = 0
+                  payer: Sequence[pc.UTxO], snap: ChainSnapshot, evaluate: Evaluator, *, reward_balance: int = 0,
+                  evaluate_after: R.EvaluatorAfter | None = None
                   ) -> tuple[list[UnsignedTx], list[tuple[pc.UTxO, str]]]:
     """Release exactly the pots ``pot_utxos`` (the caller chose them): (transactions,
     pots left out with the reason).  ``reward_balance``: the batch credential's rewards (the
-    ledger wants a withdrawal of exactly the balance)."""
+    ledger wants a withdrawal of exactly the balance).  ``evaluate_after``: when the payer's
+    UTxOs run out, chain further transactions on the previous one's change (submitted in
+    order: see ``runner.contract.tx_release``)."""
     by_bytes = {milestone_bytes(k): v for k, v in certs.items()}
-    plan = R.release_plan(dep, pot_utxos, by_bytes, payer, snap, evaluate, reward_balance=reward_balance)
+    plan = R.release_plan(dep, pot_utxos, by_bytes, payer, snap, evaluate, reward_balance=reward_balance,
+                          evaluate_after=evaluate_after)
     return plan.transactions, [(i.utxo, i.reason) for i in plan.skipped]
 
 
 def build_reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], payer: Sequence[pc.UTxO], snap: ChainSnapshot,
-                  evaluate: Evaluator, *, reward_balance: int = 0) -> list[UnsignedTx]:
-    return R.reclaim(dep, utxos, payer, snap, evaluate, reward_balance=reward_balance)
+                  evaluate: Evaluator, *, reward_balance: int = 0, evaluate_after: R.EvaluatorAfter | None = None
+                  ) -> list[UnsignedTx]:
+    return R.reclaim(dep, utxos, payer, snap, evaluate, reward_balance=reward_balance,
+                     evaluate_after=evaluate_after)
 
 
 def produced_at(txs: Sequence[UnsignedTx], address: str) -> list[pc.UTxO]:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import pycardano as pc
 import tenacity
 
-from runner.chain.backend import ChainBackend, OutputReference, RewardAccount, RewardAccounts, Utxo
+from runner.chain.backend import ChainBackend, OutputReference, RewardAccount, RewardAccounts, Utxo, Value
 from runner.chain.pycardano_context import to_pycardano_protocol_parameters, to_pycardano_utxo
 from runner.engine.adapter import ChainSnapshot
 from runner.errors import ChainUnavailable, LedgerRejection
@@ -58,6 +58,20 @@ def ref_text(ref: pc.TransactionInput) -> str:
 def parse_ref(text: str) -> OutputReference:
     tx_id, index = text.split("#")
     return OutputReference(tx_id, int(index))
+
+
+def backend_utxo(utxo: pc.UTxO) -> Utxo:
+    """A builder's output as the backend's ``Utxo`` (for ``additionalUtxo``): address, value
+    and datum; an output with a reference script is refused (the builder never chains one)."""
+    out = utxo.output
+    if out.script is not None:
+        raise ValueError(f"{ref_text(utxo.input)}: an output with a reference script cannot be chained")
+    assets = {bytes(policy).hex(): {bytes(name.payload).hex(): int(q) for name, q in names.items()}
+              for policy, names in out.amount.multi_asset.items()}
+    datum = out.datum
+    raw = None if datum is None else bytes(getattr(datum, "cbor", None) or datum.to_cbor())
+    return Utxo(OutputReference(utxo.input.transaction_id.payload.hex(), utxo.input.index), str(out.address),
+                Value(out.amount.coin, assets), out.datum_hash.payload.hex() if out.datum_hash else None, raw)
 
 
 class ChainView:
@@ -98,10 +112,15 @@ class ChainView:
         found = self.call(lambda: self.backend.script(script_hash))
         return None if found is None else found.cbor
 
-    def evaluator(self) -> Callable[[pc.Transaction], Mapping[tuple[str, int], pc.ExecutionUnits]]:
+    def evaluator(self, additional: Sequence[pc.UTxO] = ()
+                  ) -> Callable[[pc.Transaction], Mapping[tuple[str, int], pc.ExecutionUnits]]:
+        """Evaluate against the chain plus ``additional``: outputs of transactions not yet on
+        chain that the evaluated one spends (a chain of transactions, Ogmios' ``additionalUtxo``)."""
+        extra = [backend_utxo(u) for u in additional]
+
         def evaluate(tx: pc.Transaction) -> Mapping[tuple[str, int], pc.ExecutionUnits]:
             cbor = tx.to_cbor()
-            result = self.call(lambda: self.backend.evaluate(cbor))
+            result = self.call(lambda: self.backend.evaluate(cbor, extra) if extra else self.backend.evaluate(cbor))
             return {(r.purpose, r.index): pc.ExecutionUnits(r.budget.memory, r.budget.cpu)
                     for r in result.redeemers}
         return evaluate

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pycardano as pc
 
 from runner.engine import events as ev
-from runner.engine.adapter import UnsignedTx, sign
+from runner.engine.adapter import UnsignedTx, sign, signed_cbor
 from runner.engine.chainview import describe_rejection, is_already_spent
 from runner.engine.context import Context
 from runner.engine.observe import KnownAfterApply
@@ -190,7 +190,7 @@ class Engine:
                 ctx.memo["planned_change"] = True
                 self.built[step.id] = txs
                 break
-            signed = [sign(t, ctx.keys.keys()).to_cbor() for t in txs]
+            signed = [signed_cbor(t, ctx.keys.keys()) for t in txs]
             ids = [tx_id_of(cbor) for cbor in signed]  # from the bytes: pycardano's body hash is slow
             yield ev.Planned(step.id, decision.reason, tuple(_summary(t, i) for t, i in zip(txs, ids, strict=True)))
             self.on_phase("built")

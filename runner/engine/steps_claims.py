@@ -174,7 +174,8 @@ class ReleaseStep(Step):
             payer = adapter.one_transaction_payer(payer)
         try:
             txs, skipped = adapter.build_release(dep, utxos, facts.certificates, payer, facts.snap,
-                                                 ctx.chain.evaluator(), reward_balance=balance)
+                                                 ctx.chain.evaluator(), reward_balance=balance,
+                                                 evaluate_after=ctx.chain.evaluator)
         except (UserInputError, LedgerRejection):
             if len(ctx.chain.by_refs(decision.payload)) == len(decision.payload):
                 raise  # our pots are all there: a real refusal, explained
@@ -222,7 +223,8 @@ class ReclaimStep(Step):
         payer, balance = ctx.chain.utxos(self.owner_address), withdrawable(ctx, dep)
         if balance:  # withdrawn whole, by one transaction per round
             payer = adapter.one_transaction_payer(payer)
-        return adapter.build_reclaim(dep, utxos, payer, facts.snap, ctx.chain.evaluator(), reward_balance=balance)
+        return adapter.build_reclaim(dep, utxos, payer, facts.snap, ctx.chain.evaluator(), reward_balance=balance,
+                                     evaluate_after=ctx.chain.evaluator)
 
 
 @register

@@ -4,6 +4,7 @@ by the one-writer lock (exit 5, naming the holder) and spends nothing; the first
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -28,8 +29,14 @@ def test_a_second_apply_on_the_same_data_directory_is_refused_while_the_first_ru
         while not (tmp_path / "lock.json").exists() and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert (tmp_path / "lock.json").exists(), "the first apply never took the lock"
-        second = subprocess.run(command(tmp_path, "apply", str(PLAN)), cwd=ROOT, env=env, capture_output=True,
-                                text=True, timeout=300, check=False)
+        # the first is paused while the second runs: a fast first apply would otherwise finish
+        # (and free the lock) before the second's interpreter has even started
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            second = subprocess.run(command(tmp_path, "apply", str(PLAN)), cwd=ROOT, env=env,
+                                    capture_output=True, text=True, timeout=300, check=False)
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
         out, err = first.communicate(timeout=900)
     finally:
         if first.poll() is None:
