@@ -346,7 +346,7 @@ def finish(d: Draft, snap: ChainSnapshot, evaluate: Evaluator | None) -> Unsigne
             # forwarder read inputs, reference inputs, outputs up to the last entry paid,
             # withdrawals, signatories and the validity range; the certificate policy its
             # redeemer, the mint and the outputs up to its own address: onchain/README.md).
-            # tests/test_contract_single_evaluation.py evaluates every kind's final
+            # tests/contract/test_contract_single_evaluation.py evaluates every kind's final
             # transaction again (same units) and submits it to the devnet's ledger (phase 2).
             # Were a script to start reading them, the ledger would refuse the transaction
             # at submission (a node's mempool runs phase 2 and drops it: no collateral).

@@ -2,7 +2,7 @@
 
 pycardano serialises and does ``Value`` arithmetic with run-time type checks and deep
 copies; the builder does both hundreds of times per release draft.  These compute the
-same results (property tests: tests/test_contract_min_lovelace.py).
+same results (property tests: tests/contract/test_contract_min_lovelace.py).
 """
 
 from __future__ import annotations

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 import pycardano as pc
 import pytest
 
-from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
-from runner.chain.devnet.ledger import Ledger
 from runner.contract import transactions as T
 from runner.contract import tx_release as R
 from runner.contract.blueprint import schedule_scripts
 from runner.contract.tx_core import EX_UNIT_MARGIN, UnsignedTx, sign, signed_cbor
-from tests.test_contract_transactions import HOUR_MS, World, address, evaluator, key, snapshot, utxos
+from runner.devnet.ledger.genesis import FAUCET, faucet_policy_id
+from runner.devnet.ledger.ledger import Ledger
+from runner.testing.builder_world import HOUR_MS, World, address, evaluator, key, snapshot, utxos
 
 Units = Mapping[tuple[str, int], pc.ExecutionUnits]
 

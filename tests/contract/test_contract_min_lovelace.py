@@ -19,9 +19,9 @@ import pycardano as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner.chain.devnet.params import LedgerParams
 from runner.contract import datums as D
 from runner.contract.tx_values import balance, cbor_uint_size, min_lovelace
+from runner.devnet.ledger.params import LedgerParams
 
 PARAMS = LedgerParams.mainnet().to_pycardano()
 #: every length a CBOR unsigned integer can take, at both ends

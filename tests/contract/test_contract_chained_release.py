@@ -12,14 +12,22 @@ from dataclasses import dataclass
 import pycardano as pc
 import pytest
 
-from runner.chain.devnet.genesis import FAUCET, faucet_policy_id
-from runner.chain.devnet.ledger import Ledger
 from runner.contract import transactions as T
 from runner.contract import tx_release as R
 from runner.contract.blueprint import schedule_scripts
 from runner.contract.tx_core import Evaluator, UnsignedTx
+from runner.devnet.ledger.genesis import FAUCET, faucet_policy_id
+from runner.devnet.ledger.ledger import Ledger
 from runner.errors import ScriptFailure
-from tests.test_contract_transactions import World, address, evaluator, holdings, key, snapshot, utxos
+from runner.testing.builder_world import (
+    World,
+    address,
+    evaluator,
+    holdings,
+    key,
+    snapshot,
+    utxos,
+)
 
 BENEFICIARIES = 160  # staked: two pots, more than one transaction releases
 

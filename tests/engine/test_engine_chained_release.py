@@ -15,7 +15,7 @@ import pytest
 from runner.chain.pycardano_context import to_pycardano_utxo
 from runner.engine import Engine, discovery, events
 from runner.engine.chainview import backend_utxo
-from tests.test_engine_kit import TOKEN, World, address, key, run
+from runner.testing.engine_world import TOKEN, World, address, key, run
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
