@@ -458,16 +458,15 @@ def open_devnet(folder: Path) -> tuple[Any, Any, Any]:
     from runner.chain.ogmios import OgmiosClient
     from runner.chain.ogmios_kupo import OgmiosKupoBackend
     from runner.chain.pycardano_context import OgmiosKupoContext
-    from runner.devnet import Ledger, LedgerGuard, LedgerParams
+    from runner.devnet import LedgerGuard
     from runner.devnet.cli_options import GenesisOptions
+    from runner.devnet.home import create_home
     from runner.devnet.servers.kupo import HttpFailure, IndexCache, route
     from runner.devnet.servers.ogmios import Session, answer
 
     folder.mkdir(parents=True, exist_ok=True)
     genesis = GenesisOptions()  # the defaults `apply` creates its embedded devnet with
-    ledger = Ledger.create(seed=DEVNET_SEED, params=LedgerParams.mainnet(), data_dir=folder,
-                           block_mode="submit", slot_config=genesis.slot_config(),
-                           start_slot=genesis.start_slot)
+    ledger = create_home(DEVNET_SEED, None, folder, genesis)  # saved after every change, as apply's
     guard = LedgerGuard(ledger)
     session, ids = Session(), itertools.count()
 
