@@ -3,7 +3,7 @@
 DESIGN.md §5.2: the entry records the step, the transaction id, the signed CBOR, the
 inputs it spends and its deadline (the validity upper bound, a slot), written to a temp
 file, fsync'd and renamed.  After a crash the engine resolves each open entry against
-the chain (runner/engine/recovery.py) before building anything new.  Signing keys are
+the chain (Engine.recover in runner/engine/run.py) before building anything new.  Signing keys are
 never in an entry: only the signed transaction, which is public once submitted anyway.
 
 Status: ``journaled`` -> ``submitted`` -> ``confirmed`` | ``dead``.  Finished entries are
