@@ -450,10 +450,6 @@ def min_ada(out: Any, ctx: Any) -> int:
 def open_devnet(folder: Path) -> tuple[Any, Any, Any]:
     """A new devnet saved in ``folder`` (as the embedded one is created) and the project's
     Ogmios/Kupo clients wired to it in process (as ``runner.engine.backends.embedded`` does)."""
-    import itertools
-
-    import httpx
-
     from runner.chain.kupo import KupoClient
     from runner.chain.ogmios import OgmiosClient
     from runner.chain.ogmios_kupo import OgmiosKupoBackend
@@ -461,36 +457,14 @@ def open_devnet(folder: Path) -> tuple[Any, Any, Any]:
     from runner.devnet import LedgerGuard
     from runner.devnet.cli_options import GenesisOptions
     from runner.devnet.home import create_home
-    from runner.devnet.servers.kupo import HttpFailure, IndexCache, route
-    from runner.devnet.servers.ogmios import Session, answer
+    from runner.devnet.servers import kupo_transport, ogmios_call
 
     folder.mkdir(parents=True, exist_ok=True)
     genesis = GenesisOptions()  # the defaults `apply` creates its embedded devnet with
     ledger = create_home(DEVNET_SEED, None, folder, genesis)  # saved after every change, as apply's
     guard = LedgerGuard(ledger)
-    session, ids = Session(), itertools.count()
-
-    def call(method: str, params: Any) -> Any:
-        request = {"jsonrpc": "2.0", "method": method, "id": next(ids)}
-        if params is not None:
-            request["params"] = dict(params)
-        return json.loads(answer(guard, session, json.dumps(request)))
-
-    cache = IndexCache(guard)
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        index = cache.current()
-        try:
-            reply = route(index, str(request.url.raw_path, "ascii"), request.headers.get("Accept", ""))
-            status, body, ctype = int(reply.status), reply.body, reply.content_type
-        except HttpFailure as failure:
-            status, body, ctype = int(failure.status), {"hint": failure.hint}, "application/json"
-        content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        return httpx.Response(status, content=content, headers={
-            "Content-Type": ctype, "X-Most-Recent-Checkpoint": str(index.checkpoint_slot)})
-
-    ogmios = OgmiosClient(call)
-    kupo = KupoClient("http://embedded-devnet", transport=httpx.MockTransport(handle))
+    ogmios = OgmiosClient(ogmios_call(guard))
+    kupo = KupoClient("http://embedded-devnet", transport=kupo_transport(guard))
     return guard, ogmios, OgmiosKupoContext(OgmiosKupoBackend(ogmios, kupo, closers=(kupo,)))
 
 

@@ -15,8 +15,6 @@ With ``OGMIOS_URL``/``KUPO_URL`` (or any other network) the backend is
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -69,46 +67,6 @@ class Connection:
         return self.ogmios.request(method, dict(params))
 
 
-def _in_process_call(guard: Any) -> Any:
-    from runner.devnet.servers.ogmios import Session, answer
-
-    session = Session()
-    ids = itertools.count()
-
-    def call(method: str, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
-        request = {"jsonrpc": "2.0", "method": method, "id": next(ids)}
-        if params is not None:
-            request["params"] = dict(params)
-        text = answer(guard, session, json.dumps(request))
-        if text is None:  # the server answers nothing to a JSON-RPC notification; a request has an id
-            from runner.errors import ProtocolError
-
-            raise ProtocolError(f"the embedded Ogmios did not answer {method}")
-        reply: Mapping[str, Any] = json.loads(text)
-        return reply
-
-    return call
-
-
-def _in_process_kupo(guard: Any) -> httpx.MockTransport:
-    from runner.devnet.servers.kupo import HttpFailure, IndexCache, route
-
-    cache = IndexCache(guard)
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        index = cache.current()
-        try:
-            reply = route(index, str(request.url.raw_path, "ascii"), request.headers.get("Accept", ""))
-            status, body, ctype = int(reply.status), reply.body, reply.content_type
-        except HttpFailure as failure:
-            status, body, ctype = int(failure.status), {"hint": failure.hint}, "application/json"
-        content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        return httpx.Response(status, content=content, headers={
-            "Content-Type": ctype, "X-Most-Recent-Checkpoint": str(index.checkpoint_slot)})
-
-    return httpx.MockTransport(handle)
-
-
 def open_ledger(folder: Path) -> Any:
     """The devnet ledger persisted in ``folder`` (created with the default seed if new),
     opened exactly as ``milestones devnet up`` opens it."""
@@ -119,8 +77,10 @@ def open_ledger(folder: Path) -> Any:
 
 
 def embedded(guard: Any, description: str = "embedded devnet") -> Connection:
-    ogmios = OgmiosClient(_in_process_call(guard))
-    kupo = KupoClient("http://embedded-devnet", transport=_in_process_kupo(guard))
+    from runner.devnet.servers import kupo_transport, ogmios_call
+
+    ogmios = OgmiosClient(ogmios_call(guard))
+    kupo = KupoClient("http://embedded-devnet", transport=kupo_transport(guard))
     return Connection(OgmiosKupoBackend(ogmios, kupo, closers=(kupo,)), description, guard, ogmios)
 
 

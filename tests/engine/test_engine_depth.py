@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from runner.chain.ogmios import OgmiosClient
+from runner.devnet.servers import ogmios_call
 from runner.engine import Engine
-from runner.engine.backends import _in_process_call
 from runner.errors import ProtocolError
 from runner.testing.engine_world import World
 
@@ -67,7 +67,7 @@ def test_the_client_reads_every_blocks_height_and_none_for_a_point_not_on_chain(
     world = World.create()
     for _ in range(3):
         world.ledger.tick()
-    client = OgmiosClient(_in_process_call(world.guard))
+    client = OgmiosClient(ogmios_call(world.guard))
     for block in world.ledger.blocks[-4:]:
         assert client.block_height_at(int(block.slot), str(block.block_hash)) == block.height
     tip = world.ledger.blocks[-1]
@@ -83,7 +83,7 @@ def test_a_tampered_chain_sync_answer_is_refused(method, change, says):
     world = World.create()
     for _ in range(2):
         world.ledger.tick()
-    real = _in_process_call(world.guard)
+    real = ogmios_call(world.guard)
 
     def call(name: str, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
         reply = dict(real(name, params))

@@ -15,7 +15,7 @@ import pytest
 from runner.chain.kupo import KupoClient
 from runner.chain.ogmios import OgmiosClient
 from runner.chain.ogmios_kupo import OgmiosKupoBackend
-from runner.engine.backends import _in_process_call, _in_process_kupo
+from runner.devnet.servers import kupo_transport, ogmios_call
 from runner.errors import ChainUnavailable, LedgerRejection
 from runner.testing.engine_world import World, names, run
 
@@ -66,8 +66,8 @@ class Faults:
 
 
 def faulty_backend(world: World, faults: Faults) -> OgmiosKupoBackend:
-    ogmios = OgmiosClient(faults.ogmios(_in_process_call(world.guard)), sleep=lambda s: None)
-    kupo = KupoClient("http://faulty", transport=faults.kupo(_in_process_kupo(world.guard)), sleep=lambda s: None)
+    ogmios = OgmiosClient(faults.ogmios(ogmios_call(world.guard)), sleep=lambda s: None)
+    kupo = KupoClient("http://faulty", transport=faults.kupo(kupo_transport(world.guard)), sleep=lambda s: None)
     return OgmiosKupoBackend(ogmios, kupo)
 
 

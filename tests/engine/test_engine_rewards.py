@@ -17,9 +17,9 @@ import pytest
 from runner.chain.kupo import KupoClient
 from runner.chain.ogmios import OgmiosClient
 from runner.chain.ogmios_kupo import OgmiosKupoBackend
+from runner.devnet.servers import kupo_transport, ogmios_call
 from runner.engine import discovery
 from runner.engine.adapter import reward_credential
-from runner.engine.backends import _in_process_call, _in_process_kupo
 from runner.engine.context import Context
 from runner.errors import ProtocolError, UserInputError
 from runner.testing.engine_world import World, address, names, run
@@ -98,7 +98,7 @@ def test_a_release_from_an_unregistered_credential_is_a_clear_user_error_not_a_l
 
 def tampered(world: World, change: Callable[[dict[str, Any]], None]) -> OgmiosKupoBackend:
     """The devnet over its real wire, with the reward summaries' answer altered in transit."""
-    real = _in_process_call(world.guard)
+    real = ogmios_call(world.guard)
 
     def call(method: str, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
         reply = dict(real(method, params))
@@ -107,7 +107,7 @@ def tampered(world: World, change: Callable[[dict[str, Any]], None]) -> OgmiosKu
                 change(summary)
         return reply
 
-    kupo = KupoClient("http://embedded-devnet", transport=_in_process_kupo(world.guard))
+    kupo = KupoClient("http://embedded-devnet", transport=kupo_transport(world.guard))
     return OgmiosKupoBackend(OgmiosClient(call), kupo, closers=(kupo,))
 
 

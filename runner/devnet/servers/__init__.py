@@ -1,6 +1,6 @@
 """The devnet served as Ogmios v6 (``ogmios``, WebSocket and HTTP JSON-RPC) and Kupo v2
 (``kupo``, HTTP) over one ledger; ``guard`` serialises access, ``tip_view`` answers from the
-state at the tip, ``wallclock`` lets chain time follow real time, ``serve`` runs the pair.
+state at the tip, ``wallclock`` lets chain time follow real time, ``serve`` runs the pair, ``in_process`` answers the project's clients without a socket.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from runner.devnet._front import front_door
 
 if TYPE_CHECKING:
     from runner.devnet.servers.guard import LedgerGuard
+    from runner.devnet.servers.in_process import kupo_transport, ogmios_call
     from runner.devnet.servers.kupo.server import KupoServer
     from runner.devnet.servers.ogmios.server import OgmiosServer
     from runner.devnet.servers.serve import Serving, serving
@@ -20,6 +21,8 @@ __all__ = [
     "LedgerGuard",
     "OgmiosServer",
     "Serving",
+    "kupo_transport",
+    "ogmios_call",
     "serving",
 ]
 
@@ -30,6 +33,8 @@ EXPORTS = {
     "OgmiosServer": "runner.devnet.servers.ogmios.server",
     "Serving": "runner.devnet.servers.serve",
     "serving": "runner.devnet.servers.serve",
+    "kupo_transport": "runner.devnet.servers.in_process",
+    "ogmios_call": "runner.devnet.servers.in_process",
 }
 
 __getattr__, __dir__ = front_door(__name__, EXPORTS, globals())
