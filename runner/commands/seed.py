@@ -19,18 +19,7 @@ from typing import Annotated
 import typer
 
 from runner.app import app
-from runner.commands.seed_options import (  # noqa: F401  (seed_run and older imports use them from here)
-    Confirmations,
-    ContractAddress,
-    NoSubmit,
-    Output,
-    Timeout,
-    _crash_hook,
-    _emit,
-    _fmt,
-    _progress,
-    remote_chain,
-)
+from runner.commands.seed_options import Confirmations, ContractAddress, NoSubmit, Output, Timeout
 
 
 @app.command("init")
