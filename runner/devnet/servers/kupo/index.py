@@ -16,6 +16,7 @@ from typing import Any
 
 from pycardano import Address, TransactionInput, TransactionOutput
 
+from runner.devnet.ledger.json_codec import datum_cbor
 from runner.devnet.servers import tip_view
 from runner.devnet.servers.ogmios import shapes
 
@@ -290,7 +291,7 @@ def _spend_details(applied: Any) -> tuple[dict[Any, int], dict[int, bytes]]:
         items = [(r.tag, r.index, r.data) for r in (raw or [])]
     for tag, index, data in items:
         if tag == RedeemerTag.SPEND:
-            redeemers[int(index)] = shapes.datum_cbor(data)
+            redeemers[int(index)] = datum_cbor(data)
     return positions, redeemers
 
 

@@ -22,7 +22,6 @@ from fractions import Fraction
 from hashlib import blake2b
 from typing import Any
 
-import cbor2
 from pycardano import (
     Address,
     DatumHash,
@@ -36,9 +35,9 @@ from pycardano import (
     Value,
 )
 from pycardano.plutus import script_hash as _script_hash
-from pycardano.serialization import RawCBOR, default_encoder
 
 from runner.devnet.ledger.clock import ERAS
+from runner.devnet.ledger.json_codec import datum_cbor
 
 Json = dict[str, Any]
 
@@ -100,15 +99,6 @@ def kupo_value(amount: int | Value) -> Json:
             key = policy.payload.hex() + (f".{name.payload.hex()}" if name.payload else "")
             assets[key] = int(qty)
     return {"coins": _coin(amount), "assets": assets}
-
-
-def datum_cbor(datum: Any) -> bytes:
-    """The CBOR bytes of an inline datum as pycardano holds it (RawCBOR, PlutusData, primitive)."""
-    if isinstance(datum, RawCBOR):
-        return bytes(datum.cbor)
-    if hasattr(datum, "to_cbor"):
-        return bytes(datum.to_cbor())
-    return cbor2.dumps(datum, default=default_encoder)
 
 
 @functools.lru_cache(maxsize=65536)
