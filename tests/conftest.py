@@ -9,7 +9,7 @@ shipped in :mod:`runner.testing`.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,14 @@ from runner.devnet.storage.store import attach
 from runner.testing.ledger import HandTx
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+
+
+@pytest.fixture(autouse=True)
+def _restore_streams() -> Iterator[None]:
+    """The in-process CLI runs (runner.testing.cli_guide) swap sys.stdout/stderr: put them back."""
+    saved = sys.stdout, sys.stderr
+    yield
+    sys.stdout, sys.stderr = saved
 
 
 @pytest.fixture(scope="session")

@@ -18,13 +18,6 @@ from runner.testing.cli_guide import ModuleCapture as _ModuleCapture
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 
-@pytest.fixture(autouse=True)
-def _restore_streams():
-    saved = sys.stdout, sys.stderr
-    yield
-    sys.stdout, sys.stderr = saved
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     guide = Guide(tmp_path_factory.mktemp("bad"), _ModuleCapture())  # type: ignore[arg-type]

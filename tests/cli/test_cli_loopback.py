@@ -18,13 +18,6 @@ from runner.testing.cli_guide import ModuleCapture as _ModuleCapture
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 
-@pytest.fixture(autouse=True)
-def _restore_streams():
-    saved = sys.stdout, sys.stderr
-    yield
-    sys.stdout, sys.stderr = saved
-
-
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Any:
     ledger = Ledger.create(seed="loopback")

@@ -42,13 +42,6 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return out
 
 
-@pytest.fixture(autouse=True)
-def _restore_streams():
-    saved = sys.stdout, sys.stderr
-    yield
-    sys.stdout, sys.stderr = saved
-
-
 def test_init_prints_the_guides_shape(walked):
     value = walked["init"].json()
     assert walked["init"].code == 0 and value["status"] == "success"

@@ -23,13 +23,6 @@ PHASES = ("cache-write", "built", "journaled", "sent", "submitted", "confirming"
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 
-@pytest.fixture(autouse=True)
-def _restore_streams():
-    saved = sys.stdout, sys.stderr
-    yield
-    sys.stdout, sys.stderr = saved
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A data directory (with its embedded devnet) where milestone-001 is certified and vested."""
