@@ -156,7 +156,9 @@ def _plan(items: Sequence[Item], payer: Sequence[pc.UTxO], build: Build[Item], e
     further transactions each paid by the previous one's change (a chain, evaluated with
     the change as an additional UTxO); without it, what is left waits for the next call,
     once these are on chain.  A batch failing for another reason than the limits: the
-    items failing alone are dropped (reported), the rest retried."""
+    items failing alone are dropped (reported), the rest retried.  A chained transaction
+    that fails ends the chain: the transactions made so far stand, the rest waits for the
+    next call (paid by real UTxOs then, so a failing pot is judged on its own)."""
     fee_inputs, collateral = payer_inputs(payer)
     txs: list[UnsignedTx] = []
     skipped: list[Ignored] = []
@@ -171,6 +173,8 @@ def _plan(items: Sequence[Item], payer: Sequence[pc.UTxO], build: Build[Item], e
                 tx = _fit(rest, build_one)
                 break
             except Exception as exc:
+                if txs and fee_input not in fee_inputs:  # paid by a change: stop the chain here
+                    return ReleasePlan(txs, skipped)
                 bad = _culprits(rest, build_one)
                 if not bad or (len(bad) == len(rest) > 1):
                     raise  # nothing to blame on one pot, or a failure common to all (the chain, the payer)

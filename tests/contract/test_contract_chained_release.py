@@ -47,9 +47,14 @@ def evaluator_after(ledger: Ledger) -> Callable[[Sequence[pc.UTxO]], Evaluator]:
     return make
 
 
+def failing_evaluator(tx: pc.Transaction) -> dict[tuple[str, int], pc.ExecutionUnits]:
+    raise ScriptFailure("the evaluator is down", ogmios_code=3010)
+
+
 @dataclass
 class Chained:
     unchained: list[UnsignedTx]
+    broken: R.ReleasePlan  # the chained transaction's evaluation fails
     chained: list[UnsignedTx]
     payer_utxo: pc.UTxO
     paid: list[int]
@@ -82,11 +87,13 @@ def chained(ledger_factory: Callable[..., Ledger]) -> Chained:
     [payer_utxo] = utxos(ledger, address(payer))
     pots = utxos(ledger, dep.allocation_address)
     unchained = R.release(dep, pots, certs, [payer_utxo], snapshot(ledger), evaluator(ledger))
+    broken = R.release_plan(dep, pots, certs, [payer_utxo], snapshot(ledger), evaluator(ledger),
+                            evaluate_after=lambda extra: failing_evaluator)
     txs = R.release(dep, pots, certs, [payer_utxo], snapshot(ledger), evaluator(ledger),
                     evaluate_after=evaluator_after(ledger))
     for tx in txs:
         w.submit(tx, payer)
-    return Chained(unchained, txs, payer_utxo, [holdings(ledger, b, w.token_policy)[1] for b in bens],
+    return Chained(unchained, broken, txs, payer_utxo, [holdings(ledger, b, w.token_policy)[1] for b in bens],
                    [s.amount for s in specs], utxos(ledger, dep.allocation_address))
 
 
@@ -110,3 +117,8 @@ def test_each_chained_transaction_is_paid_and_backed_by_the_previous_change(chai
     assert change.input in second.inputs
     assert second.body.collateral == [change.input]
     assert set(first.inputs).isdisjoint(second.inputs)
+
+
+def test_a_failing_chained_transaction_keeps_the_ones_before_it_and_blames_no_pot(chained: Chained) -> None:
+    assert [tx.tx_id for tx in chained.broken.transactions] == [tx.tx_id for tx in chained.unchained]
+    assert chained.broken.skipped == []
