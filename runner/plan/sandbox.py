@@ -26,8 +26,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import TemplateSyntaxError, nodes, pass_environment
 from jinja2.exceptions import SecurityError
+from jinja2.filters import do_sum
 from jinja2.parser import Parser
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
@@ -96,8 +97,9 @@ class Budget:
             raise BudgetExceeded(f"the plan's templates render more than {MAX_DOCUMENT:,} characters in all")
 
 
-def size(value: Any, depth: int = 0) -> int:
-    """An upper bound of ``len(str(value))`` without building it."""
+def size(value: Any, depth: int = 0, limit: int = MAX_VALUE) -> int:
+    """An upper bound of ``len(str(value))`` without building it; past ``limit`` it stops
+    counting (the walk is then at most ~``limit`` steps, even over lists sharing items)."""
     if isinstance(value, str):
         return len(value)
     if isinstance(value, bool) or value is None:
@@ -105,13 +107,16 @@ def size(value: Any, depth: int = 0) -> int:
     if isinstance(value, int):
         return value.bit_length() * 30103 // 100000 + 2
     if depth > 32:
-        return MAX_VALUE + 1
-    if isinstance(value, (list, tuple)):
-        return 2 + sum(4 + size(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return 2 + sum(6 + size(k, depth + 1) + size(v, depth + 1) for k, v in value.items())
+        return limit + 1
     if isinstance(value, range):
         return 16 * len(value)
+    if isinstance(value, (list, tuple, dict)):
+        total = 2
+        for item in (value.items() if isinstance(value, dict) else value):
+            total += 4 + size(item, depth + 1, limit - total)
+            if total > limit:
+                return limit + 1
+        return total
     return len(repr(value)) if isinstance(value, float) else 64
 
 
@@ -130,7 +135,7 @@ class PlanSandbox(SandboxedEnvironment):
         self.budget = Budget()
         builtin = self.filters
         self.filters = {name: builtin[name] for name in FILTERS} | dict(helpers)
-        self.filters.update(join=_join, replace=_replace, string=_string)
+        self.filters.update(join=_join, replace=_replace, string=_string, sum=_sum)
         self.tests = {name: test for name, test in self.tests.items() if name in TESTS}
         self.globals = {"range": _range, "dict": dict, **helpers, _ITER: self._iterate, _CONCAT: _concat}
 
@@ -220,8 +225,8 @@ class PlanSandbox(SandboxedEnvironment):
                 for width in (*args, *kwargs.values()):
                     if isinstance(width, int):
                         check_size(width, f"{name}()")
-            elif name == "replace":
-                return _replace(owner, *args, **kwargs)
+            elif name == "replace":  # inside {% for %} Jinja adds its own _loop_vars / _block_vars
+                return _replace(owner, *args, **{k: v for k, v in kwargs.items() if not k.startswith("_")})
             elif name == "join":
                 return _join(args[0] if args else (), owner)
         return super().call(context, obj, *args, **kwargs)
@@ -302,6 +307,15 @@ def _replace(value: Any, old_value: Any, new_value: Any, count: int | None = Non
         hits = min(hits, count)
     check_size(len(text) + hits * (len(new) - len(old)), "replace")
     return text.replace(old, new, -1 if count is None else count)
+
+
+@pass_environment
+def _sum(environment: Any, iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
+    """``sum``: adding lists (``start=[]``) builds a value like ``+`` does, so it is bounded."""
+    items = list(iterable)
+    if not isinstance(start, (int, float)):
+        check_size(size(start) + size(items), "sum")
+    return do_sum(environment, items, attribute, start)
 
 
 def _string(value: Any) -> str:

@@ -69,6 +69,8 @@ def test_validate_refuses_every_huge_construct_within_a_memory_and_cpu_limit(tmp
     ("{{ {'a': 'x'}.get('a') ~ (range(4) | list | length) ~ (' t ' | trim) }}", "x4t"),
     ("{{ 'ab' * 3 }}{{ '-'.join(['p', 'q']) }}", "abababp-q"),
     ("{% set n = 2 %}{{ 'y' if n is even else 'n' }}{{ [3, 1, 2] | sort | first }}", "y1"),
+    ("{% for i in [1, 2] %}{{ 'ab'.replace('a', 'c') }}{% endfor %}", "cbcb"),  # Jinja passes loop variables
+    ("{{ [[1], [2]] | sum(start=[]) | length }}{{ [1, 2] | sum }}", "23"),
 ])
 def test_what_plans_use_keeps_working(template: str, value: str, tmp_path: Path):
     plan, found = check_plan(write(tmp_path, name=quoted(template)), None)

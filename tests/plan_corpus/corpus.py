@@ -111,6 +111,10 @@ REQUIRED_LINES = [("version: 1", 0), ("network: devnet", 0), ("  owner: owner", 
 #: templates that would build gigabytes or loop for hours without the sandbox's allowlist and budgets
 #: (runner/plan/sandbox.py); tests/plan/test_plan_sandbox.py runs them under a memory and CPU limit
 HUGE = [
+    # lists sharing their items: 8**12 items to count without the size walk's limit
+    "{% set a = ['x'] %}" + "{% set a = [a,a,a,a,a,a,a,a] %}" * 12 + "{{ a }}",
+    # sum(start=[]) concatenates lists: 10x per level, gigabytes by the sixth
+    "{% set l = ['xxxxxxxxxx'] * 10 %}" + "{% set l = [l,l,l,l,l,l,l,l,l,l]|sum(start=[]) %}" * 6 + "{{ l|length }}",
     "{{ range(10000) | join('b' * 100000) }}",
     "{% set s = 'b' * 100000 %}{{ ([s] * 100000) | join(s) }}",
     "{{ ('b' * 100000).join(range(10000)) }}",
