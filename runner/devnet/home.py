@@ -68,12 +68,11 @@ def open_home(directory: Path, seed: str, params_file: Path | None, clock: Genes
 
 
 def load_home(directory: Path, notes: Notes = _to_stderr) -> Ledger:
-    """The saved devnet, saving itself there after every change; what loading ignored (a
-    torn last record) goes to ``notes``."""
+    """The saved devnet, saving itself there after every change (loading attaches it); what
+    loading ignored (a torn last record) goes to ``notes``."""
     ledger, said = load_ledger_reporting(Ledger, directory)
     for note in said:
         notes(note)
-    attach(ledger, directory)  # autosave where it was loaded from
     return ledger
 
 
