@@ -150,7 +150,7 @@ def _culprits(items: Sequence[Item], build: Callable[[Sequence[Item]], UnsignedT
 
 
 def _plan(items: Sequence[Item], payer: Sequence[pc.UTxO], build: Build[Item], evaluate: Evaluator,
-          evaluate_after: EvaluatorAfter | None = None) -> ReleasePlan:
+          evaluate_after: EvaluatorAfter | None = None, *, withdraws: bool = False) -> ReleasePlan:
     """One transaction per existing fee input of the payer (independent: each can be
     evaluated now and submitted in any order); when they run out, with ``evaluate_after``,
     further transactions each paid by the previous one's change (a chain, evaluated with
@@ -158,8 +158,12 @@ def _plan(items: Sequence[Item], payer: Sequence[pc.UTxO], build: Build[Item], e
     once these are on chain.  A batch failing for another reason than the limits: the
     items failing alone are dropped (reported), the rest retried.  A chained transaction
     that fails ends the chain: the transactions made so far stand, the rest waits for the
-    next call (paid by real UTxOs then, so a failing pot is judged on its own)."""
+    next call (paid by real UTxOs then, so a failing pot is judged on its own).
+    ``withdraws``: the transactions withdraw a reward balance, which only one of them can
+    (whole): ONE transaction, from the first fee input; the next call reads the balance again."""
     fee_inputs, collateral = payer_inputs(payer)
+    if withdraws:
+        fee_inputs, evaluate_after = fee_inputs[:1], None
     txs: list[UnsignedTx] = []
     skipped: list[Ignored] = []
     rest = list(items)
@@ -241,7 +245,7 @@ def release_plan(dep: Deployment, pot_utxos: Sequence[pc.UTxO], certificates: Ma
             ttl=snap.slot + DEFAULT_TTL_SLOTS, change_address=fee_input.output.address, collateral=collateral)
         return finish(d, snap, evaluate)
 
-    plan = _plan(items, payer, build, evaluate, None if reward_balance else evaluate_after)
+    plan = _plan(items, payer, build, evaluate, evaluate_after, withdraws=reward_balance > 0)
     return ReleasePlan(plan.transactions, scan.ignored + plan.skipped)
 
 
@@ -296,7 +300,7 @@ def reclaim(dep: Deployment, utxos: Sequence[pc.UTxO], owner_payer: Sequence[pc.
             required_signers=[owner], change_address=fee_input.output.address, collateral=collateral)
         return finish(d, snap, evaluate)
 
-    return _plan(items, owner_payer, build, evaluate, None if reward_balance else evaluate_after).transactions
+    return _plan(items, owner_payer, build, evaluate, evaluate_after, withdraws=reward_balance > 0).transactions
 
 
 __all__ = ["Ignored", "NothingToRelease", "Pot", "PotScan", "ReleasePlan", "certificates_at", "claimable",

@@ -311,14 +311,6 @@ def entry_order(beneficiary: str) -> bytes:
     return entry_key(to_plutus_address(pc.Address.from_primitive(beneficiary)))
 
 
-def one_transaction_payer(payer: Sequence[pc.UTxO]) -> list[pc.UTxO]:
-    """The payer's UTxOs cut to one fee input and the collateral, so a release or reclaim
-    round builds ONE transaction: a non-zero reward balance must be withdrawn whole, once
-    (the next round reads the balance again, then 0, and builds the rest)."""
-    fee_inputs, collateral = T.payer_inputs(payer)
-    return list({u.input: u for u in (fee_inputs[0], collateral)}.values())
-
-
 def reward_credential(dep: Deployment) -> str:
     """The batch validator's stake credential (hex): releases and reclaims withdraw from it."""
     return bytes(dep.scripts.batch_hash).hex()

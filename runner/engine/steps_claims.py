@@ -170,8 +170,6 @@ class ReleaseStep(Step):
         utxos = [facts.locked_utxos[r] for r in decision.payload]
         payer = ctx.chain.utxos(self.payer_address)
         balance = withdrawable(ctx, dep)
-        if balance:  # withdrawn whole, by one transaction per round
-            payer = adapter.one_transaction_payer(payer)
         try:
             txs, skipped = adapter.build_release(dep, utxos, facts.certificates, payer, facts.snap,
                                                  ctx.chain.evaluator(), reward_balance=balance,
@@ -221,8 +219,6 @@ class ReclaimStep(Step):
         dep = facts.require_deployment(ctx)
         utxos = list(facts.locked_utxos.values()) + [u for u, _ in facts.junk]
         payer, balance = ctx.chain.utxos(self.owner_address), withdrawable(ctx, dep)
-        if balance:  # withdrawn whole, by one transaction per round
-            payer = adapter.one_transaction_payer(payer)
         return adapter.build_reclaim(dep, utxos, payer, facts.snap, ctx.chain.evaluator(), reward_balance=balance,
                                      evaluate_after=ctx.chain.evaluator)
 

@@ -55,6 +55,8 @@ def failing_evaluator(tx: pc.Transaction) -> dict[tuple[str, int], pc.ExecutionU
 class Chained:
     unchained: list[UnsignedTx]
     broken: R.ReleasePlan  # the chained transaction's evaluation fails
+    withdrawing: list[UnsignedTx]  # two fee inputs, a reward balance to withdraw
+    many: list[UnsignedTx]  # the same without a balance
     chained: list[UnsignedTx]
     payer_utxo: pc.UTxO
     paid: list[int]
@@ -89,11 +91,18 @@ def chained(ledger_factory: Callable[..., Ledger]) -> Chained:
     unchained = R.release(dep, pots, certs, [payer_utxo], snapshot(ledger), evaluator(ledger))
     broken = R.release_plan(dep, pots, certs, [payer_utxo], snapshot(ledger), evaluator(ledger),
                             evaluate_after=lambda extra: failing_evaluator)
+    extra = key("three utxo payer")
+    for _ in range(3):
+        ledger.fund(address(extra), 100_000_000)
+    rich = utxos(ledger, address(extra))  # two fee inputs and the collateral
+    withdrawing = R.release(dep, pots, certs, rich, snapshot(ledger), evaluator(ledger), reward_balance=1,
+                            evaluate_after=evaluator_after(ledger))
+    many = R.release(dep, pots, certs, rich, snapshot(ledger), evaluator(ledger))
     txs = R.release(dep, pots, certs, [payer_utxo], snapshot(ledger), evaluator(ledger),
                     evaluate_after=evaluator_after(ledger))
     for tx in txs:
         w.submit(tx, payer)
-    return Chained(unchained, broken, txs, payer_utxo, [holdings(ledger, b, w.token_policy)[1] for b in bens],
+    return Chained(unchained, broken, withdrawing, many, txs, payer_utxo, [holdings(ledger, b, w.token_policy)[1] for b in bens],
                    [s.amount for s in specs], utxos(ledger, dep.allocation_address))
 
 
@@ -122,3 +131,9 @@ def test_each_chained_transaction_is_paid_and_backed_by_the_previous_change(chai
 def test_a_failing_chained_transaction_keeps_the_ones_before_it_and_blames_no_pot(chained: Chained) -> None:
     assert [tx.tx_id for tx in chained.broken.transactions] == [tx.tx_id for tx in chained.unchained]
     assert chained.broken.skipped == []
+
+
+def test_a_reward_balance_is_withdrawn_by_one_transaction_whatever_the_payer_holds(chained: Chained) -> None:
+    assert len(chained.many) == 2  # without a balance: one transaction per fee input
+    [only] = chained.withdrawing
+    assert dict(only.body.withdraws or {}) and list(only.body.withdraws.values()) == [1]

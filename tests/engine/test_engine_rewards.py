@@ -22,7 +22,7 @@ from runner.engine import discovery
 from runner.engine.adapter import reward_credential
 from runner.engine.context import Context
 from runner.errors import ProtocolError, UserInputError
-from runner.testing.engine_world import World, address, names, run
+from runner.testing.engine_world import World, names, run
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 METHOD = "queryLedgerState/rewardAccountSummaries"
@@ -135,15 +135,3 @@ def test_a_tampered_reward_answer_stops_the_release_before_anything_is_built(tmp
     # the honest twin: the same chain, the answer untouched -> released
     run(world.context(tmp_path / "mine"), [world.release_step(contract)])
     assert [world.tokens_of(b) - x for b, x in zip(world.beneficiaries, before, strict=True)] == [100, 200, 300]
-
-
-def test_with_a_balance_to_withdraw_a_round_pays_from_one_fee_input_and_the_same_collateral(tmp_path):
-    from runner.contract.transactions import payer_inputs
-    from runner.engine.adapter import one_transaction_payer
-
-    world = World.create(payer_utxos=4)
-    utxos = world.context(tmp_path).chain.utxos(address(world.payer))
-    fee_inputs, collateral = payer_inputs(utxos)
-    assert len(fee_inputs) >= 3  # without the cut, a round would build one transaction per fee input
-    cut_fees, cut_collateral = payer_inputs(one_transaction_payer(utxos))
-    assert cut_fees == fee_inputs[:1] and cut_collateral == collateral
