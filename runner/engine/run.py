@@ -12,7 +12,6 @@ the work: the step observes again and says "already done".
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -39,13 +38,6 @@ from runner.store.journal import JournalEntry, bytes_problem
 PhaseHook = Callable[[str], None]
 
 
-def tx_id_of(signed_cbor: bytes) -> str:
-    """A transaction's id: blake2b-256 of its body's bytes, as they are in the signed CBOR."""
-    from runner.devnet.ledger import container_items
-
-    return hashlib.blake2b(container_items(signed_cbor)[0], digest_size=32).hexdigest()
-
-
 def inputs_moved(exc: LedgerRejection) -> bool:
     """Evaluation or submission refused because an input we read is gone (3117; evaluation's
     3004 "unknown transaction input"; or a 3010 whose per-validator errors are 3117, as Ogmios
@@ -69,7 +61,8 @@ def moved_under(exc: BaseException) -> LedgerRejection | None:
             return None
         if isinstance(seen, LedgerRejection) and inputs_moved(seen):
             return seen
-        seen = seen.__cause__ or seen.__context__
+        # the cause, or the exception being handled when it was raised (unless raised "from None")
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
     return None
 
 
@@ -191,7 +184,7 @@ class Engine:
                 self.built[step.id] = txs
                 break
             signed = [signed_cbor(t, ctx.keys.keys()) for t in txs]
-            ids = [tx_id_of(cbor) for cbor in signed]  # from the bytes: pycardano's body hash is slow
+            ids = [t.tx_id for t in txs]  # the hash of the body bytes the signed CBOR carries
             yield ev.Planned(step.id, decision.reason, tuple(_summary(t, i) for t, i in zip(txs, ids, strict=True)))
             self.on_phase("built")
             outcome = yield from self._apply(step, txs, ids, signed)
